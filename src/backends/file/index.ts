@@ -1,0 +1,32 @@
+import { ContainerModule } from 'inversify';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import type { BackendDescriptor } from '../../core/backend';
+import { CertStore } from '../../core/cert-store';
+import { describeIssues } from '../../core/config/schema';
+import type { ResolvedConfig } from '../../core/config/load';
+import { ConfigError } from '../../core/errors';
+import { FileCertStore, type FileStoreOptions } from './file-cert-store';
+
+const optionsSchema = z.strictObject({ dir: z.string().min(1).optional() });
+
+/**
+ * Parses `file:` with defaults first: the directory is CERTCTL_FILE_DIR, else `file.dir`
+ * (relative to the config file), else `./pki` next to the config.
+ * @throws ConfigError naming `file.<key>`.
+ */
+export function parseFileOptions(config: ResolvedConfig): FileStoreOptions {
+  const parsed = optionsSchema.safeParse(config.sections.file ?? {});
+  if (!parsed.success) throw new ConfigError(`${config.path ?? 'config'}: ${describeIssues(parsed.error.issues, 'file')}`);
+  const dir = config.env.CERTCTL_FILE_DIR || parsed.data.dir || 'pki';
+  return { dir: isAbsolute(dir) ? dir : resolve(config.env.CERTCTL_FILE_DIR ? process.cwd() : config.baseDir, dir) };
+}
+
+/** The embedded default backend: a directory store; the core's LocalSigner signs. */
+export const fileBackend: BackendDescriptor = {
+  name: 'file',
+  storeModule(config) {
+    const store = new FileCertStore(parseFileOptions(config));
+    return new ContainerModule(({ bind }) => void bind(CertStore).toConstantValue(store));
+  },
+};

@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../../core/duration';
+import { InvalidInputError } from '../../core/errors';
+import { KEY_TYPES, type KeyType } from '../../core/types';
+import { action, emit, note } from '../runtime';
+
+/** `certctl init`: creates a root CA, or an intermediate with --parent. */
+export function registerInit(program: Command): void {
+  program
+    .command('init')
+    .description('create a CA: a root, or an intermediate signed by another CA of this store')
+    .requiredOption('--cn <name>', 'subject common name of the CA')
+    .option('--key-type <type>', `key type: ${KEY_TYPES.join('|')}`, 'ec-p256')
+    .option('--ttl <duration>', 'validity, e.g. 10y (root default) or 5y (intermediate default)')
+    .option('--parent <ca>', 'make an intermediate CA signed by this CA')
+    .addHelpText('after', `
+Examples:
+  certctl init --cn "Demo CA"
+  certctl init --cn "Demo CA" --passphrase-file /run/secrets/ca-pass     # CA key encrypted at rest
+  certctl --ca issuing init --cn "Issuing CA 1" --parent default         # intermediate (pathLen 0)`)
+    .action(
+      action(async ({ service }, globals, opts: { cn: string; keyType: string; ttl?: string; parent?: string }) => {
+        if (!KEY_TYPES.includes(opts.keyType as KeyType)) {
+          throw new InvalidInputError(`--key-type ${opts.keyType} is not supported; choose ${KEY_TYPES.join(', ')}`);
+        }
+        const { passphraseSource } = await import('../../core/secrets');
+        const passphrase = passphraseSource(globals.passphraseFile, process.env).get();
+        const record = await service.init({
+          commonName: opts.cn,
+          keyType: opts.keyType as KeyType,
+          ttlSeconds: opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined,
+          parent: opts.parent,
+          passphrase,
+        });
+        note(globals, `created ${record.parent ? `intermediate CA "${record.name}" signed by "${record.parent}"` : `root CA "${record.name}"`} (${record.keyType}${record.keyEncrypted ? ', key encrypted' : ''})`);
+        emit(globals, { ca: record.name, parent: record.parent ?? null, keyType: record.keyType, keyEncrypted: record.keyEncrypted, certificate: record.certPem }, record.certPem);
+      }),
+    );
+}

@@ -1,0 +1,124 @@
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { parseDuration } from '../../core/duration';
+import { InvalidInputError } from '../../core/errors';
+import { readSecretFile } from '../../core/secrets';
+import { KEY_TYPES, LEAF_PROFILES, type IssuedCertificate, type KeyType, type LeafProfileName } from '../../core/types';
+import { FORMATS, layoutFiles, prepareOutDir, safeName, writeOutputs, type OutputFormat } from '../layouts';
+import { action, collect, emit, note, type GlobalOptions } from '../runtime';
+import { p12Files } from './p12-output';
+
+interface IssueOptions {
+  cn?: string;
+  dns?: string[];
+  ip?: string[];
+  ttl?: string;
+  keyType?: string;
+  out: string;
+  format: string;
+  count: string;
+  passwordFile?: string;
+}
+
+/** `certctl issue PROFILE`: new key + certificate, written to --out in a deployable layout. */
+export function registerIssue(program: Command): void {
+  program
+    .command('issue')
+    .description('issue a certificate with a new key and write it to --out')
+    .argument('<profile>', `profile: ${LEAF_PROFILES.join('|')}`)
+    .option('--cn <name>', 'subject common name (node: defaults to a new UUID)')
+    .option('--dns <name>', 'DNS subject alternative name (repeatable)', collect)
+    .option('--ip <addr>', 'IP subject alternative name (repeatable)', collect)
+    .option('--ttl <duration>', 'validity, e.g. 90d (default from the profile)')
+    .option('--key-type <type>', `key type: ${KEY_TYPES.join('|')}`)
+    .requiredOption('--out <dir>', 'directory to write the files to')
+    .option('--format <format>', `layout: ${FORMATS.join('|')}`, 'pem')
+    .option('--count <n>', 'issue N certificates (node fleet bootstrap)', '1')
+    .option('--password-file <file>', 'PKCS#12 password (with --format p12); or CERTCTL_P12_PASSWORD')
+    .addHelpText('after', `
+Examples:
+  certctl issue server --cn api.example.com --dns api.example.com --ip 10.0.0.5 --out tls/
+  certctl issue server --cn $HOST --dns $HOST --ip 127.0.0.1 --format docker --out /etc/docker/tls
+  certctl issue client --cn alice --format p12 --password-file pw.txt --out alice/
+  certctl issue node --count 50 --format flocker --out nodes/`)
+    .action(
+      action(async ({ service }, globals, profile: string, opts: IssueOptions) => {
+        if (!LEAF_PROFILES.includes(profile as LeafProfileName)) {
+          throw new InvalidInputError(`unknown profile "${profile}"; choose ${LEAF_PROFILES.join(', ')} (intermediates: certctl init --parent)`);
+        }
+        const format = checkFormat(opts.format);
+        if (opts.keyType && !KEY_TYPES.includes(opts.keyType as KeyType)) {
+          throw new InvalidInputError(`--key-type ${opts.keyType} is not supported; choose ${KEY_TYPES.join(', ')}`);
+        }
+        const count = /^\d+$/.test(opts.count) ? Number(opts.count) : NaN;
+        const password = format === 'p12' ? p12Password(opts.passwordFile) : undefined;
+        prepareOutDir(opts.out);
+        const bar = count > 1 && process.stderr.isTTY && !globals.json ? progressBar(count) : undefined;
+        const result = await service.issue({
+          profile: profile as LeafProfileName,
+          commonName: opts.cn,
+          dnsNames: opts.dns,
+          ipAddresses: opts.ip,
+          ttlSeconds: opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined,
+          keyType: opts.keyType as KeyType | undefined,
+          count,
+          onProgress: bar ? (done) => bar.update(done) : undefined,
+        });
+        bar?.stop();
+        const files = await writeIssued(result.items, result.ca, format, opts.out, password);
+        result.warnings.forEach((w) => note(globals, `warning: ${w}`));
+        reportIssued(globals, result.items, files);
+      }),
+    );
+}
+
+/** Validates --format. */
+export function checkFormat(format: string): OutputFormat {
+  if (!FORMATS.includes(format as OutputFormat)) throw new InvalidInputError(`--format ${format} is not known; choose ${FORMATS.join(', ')}`);
+  return format as OutputFormat;
+}
+
+/**
+ * The PKCS#12 password: --password-file, else CERTCTL_P12_PASSWORD.
+ * @throws InvalidInputError when neither is given.
+ */
+export function p12Password(file: string | undefined): string {
+  if (file) return readSecretFile(file, '--password-file');
+  if (process.env.CERTCTL_P12_PASSWORD) return process.env.CERTCTL_P12_PASSWORD;
+  throw new InvalidInputError('--format p12 needs a password: give --password-file FILE or set CERTCTL_P12_PASSWORD');
+}
+
+/** Writes issued certificates in a layout; several certificates of one CN go to sub-directories. */
+export async function writeIssued(items: IssuedCertificate[], ca: import('../../core/types').CaRecord, format: OutputFormat, out: string, password?: string): Promise<string[]> {
+  const files = [];
+  const flat = items.length === 1 || format === 'flocker' || format === 'k8s';
+  for (const item of items) {
+    const dir = flat ? out : join(out, safeName(item.record.commonName, item.record.serial));
+    if (!flat) prepareOutDir(dir);
+    if (format === 'p12') files.push(...(await p12Files(dir, item, ca, password as string)));
+    else files.push(...layoutFiles(format, dir, item, ca));
+  }
+  // De-duplicate shared files (cluster.crt of a flocker batch).
+  const unique = [...new Map(files.map((f) => [f.path, f])).values()];
+  writeOutputs(unique);
+  return unique.map((f) => f.path);
+}
+
+function reportIssued(globals: GlobalOptions, items: IssuedCertificate[], files: string[]): void {
+  const result = {
+    certificates: items.map((i) => ({ ...i.record })),
+    files,
+  };
+  const human = items.length === 1
+    ? `issued ${items[0].record.profile} certificate ${items[0].record.serial} (CN=${items[0].record.commonName}, until ${items[0].record.notAfter})\nwrote ${files.join(', ')}`
+    : `issued ${items.length} ${items[0].record.profile} certificates; wrote ${files.length} files under ${files[0] ? files[0].replace(/\/[^/]+$/, '') : ''}`;
+  if (globals.json) emit(globals, result);
+  else note(globals, human);
+}
+
+function progressBar(total: number) {
+  const { SingleBar, Presets } = require('cli-progress') as typeof import('cli-progress');
+  const bar = new SingleBar({ stream: process.stderr, format: 'issuing [{bar}] {value}/{total} {eta}s left', hideCursor: true }, Presets.shades_classic);
+  bar.start(total, 0);
+  return bar;
+}

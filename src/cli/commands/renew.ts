@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../../core/duration';
+import { parseSerial } from '../../core/serial';
+import { FORMATS } from '../layouts';
+import { action, emit, note } from '../runtime';
+import { checkFormat, p12Password, writeIssued } from './issue';
+
+/** `certctl renew SERIAL`: same subject, SANs and profile; new key, new serial. */
+export function registerRenew(program: Command): void {
+  program
+    .command('renew')
+    .description('re-issue a certificate with the same subject, SANs and profile, a new key and a new serial')
+    .argument('<serial>', 'serial of the certificate to renew')
+    .requiredOption('--out <dir>', 'directory to write the new files to')
+    .option('--format <format>', `layout: ${FORMATS.join('|')}`, 'pem')
+    .option('--ttl <duration>', 'validity (default: the same as the old certificate, within the profile maximum)')
+    .option('--password-file <file>', 'PKCS#12 password (with --format p12)')
+    .addHelpText('after', `
+The old certificate stays valid; revoke it with --reason superseded once the new one is deployed.
+
+Example:
+  certctl renew 3AF10B… --out tls/ && certctl revoke 3AF10B… --reason superseded`)
+    .action(
+      action(async ({ service }, globals, serialText: string, opts: { out: string; format: string; ttl?: string; passwordFile?: string }) => {
+        const format = checkFormat(opts.format);
+        const password = format === 'p12' ? p12Password(opts.passwordFile) : undefined;
+        const result = await service.renew(parseSerial(serialText), opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined);
+        const { prepareOutDir } = await import('../layouts');
+        prepareOutDir(opts.out);
+        const files = await writeIssued(result.items, result.ca, format, opts.out, password);
+        result.warnings.forEach((w) => note(globals, `warning: ${w}`));
+        const item = result.items[0];
+        note(globals, `renewed ${parseSerial(serialText)} as ${item.record.serial} (until ${item.record.notAfter}); wrote ${files.join(', ')}`);
+        emit(globals, { renewed: parseSerial(serialText), certificate: item.record, files });
+      }),
+    );
+}

@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { parseSerial } from '../../core/serial';
+import { action, emit } from '../runtime';
+
+/** `certctl show SERIAL`: one certificate's record and PEM. */
+export function registerShow(program: Command): void {
+  program
+    .command('show')
+    .description('show one certificate: its inventory record and PEM')
+    .argument('<serial>', 'serial as `openssl x509 -serial` prints it (any case, colons optional)')
+    .addHelpText('after', `
+Examples:
+  certctl show 3A:F1:0B:…
+  certctl show "$(openssl x509 -in cert.pem -noout -serial)"`)
+    .action(
+      action(async ({ service }, globals, serialText: string) => {
+        const { record, certPem } = await service.requireCertificate(parseSerial(serialText));
+        const lines = [
+          `serial:      ${record.serial}`,
+          `profile:     ${record.profile}`,
+          `status:      ${record.status}${record.revokedAt ? ` at ${record.revokedAt} (${record.revocationReason})` : ''}`,
+          `subject:     ${record.commonName ? `CN=${record.commonName}` : '(empty)'}`,
+          `dns names:   ${record.dnsNames.join(', ') || '-'}`,
+          `ip addresses: ${record.ipAddresses.join(', ') || '-'}`,
+          `key type:    ${record.keyType}${record.hasKey ? ' (key held by the store)' : ''}`,
+          `not before:  ${record.notBefore}`,
+          `not after:   ${record.notAfter}`,
+          `sha256:      ${record.sha256}`,
+          certPem,
+        ];
+        emit(globals, { ...record, certificate: certPem }, lines.join('\n'));
+      }),
+    );
+}

@@ -1,0 +1,62 @@
+import { Command, CommanderError, Option } from 'commander';
+import { registerCa } from './commands/ca';
+import { registerCrl } from './commands/crl';
+import { registerExport } from './commands/export';
+import { registerInit } from './commands/init';
+import { registerIssue } from './commands/issue';
+import { registerList } from './commands/list';
+import { registerRenew } from './commands/renew';
+import { registerRevoke } from './commands/revoke';
+import { registerShow } from './commands/show';
+import { registerSign } from './commands/sign';
+import { fail } from './runtime';
+import { InvalidInputError } from '../core/errors';
+
+/** Builds the certctl command tree. */
+export function buildProgram(): Command {
+  const program = new Command('certctl')
+    .description('a certificate authority that keeps its keys where you choose: a directory, Vault or Barbican')
+    .version(require('../../package.json').version)
+    .option('--config <file>', 'config file (default: $CERTCTL_CONFIG, ./certctl.yaml, $XDG_CONFIG_HOME/certctl/config.yaml)')
+    .addOption(new Option('--backend <name>', 'where keys live: file|vault|barbican (default from the config, else file)'))
+    .option('--ca <name>', 'which CA of the store (default: "default")')
+    .option('--json', 'machine-readable output: {"status": N, "result"|"error": …}')
+    .option('--passphrase-file <file>', 'CA key passphrase (or CERTCTL_CA_PASSPHRASE)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `
+Examples:
+  certctl init --cn "Demo CA"
+  certctl issue server --cn localhost --dns localhost --ip 127.0.0.1 --out tls/
+  certctl sign --csr client.csr > client.crt
+  certctl ca show > ca.crt
+
+Exit codes: 0 ok, 1 internal, 2 invalid input, 3 invalid config, 4 not found, 5 policy violation,
+6 backend unavailable (retry), 7 backend auth, 8 conflict, 9 not supported.`);
+  for (const register of [registerInit, registerCa, registerIssue, registerSign, registerList, registerShow, registerRevoke, registerCrl, registerRenew, registerExport]) {
+    register(program);
+  }
+  program.commands.forEach(function applyGlobals(cmd: Command) {
+    cmd.exitOverride();
+    cmd.commands.forEach(applyGlobals);
+  });
+  program.exitOverride();
+  return program;
+}
+
+/** Runs certctl with argv; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const json = argv.includes('--json');
+  if (json) program.configureOutput({ writeErr: () => undefined });
+  try {
+    await program.parseAsync(argv);
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      // Usage errors (unknown option, missing argument) are invalid input: exit 2.
+      return fail(new InvalidInputError(err.message.replace(/^error: /, '')), json);
+    }
+    return fail(err, json);
+  }
+}

@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import type { IssuanceService } from '../core/issuance-service';
+import type { ResolvedConfig } from '../core/config/load';
+import { CertctlError, EXIT_CODES, toCertctlError } from '../core/errors';
+
+/** Options every command accepts (before or after the command name). */
+export interface GlobalOptions {
+  config?: string;
+  backend?: string;
+  ca?: string;
+  json?: boolean;
+  passphraseFile?: string;
+}
+
+/** What a command needs to run: the wired service and the resolved configuration. */
+export interface Runtime {
+  service: IssuanceService;
+  config: ResolvedConfig;
+}
+
+/** Global options of the running command. */
+export function globalsOf(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+/**
+ * Loads configuration and wires the container: only when a command runs, and only the
+ * backends it names, so `--help` and the hot path stay cheap.
+ * @throws ConfigError / NotSupportedError for a bad config or backend.
+ */
+export function createRuntime(globals: GlobalOptions): Runtime {
+  const { loadConfig } = require('../core/config/load') as typeof import('../core/config/load');
+  const { loadBackend } = require('../backends') as typeof import('../backends');
+  const { createContainer } = require('../core/container') as typeof import('../core/container');
+  const { passphraseSource } = require('../core/secrets') as typeof import('../core/secrets');
+  const { IssuanceService } = require('../core/issuance-service') as typeof import('../core/issuance-service');
+  const config = loadConfig({ configPath: globals.config, backend: globals.backend, ca: globals.ca });
+  const origin = (role: 'signer' | 'store') =>
+    globals.backend ? '--backend' : config.env.CERTCTL_BACKEND ? 'CERTCTL_BACKEND' : config.path ? `${role === 'signer' ? 'signer/backend' : 'store/backend'} in ${config.path}` : 'backend';
+  const container = createContainer(config, passphraseSource(globals.passphraseFile, config.env), {
+    signer: loadBackend(config.signer, origin('signer')),
+    store: loadBackend(config.store, origin('store')),
+  });
+  return { service: container.get(IssuanceService), config };
+}
+
+/** Prints a command's result: `{"status":0,"result":…}` with --json, else the human text on stdout. */
+export function emit(globals: GlobalOptions, result: unknown, human?: string): void {
+  if (globals.json) process.stdout.write(`${JSON.stringify({ status: 0, result })}\n`);
+  else if (human !== undefined) process.stdout.write(human.endsWith('\n') || human === '' ? human : `${human}\n`);
+}
+
+/** A note for people (warnings, where files went): stderr, never stdout, so pipes stay clean. */
+export function note(globals: GlobalOptions, text: string): void {
+  if (!globals.json) process.stderr.write(`${text}\n`);
+}
+
+/** Reports an error with its exit code; JSON on stdout with --json, the message on stderr always. */
+export function fail(err: unknown, json: boolean): number {
+  const e: CertctlError = toCertctlError(err);
+  if (json) process.stdout.write(`${JSON.stringify({ status: e.exitCode, error: { code: e.code, message: e.message } })}\n`);
+  process.stderr.write(`certctl: ${e.message}\n`);
+  if (process.env.CERTCTL_DEBUG && e.cause) process.stderr.write(`cause: ${String((e.cause as Error)?.stack ?? e.cause)}\n`);
+  return e.exitCode ?? EXIT_CODES.internal;
+}
+
+/** Wraps a command action: builds the runtime, runs, maps errors to exit codes. */
+export function action<A extends unknown[]>(fn: (rt: Runtime, globals: GlobalOptions, ...args: A) => Promise<void> | void) {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const globals = globalsOf(cmd);
+    try {
+      await fn(createRuntime(globals), globals, ...(args.slice(0, -1) as A));
+    } catch (err) {
+      process.exitCode = fail(err, Boolean(globals.json));
+    }
+  };
+}
+
+/** Collects a repeatable option into an array. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,59 @@
+import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from './types';
+
+/** An audit event a store keeps beside the inventory. */
+export interface AuditEvent {
+  at: string;
+  action: 'ca.create' | 'issue' | 'revoke' | 'crl';
+  ca: string;
+  serials?: string[];
+  detail?: Record<string, unknown>;
+}
+
+/**
+ * Keeps CA material, issued certificates, leaf private keys and the inventory
+ * (DESIGN.md "Two interfaces"). Implementations translate their native errors into
+ * CertctlError kinds and never decide policy.
+ */
+export interface CertStore {
+  /** The store's type name, for messages (`file`, `barbican`, `vault-kv`). */
+  readonly kind: string;
+  /** The CA's public record, or undefined when no CA of that name exists. */
+  getCa(ca: string): Promise<CaRecord | undefined>;
+  /** Names of every CA in the store. */
+  listCas(): Promise<string[]>;
+  /**
+   * Creates a CA with its key PEM (as given: encrypted or not; absent when the signer keeps the key).
+   * @throws ConflictError when a CA of that name exists.
+   */
+  createCa(record: CaRecord, keyPem?: string): Promise<void>;
+  /**
+   * The CA key PEM exactly as stored.
+   * @throws NotFoundError when the CA or its key is absent.
+   */
+  getCaKey(ca: string): Promise<string>;
+  /**
+   * Stores issued certificates all-or-nothing: after a failure none of them is visible.
+   * @throws ConflictError when a serial is already in the store.
+   */
+  putIssued(ca: string, items: IssuedCertificate[]): Promise<void>;
+  /** Inventory record and certificate PEM, or undefined for an unknown serial. */
+  get(ca: string, serial: string): Promise<{ record: CertificateRecord; certPem: string } | undefined>;
+  /** Leaf private key PEM, or undefined when the store has none for that serial. */
+  getKey(ca: string, serial: string): Promise<string | undefined>;
+  /** Inventory records, oldest first, filtered. */
+  list(ca: string, filter?: ListFilter): Promise<CertificateRecord[]>;
+  /** True when the serial is already used in this CA. */
+  hasSerial(ca: string, serial: string): Promise<boolean>;
+  /**
+   * Marks a certificate revoked and returns its updated record.
+   * @throws NotFoundError for an unknown serial; ConflictError when already revoked.
+   */
+  markRevoked(ca: string, serial: string, reason: RevocationReason, at: Date): Promise<CertificateRecord>;
+  /** Allocates the next CRL number (monotonic per CA). */
+  nextCrlNumber(ca: string): Promise<bigint>;
+  /** Optional capability: keeps an audit trail. */
+  recordEvent?(event: AuditEvent): Promise<void>;
+}
+
+/** inversify token of {@link CertStore}. */
+export const CertStore = Symbol.for('certctl.CertStore');

@@ -1,0 +1,96 @@
+import { createPublicKey, webcrypto } from 'node:crypto';
+import { InvalidInputError, PolicyError } from './errors';
+import { keyTypeOf } from './keys';
+import type { KeyType } from './types';
+
+/** What certctl takes from a CSR. Which fields are honoured is explicit: */
+export interface ParsedCsr {
+  /** Subject CN: honoured (checked by policy). Other subject attributes are dropped. */
+  commonName: string;
+  /** DNS and IP SANs: honoured after policy. Any other SAN type is refused. */
+  dnsNames: string[];
+  ipAddresses: string[];
+  /** The public key: honoured after the key-type check. */
+  spkiDer: Buffer;
+  keyType: KeyType;
+  csrDer: Buffer;
+  /** What was in the CSR and ignored (other subject attributes, requested key usages, EKUs). */
+  ignored: string[];
+}
+
+const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+const OID_SAN = '2.5.29.17';
+const OID_DSA = '1.2.840.10040.4.1';
+
+/**
+ * Parses and verifies a PKCS#10 CSR. Never honours the CSR's CA bit, key usages or
+ * extended key usages: the profile decides those.
+ * @throws InvalidInputError for malformed PEM/DER or a bad signature;
+ *         PolicyError for CA:true, a weak or unsupported key, or a SAN type certctl does not sign.
+ */
+export async function parseCsr(pem: string, source: string): Promise<ParsedCsr> {
+  // Loaded lazily: only `sign` needs a full ASN.1 parser.
+  const x509 = require('@peculiar/x509') as typeof import('@peculiar/x509');
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const text = pem.trim();
+  if (!/^-----BEGIN (NEW )?CERTIFICATE REQUEST-----[\s\S]+-----END (NEW )?CERTIFICATE REQUEST-----$/.test(text)) {
+    throw new InvalidInputError(`${source}: not a PEM certificate request (expected -----BEGIN CERTIFICATE REQUEST----- … -----END CERTIFICATE REQUEST-----)`);
+  }
+  let csr: import('@peculiar/x509').Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(text.replace(/NEW CERTIFICATE REQUEST/g, 'CERTIFICATE REQUEST'));
+  } catch (err) {
+    throw new InvalidInputError(`${source}: the certificate request cannot be parsed (truncated or corrupt DER): ${(err as Error).message}`, { cause: err });
+  }
+  const spkiDer = Buffer.from(csr.publicKey.rawData);
+  if (csr.publicKey.algorithm.name === 'DSA' || spkiDer.includes(Buffer.from('06072a8648ce380401', 'hex'))) {
+    throw new PolicyError(`${source}: DSA keys are not supported (OID ${OID_DSA}); use EC P-256/P-384, RSA 2048+ or Ed25519`);
+  }
+  let keyType: KeyType;
+  try {
+    keyType = keyTypeOf(createPublicKey({ key: spkiDer, format: 'der', type: 'spki' }), `${source}: public key`);
+  } catch (err) {
+    if (err instanceof PolicyError) throw err;
+    throw new InvalidInputError(`${source}: the public key in the request cannot be read`, { cause: err });
+  }
+  let valid = false;
+  try {
+    valid = await csr.verify();
+  } catch (err) {
+    throw new InvalidInputError(`${source}: the request's signature cannot be verified: ${(err as Error).message}`, { cause: err });
+  }
+  if (!valid) {
+    throw new InvalidInputError(`${source}: the request's signature does not verify; it was altered or signed with another key — make a new CSR`);
+  }
+
+  const ignored: string[] = [];
+  let commonName = '';
+  for (const rdn of csr.subjectName.toJSON()) {
+    for (const [type, values] of Object.entries(rdn)) {
+      if (type === 'CN' && !commonName) commonName = values[0];
+      else ignored.push(`subject ${type}`);
+    }
+  }
+  const dnsNames: string[] = [];
+  const ipAddresses: string[] = [];
+  for (const ext of csr.extensions) {
+    if (ext.type === OID_BASIC_CONSTRAINTS) {
+      const bc = new x509.BasicConstraintsExtension(ext.rawData);
+      if (bc.ca) {
+        throw new PolicyError(`${source}: the request asks for CA:true (basicConstraints); certctl never makes a CA from a CSR — use \`certctl init --parent\` for an intermediate`);
+      }
+    } else if (ext.type === OID_SAN) {
+      const san = new x509.SubjectAlternativeNameExtension(ext.rawData);
+      for (const name of san.names.items) {
+        if (name.type === 'dns') dnsNames.push(name.value);
+        else if (name.type === 'ip') ipAddresses.push(name.value);
+        else {
+          throw new PolicyError(`${source}: subjectAltName of type ${name.type} ("${name.value}") is not signed by certctl; request only DNS and IP names`);
+        }
+      }
+    } else {
+      ignored.push(`requested extension ${ext.type}`);
+    }
+  }
+  return { commonName, dnsNames, ipAddresses, spkiDer, keyType, csrDer: Buffer.from(csr.rawData), ignored };
+}

@@ -1,0 +1,297 @@
+import { X509Certificate, createHash, randomUUID } from 'node:crypto';
+import { inject, injectable } from 'inversify';
+import { CertStore } from './cert-store';
+import { ResolvedConfig } from './config/load';
+import { parseCsr } from './csr';
+import { InvalidInputError, NotFoundError } from './errors';
+import { generateKey, privateKeyToPem } from './keys';
+import { checkKeyType, checkNames, checkValidity } from './policy/check';
+import { keyUsageFor, type Profile } from './policy/profiles';
+import { newSerial, serialToHex } from './serial';
+import { Signer, type LeafSpec } from './signer';
+import type { CaRecord, CertificateRecord, IssuedCertificate, KeyType, LeafProfileName, ListFilter, RevocationReason } from './types';
+import { toPem } from './x509/certificate-builder';
+
+/** What `certctl issue` asks for. */
+export interface IssueRequest {
+  profile: LeafProfileName;
+  commonName?: string;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  ttlSeconds?: number;
+  keyType?: KeyType;
+  /** How many certificates (fleet bootstrap); each gets its own key and serial. */
+  count?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What `certctl init` asks for. */
+export interface InitRequest {
+  commonName: string;
+  keyType?: KeyType;
+  ttlSeconds?: number;
+  parent?: string;
+  passphrase?: string;
+}
+
+/** Issued certificates with the CA material an output layout needs. */
+export interface IssueResult {
+  items: IssuedCertificate[];
+  ca: CaRecord;
+  warnings: string[];
+}
+
+const CHUNK = 256;
+
+/**
+ * The one issuance workflow (DESIGN.md "The flow of one request"): resolve profile,
+ * check policy, make or take the key, have the Signer sign, have the CertStore keep
+ * it, record an audit event. It never knows which backend it talks to.
+ */
+@injectable()
+export class IssuanceService {
+  constructor(
+    @inject(Signer) private readonly signer: Signer,
+    @inject(CertStore) private readonly store: CertStore,
+    @inject(ResolvedConfig) private readonly config: ResolvedConfig,
+  ) {}
+
+  /** The CA name commands act on. */
+  get caName(): string {
+    return this.config.ca;
+  }
+
+  /**
+   * Creates the CA (root, or intermediate with `parent`).
+   * @throws ConflictError when it exists; NotFoundError for a missing parent; PolicyError for a TTL past the parent's.
+   */
+  async init(req: InitRequest): Promise<CaRecord> {
+    const keyType = req.keyType ?? 'ec-p256';
+    const now = Math.floor(Date.now() / 1000);
+    let ttl = req.ttlSeconds ?? (req.parent ? this.config.profiles.intermediate.defaultTtlSeconds : 10 * 365 * 86400);
+    if (req.parent) {
+      const parent = await this.requireCa(req.parent);
+      const validity = checkValidity(this.config.profiles.intermediate, req.ttlSeconds, caNotAfter(parent));
+      ttl = Math.floor(validity.notAfter.getTime() / 1000) - now;
+    }
+    const created = await this.signer.createCa({
+      name: this.config.ca,
+      commonName: req.commonName,
+      keyType,
+      notBefore: new Date((now - 60) * 1000),
+      notAfter: new Date((now + ttl) * 1000),
+      parent: req.parent,
+      passphrase: req.passphrase,
+    });
+    await this.store.createCa(created.record, created.keyPem);
+    await this.store.recordEvent?.({ at: new Date().toISOString(), action: 'ca.create', ca: this.config.ca, detail: { parent: req.parent, keyType } });
+    return created.record;
+  }
+
+  /**
+   * The CA record of the current CA.
+   * @throws NotFoundError when it does not exist.
+   */
+  async requireCa(name = this.config.ca): Promise<CaRecord> {
+    const ca = await this.store.getCa(name);
+    if (!ca) {
+      throw new NotFoundError(`no CA named "${name}" in the ${this.store.kind} store; create it with \`certctl init --cn NAME\`${name === 'default' ? '' : ` --ca ${name}`} or pick another with --ca`);
+    }
+    return ca;
+  }
+
+  /**
+   * Issues certificates with keys generated here.
+   * @throws InvalidInputError / PolicyError before any backend call when the request breaks policy.
+   */
+  async issue(req: IssueRequest): Promise<IssueResult> {
+    const ca = await this.requireCa();
+    const profile = this.config.profiles[req.profile];
+    const count = req.count ?? 1;
+    if (!Number.isInteger(count) || count < 1 || count > 100000) {
+      throw new InvalidInputError(`--count must be a whole number from 1 to 100000, not ${req.count}`);
+    }
+    if (count > 1 && req.commonName && !profile.uuidCommonName) {
+      throw new InvalidInputError(`--count ${count} would issue several ${req.profile} certificates with one CN; use --count only with \`issue node\` (each node gets its own UUID)`);
+    }
+    if (!req.commonName && !profile.uuidCommonName) {
+      throw new InvalidInputError(`issue ${req.profile} needs --cn NAME (the subject common name)`);
+    }
+    const keyType = req.keyType ?? profile.defaultKeyType;
+    checkKeyType(profile, keyType, '--key-type');
+    const validity = checkValidity(profile, req.ttlSeconds, caNotAfter(ca));
+    // Names are checked once up front; a node without --cn gets a fresh UUID per certificate (Flocker).
+    const checked = checkNames(profile, req.commonName ?? '', req.dnsNames ?? [], req.ipAddresses ?? [], 'request');
+    const needsUuid = profile.uuidCommonName && !req.commonName;
+    const warnings = validity.warning ? [validity.warning] : [];
+
+    const items: IssuedCertificate[] = [];
+    for (let start = 0; start < count; start += CHUNK) {
+      const specs: LeafSpec[] = [];
+      const keys: string[] = [];
+      for (let i = start; i < Math.min(count, start + CHUNK); i++) {
+        const names = needsUuid ? { ...checked, commonName: randomUUID() } : checked;
+        const key = generateKey(keyType);
+        specs.push(this.leafSpec(profile, names, keyType, key.publicKey.export({ type: 'spki', format: 'der' }), validity, { subjectKey: key.privateKey }));
+        keys.push(privateKeyToPem(key.privateKey));
+      }
+      const ders = await this.signer.sign(ca.name, specs);
+      ders.forEach((der, i) => items.push(toIssued(specs[i], req.profile, der, keys[i])));
+      req.onProgress?.(items.length, count);
+    }
+    await this.store.putIssued(ca.name, items);
+    await this.audit('issue', items.map((i) => i.record.serial), { profile: req.profile });
+    return { items, ca, warnings };
+  }
+
+  /**
+   * Signs a CSR (Magnum's ca-sign). The CSR's CA bit, key usages and EKUs are never honoured.
+   * @throws InvalidInputError for a malformed or badly signed CSR; PolicyError for CA:true, weak keys, names outside policy.
+   */
+  async signCsr(csrPem: string, profileName: LeafProfileName, ttlSeconds: number | undefined, source: string): Promise<IssueResult> {
+    const ca = await this.requireCa();
+    const profile = this.config.profiles[profileName];
+    const csr = await parseCsr(csrPem, source);
+    checkKeyType(profile, csr.keyType, source);
+    const names = checkNames(profile, csr.commonName, csr.dnsNames, csr.ipAddresses, source);
+    if (!names.commonName && names.dnsNames.length === 0 && names.ipAddresses.length === 0) {
+      throw new InvalidInputError(`${source}: the request has neither a subject CN nor a SAN; a certificate must name its subject`);
+    }
+    const validity = checkValidity(profile, ttlSeconds, caNotAfter(ca));
+    const spec = this.leafSpec(profile, names, csr.keyType, csr.spkiDer, validity, { csrDer: csr.csrDer });
+    const [der] = await this.signer.sign(ca.name, [spec]);
+    const item = toIssued(spec, profileName, der, undefined);
+    await this.store.putIssued(ca.name, [item]);
+    await this.audit('issue', [item.record.serial], { profile: profileName, csr: true });
+    const warnings = validity.warning ? [validity.warning] : [];
+    if (csr.ignored.length) warnings.push(`not taken from the CSR: ${csr.ignored.join(', ')}`);
+    return { items: [item], ca, warnings };
+  }
+
+  /**
+   * Re-issues a certificate: same subject, SANs, profile and key type, a new key and a new serial.
+   * @throws NotFoundError for an unknown serial.
+   */
+  async renew(serial: string, ttlSeconds?: number): Promise<IssueResult> {
+    const found = await this.requireCertificate(serial);
+    const r = found.record;
+    if (r.profile === 'intermediate') {
+      throw new InvalidInputError(`serial ${serial} is an intermediate CA; renew a CA with \`certctl init --parent\``);
+    }
+    const originalTtl = Math.round((Date.parse(r.notAfter) - Date.parse(r.notBefore)) / 1000) - 60;
+    const profile = this.config.profiles[r.profile];
+    const result = await this.issue({
+      profile: r.profile,
+      commonName: r.commonName || undefined,
+      dnsNames: r.dnsNames,
+      ipAddresses: r.ipAddresses,
+      keyType: r.keyType,
+      ttlSeconds: ttlSeconds ?? Math.min(originalTtl, profile.maxTtlSeconds),
+    });
+    return result;
+  }
+
+  /**
+   * Revokes a certificate; it appears on the next CRL.
+   * @throws NotFoundError for an unknown serial; ConflictError when already revoked.
+   */
+  async revoke(serial: string, reason: RevocationReason): Promise<CertificateRecord> {
+    const ca = await this.requireCa();
+    const record = await this.store.markRevoked(ca.name, serial, reason, new Date());
+    await this.signer.revoke?.(ca.name, serial);
+    await this.audit('revoke', [record.serial], { reason });
+    return record;
+  }
+
+  /** A freshly signed PEM CRL of every revoked certificate of the CA. */
+  async crl(): Promise<string> {
+    const ca = await this.requireCa();
+    const revoked = await this.store.list(ca.name, { revokedOnly: true });
+    return this.signer.crl(ca.name, revoked);
+  }
+
+  /** Inventory records of the CA. */
+  async list(filter: ListFilter): Promise<CertificateRecord[]> {
+    const ca = await this.requireCa();
+    return this.store.list(ca.name, filter);
+  }
+
+  /**
+   * One certificate's record and PEM.
+   * @throws NotFoundError for an unknown serial.
+   */
+  async requireCertificate(serial: string): Promise<{ record: CertificateRecord; certPem: string; ca: CaRecord }> {
+    const ca = await this.requireCa();
+    const found = await this.store.get(ca.name, serial);
+    if (!found) throw new NotFoundError(`no certificate with serial ${serial} in CA "${ca.name}"; \`certctl list\` shows the serials`);
+    return { ...found, ca };
+  }
+
+  /**
+   * The stored leaf key of a certificate.
+   * @throws NotFoundError when the store holds none (e.g. signed from a CSR).
+   */
+  async requireKey(serial: string): Promise<string> {
+    const ca = await this.requireCa();
+    const key = await this.store.getKey(ca.name, serial);
+    if (!key) {
+      throw new NotFoundError(`the store holds no private key for serial ${serial} (it was signed from a CSR, so the key stayed with its owner); export it with --format pem, or renew it to get a new key`);
+    }
+    return key;
+  }
+
+  private leafSpec(
+    profile: Profile,
+    names: { commonName: string; dnsNames: string[]; ipAddresses: string[] },
+    keyType: KeyType,
+    spkiDer: Buffer,
+    validity: { notBefore: Date; notAfter: Date },
+    extra: Pick<LeafSpec, 'csrDer' | 'subjectKey'>,
+  ): LeafSpec {
+    return {
+      serial: newSerial(),
+      commonName: names.commonName,
+      dnsNames: names.dnsNames,
+      ipAddresses: names.ipAddresses,
+      notBefore: validity.notBefore,
+      notAfter: validity.notAfter,
+      keyType,
+      spkiDer,
+      keyUsage: keyUsageFor(profile, keyType),
+      extKeyUsage: profile.extKeyUsage,
+      basicConstraints: { ca: false },
+      ...extra,
+    };
+  }
+
+  private async audit(action: 'issue' | 'revoke', serials: string[], detail: Record<string, unknown>): Promise<void> {
+    await this.store.recordEvent?.({ at: new Date().toISOString(), action, ca: this.config.ca, serials, detail });
+  }
+
+}
+
+/** The CA certificate's notAfter. */
+export function caNotAfter(ca: CaRecord): Date {
+  return new Date(new X509Certificate(ca.certPem).validTo);
+}
+
+function toIssued(spec: LeafSpec, profile: LeafProfileName, der: Buffer, keyPem: string | undefined): IssuedCertificate {
+  return {
+    record: {
+      serial: serialToHex(spec.serial),
+      profile,
+      commonName: spec.commonName,
+      dnsNames: spec.dnsNames,
+      ipAddresses: spec.ipAddresses,
+      keyType: spec.keyType,
+      notBefore: spec.notBefore.toISOString(),
+      notAfter: spec.notAfter.toISOString(),
+      issuedAt: new Date().toISOString(),
+      hasKey: keyPem !== undefined,
+      sha256: createHash('sha256').update(der).digest('hex'),
+      status: 'valid',
+    },
+    certPem: toPem(der, 'CERTIFICATE'),
+    keyPem,
+  };
+}

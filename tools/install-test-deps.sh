@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Install what certctl's tests and CI need besides `npm ci`:
+#   - Debian packages: openssl (reference CLI), curl, ca-certificates,
+#     golang-cfssl (cfssl + cfssljson, for benchmarks; bookworm ships 1.2.0)
+#   - pyca/cryptography, pinned, into the python3 first on PATH
+#     (tools/verify_chain.py)
+#   - zlint, pinned, into .cache/bin (tools/install-zlint.sh)
+# Idempotent and quiet on success; on failure prints the failing step and its
+# output and exits non-zero. Meant for a fresh Debian bookworm CI machine that
+# already has Go, Python 3 and Node, running as root (sudo is used otherwise).
+set -euo pipefail
+
+CRYPTOGRAPHY_VERSION="50.0.2"
+APT_PACKAGES=(openssl curl ca-certificates golang-cfssl)
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
+# step NAME CMD...: run CMD with its output captured; on failure show it.
+step() {
+  local name="$1"; shift
+  if ! "$@" >"$log" 2>&1; then
+    echo "install-test-deps: step '$name' failed: $*" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+}
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else echo "need root (or sudo) for: $*" >&2; return 1
+  fi
+}
+
+# --- Debian packages -----------------------------------------------------------
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  step "apt-get update" as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  step "apt-get install ${missing[*]}" as_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# --- Python cryptography ---------------------------------------------------------
+step "find python3" command -v python3
+have="$(python3 -c 'import cryptography; print(cryptography.__version__)' 2>/dev/null || true)"
+if [[ "$have" != "$CRYPTOGRAPHY_VERSION" ]]; then
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    step "python3 -m ensurepip" python3 -m ensurepip --upgrade
+  fi
+  pip_args=(--quiet --disable-pip-version-check)
+  # Debian's own /usr/bin/python3 is "externally managed" (PEP 668); on a
+  # throwaway CI machine installing over it is what we want (bookworm's
+  # python3-cryptography is 38.x, too old for x509.verification).
+  if python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
+    pip_args+=(--break-system-packages)
+  fi
+  step "pip install cryptography==$CRYPTOGRAPHY_VERSION" \
+    env PIP_ROOT_USER_ACTION=ignore python3 -m pip install "${pip_args[@]}" "cryptography==$CRYPTOGRAPHY_VERSION"
+  step "check cryptography version" python3 -c "
+import cryptography, sys
+from cryptography.x509 import verification  # noqa: F401  (path validation API)
+sys.exit(cryptography.__version__ != '$CRYPTOGRAPHY_VERSION')"
+fi
+
+# --- zlint -------------------------------------------------------------------------
+step "tools/install-zlint.sh" "$here/install-zlint.sh"
