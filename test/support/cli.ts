@@ -1,0 +1,56 @@
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Path of the built CLI (npm test builds it first). */
+export const CERTCTL_BIN = resolve(__dirname, '..', '..', 'bin', 'certctl.js');
+
+/** The result of one certctl run. */
+export interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON when --json was given. */
+  json?: { status: number; result?: any; error?: { code: string; message: string } };
+}
+
+/**
+ * Runs the built CLI as a user would: a fresh process in `cwd`, with a clean
+ * environment (no CERTCTL_* or VAULT_* from the developer's shell) plus `env`.
+ */
+export function certctl(cwd: string, args: string[], env: Record<string, string> = {}, input?: string): CliResult {
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^(CERTCTL_|VAULT_|OS_)/.test(k)) base[k] = v;
+  }
+  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [CERTCTL_BIN, ...args], {
+    cwd,
+    env: { ...base, XDG_CONFIG_HOME: join(cwd, '.xdg'), ...env },
+    encoding: 'utf8',
+    input,
+    timeout: 120000,
+  });
+  const out: CliResult = { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  if (args.includes('--json')) {
+    try {
+      out.json = JSON.parse(r.stdout);
+    } catch {
+      /* left undefined: the test asserting on it will say so */
+    }
+  }
+  return out;
+}
+
+/** A fresh temporary directory, removed by the returned cleanup. */
+export function tempDir(prefix = 'certctl-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs a tool (openssl, curl, python3) and returns its result without throwing. */
+export function run(cmd: string, args: string[], opts: { cwd?: string; input?: string; timeout?: number } = {}): CliResult {
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, input: opts.input, encoding: 'utf8', timeout: opts.timeout ?? 60000 });
+  if (r.error) throw r.error;
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
