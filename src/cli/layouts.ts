@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { InvalidInputError } from '../core/errors';
-import { ensureDir, writeFilesAtomic, type FileToWrite } from '../core/fs-atomic';
+import type { FileToWrite } from '../core/fs-atomic';
 import type { CaRecord, IssuedCertificate } from '../core/types';
 
 /** Output layouts of `issue --format` and `export --format`. */
@@ -80,17 +80,22 @@ export function layoutFiles(format: Exclude<OutputFormat, 'p12'>, dir: string, i
 }
 
 /**
- * Prepares an output directory (0700 when created) and refuses a path that is a file.
+ * Checks an output directory before anything is issued; it is created (0700) only
+ * when the outputs are staged, so a refused request leaves nothing behind.
  * @throws InvalidInputError when `dir` exists and is not a directory.
  */
-export function prepareOutDir(dir: string): void {
+export function checkOutDir(dir: string): void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new InvalidInputError(`--out ${dir} is a file; give a directory`);
   }
-  if (!existsSync(dir)) ensureDir(dir);
 }
 
-/** Writes all files of a command at once: none is visible unless all are. */
-export function writeOutputs(files: FileToWrite[], durable = true): void {
-  writeFilesAtomic(files, durable);
+/**
+ * Checks that an output file path is not a directory.
+ * @throws InvalidInputError when it is.
+ */
+export function checkOutFile(path: string): void {
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new InvalidInputError(`--out ${path} is a directory; give a file path for this format`);
+  }
 }

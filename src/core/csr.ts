@@ -21,6 +21,11 @@ export interface ParsedCsr {
 const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 const OID_SAN = '2.5.29.17';
 const OID_DSA = '1.2.840.10040.4.1';
+const EXTENSION_NAMES: Record<string, string> = {
+  '2.5.29.15': 'keyUsage (the profile sets key usage)',
+  '2.5.29.37': 'extendedKeyUsage (the profile sets EKU)',
+  '2.5.29.14': 'subjectKeyIdentifier (computed by certctl)',
+};
 
 /**
  * Parses and verifies a PKCS#10 CSR. Never honours the CSR's CA bit, key usages or
@@ -89,7 +94,7 @@ export async function parseCsr(pem: string, source: string): Promise<ParsedCsr> 
         }
       }
     } else {
-      ignored.push(`requested extension ${ext.type}`);
+      ignored.push(EXTENSION_NAMES[ext.type] ?? `extension ${ext.type}`);
     }
   }
   return { commonName, dnsNames, ipAddresses, spkiDer, keyType, csrDer: Buffer.from(csr.rawData), ignored };

@@ -15,6 +15,7 @@ export function parseDuration(text: string, what: string): number {
   }
   const value = Number(m[1]) * UNIT_SECONDS[m[2].toLowerCase()];
   if (value <= 0) throw new InvalidInputError(`${what}: duration must be greater than zero`);
+  if (value > 100 * UNIT_SECONDS.y) throw new InvalidInputError(`${what}: "${text}" is longer than 100 years; no certificate should live that long`);
   return value;
 }
 

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { InvalidInputError } from './errors';
 
 /** A file to be written: its path, content and permission bits. */
 export interface FileToWrite {
@@ -11,16 +13,14 @@ export interface FileToWrite {
 }
 
 /**
- * Creates a directory (and parents) and sets it to `mode` whatever the umask.
- * Only the leaf directory's mode is forced; parents created on the way get 0o700 too.
+ * Creates a directory (and missing parents) with `mode` whatever the umask. A directory
+ * that already exists keeps its mode: `--out .` must not lock down someone's home.
  */
 export function ensureDir(path: string, mode = 0o700): void {
   const created = mkdirSync(path, { recursive: true, mode });
-  chmodSync(path, mode);
-  if (created) {
-    // mkdir's mode is filtered by the umask: force every directory this call created.
-    for (let p = dirname(path); p.length >= created.length && p !== dirname(p); p = dirname(p)) chmodSync(p, mode);
-  }
+  if (!created) return;
+  // mkdir's mode is filtered by the umask: force every directory this call created.
+  for (let p = path; p.length >= created.length && p !== dirname(p); p = dirname(p)) chmodSync(p, mode);
 }
 
 /** fsyncs a directory so a rename inside it survives a crash. */
@@ -79,4 +79,66 @@ function safeUnlink(path: string): void {
   } catch {
     /* already gone */
   }
+}
+
+/** Files written under temp names, waiting for the caller to make them visible or drop them. */
+export interface StagedFiles {
+  /** The final paths. */
+  paths: string[];
+  /** Renames every file into place (and fsyncs their directories when durable). */
+  commit(): void;
+  /** Removes every temp file; nothing was ever visible. */
+  abort(): void;
+}
+
+/**
+ * Writes files under temp names next to their targets, concurrently (fsync is mostly
+ * waiting on the disk, so many in flight on libuv's pool beat one at a time by ~10x for
+ * a fleet batch), and returns them staged: nothing is visible until `commit`.
+ * @throws InvalidInputError when a target is an existing directory; the fs error otherwise, after removing temps.
+ */
+export async function stageFiles(files: FileToWrite[], durable = true, concurrency = 64): Promise<StagedFiles> {
+  for (const file of files) {
+    const st = await stat(file.path).catch(() => undefined);
+    if (st?.isDirectory()) throw new InvalidInputError(`output ${file.path} is an existing directory; remove it or choose another --out`);
+  }
+  for (const dir of new Set(files.map((f) => dirname(f.path)))) ensureDir(dir);
+  const temps: string[] = new Array(files.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const i = next++;
+      const file = files[i];
+      const tmp = join(dirname(file.path), `.${basename(file.path)}.${randomBytes(6).toString('hex')}.tmp`);
+      temps[i] = tmp;
+      const fh = await open(tmp, 'wx', file.mode);
+      try {
+        await fh.chmod(file.mode);
+        await fh.writeFile(file.data);
+        if (durable) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+  };
+  const abort = () => temps.forEach((t) => t && safeUnlink(t));
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  } catch (err) {
+    abort();
+    throw err;
+  }
+  return {
+    paths: files.map((f) => f.path),
+    commit() {
+      try {
+        files.forEach((file, i) => renameSync(temps[i], file.path));
+      } catch (err) {
+        abort();
+        throw err;
+      }
+      if (durable) for (const dir of new Set(files.map((f) => dirname(f.path)))) fsyncDir(dir);
+    },
+    abort,
+  };
 }

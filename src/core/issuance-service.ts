@@ -4,10 +4,11 @@ import { CertStore } from './cert-store';
 import { ResolvedConfig } from './config/load';
 import { parseCsr } from './csr';
 import { InvalidInputError, NotFoundError } from './errors';
-import { generateKey, privateKeyToPem } from './keys';
+import { encodeKey } from './key-encoding';
+import { generateKey } from './keys';
 import { checkKeyType, checkNames, checkValidity } from './policy/check';
 import { keyUsageFor, type Profile } from './policy/profiles';
-import { newSerial, serialToHex } from './serial';
+import { newSerial, parseSerial, serialToHex } from './serial';
 import { Signer, type LeafSpec } from './signer';
 import type { CaRecord, CertificateRecord, IssuedCertificate, KeyType, LeafProfileName, ListFilter, RevocationReason } from './types';
 import { toPem } from './x509/certificate-builder';
@@ -19,6 +20,8 @@ export interface IssueRequest {
   dnsNames?: string[];
   ipAddresses?: string[];
   ttlSeconds?: number;
+  /** The TTL when none is asked for (default: the profile's); shortened to end with the CA. */
+  defaultTtlSeconds?: number;
   keyType?: KeyType;
   /** How many certificates (fleet bootstrap); each gets its own key and serial. */
   count?: number;
@@ -33,6 +36,14 @@ export interface InitRequest {
   parent?: string;
   passphrase?: string;
 }
+
+/**
+ * Hands issued certificates to their recipient in two phases around the store write:
+ * `prepare` stages the outputs (temp files) before anything is stored; `commit` makes
+ * them visible once the store has the certificates; `abort` drops them if storing failed.
+ * So a failed command leaves neither an unreceived certificate in the store nor a file out.
+ */
+export type Delivery = (result: IssueResult) => Promise<{ commit(): void; abort(): void }>;
 
 /** Issued certificates with the CA material an output layout needs. */
 export interface IssueResult {
@@ -83,6 +94,28 @@ export class IssuanceService {
       parent: req.parent,
       passphrase: req.passphrase,
     });
+    if (req.parent) {
+      // The parent's inventory lists its intermediate, so the parent can show and revoke it.
+      const x509 = new X509Certificate(created.record.certPem);
+      const item: IssuedCertificate = {
+        record: {
+          serial: parseSerial(x509.serialNumber),
+          profile: 'intermediate',
+          commonName: req.commonName,
+          dnsNames: [],
+          ipAddresses: [],
+          keyType,
+          notBefore: new Date(x509.validFrom).toISOString(),
+          notAfter: new Date(x509.validTo).toISOString(),
+          issuedAt: new Date().toISOString(),
+          hasKey: false,
+          sha256: createHash('sha256').update(x509.raw).digest('hex'),
+          status: 'valid',
+        },
+        certPem: created.record.certPem,
+      };
+      await this.store.putIssued(req.parent, [item]);
+    }
     await this.store.createCa(created.record, created.keyPem);
     await this.store.recordEvent?.({ at: new Date().toISOString(), action: 'ca.create', ca: this.config.ca, detail: { parent: req.parent, keyType } });
     return created.record;
@@ -104,7 +137,7 @@ export class IssuanceService {
    * Issues certificates with keys generated here.
    * @throws InvalidInputError / PolicyError before any backend call when the request breaks policy.
    */
-  async issue(req: IssueRequest): Promise<IssueResult> {
+  async issue(req: IssueRequest, delivery?: Delivery): Promise<IssueResult> {
     const ca = await this.requireCa();
     const profile = this.config.profiles[req.profile];
     const count = req.count ?? 1;
@@ -119,7 +152,7 @@ export class IssuanceService {
     }
     const keyType = req.keyType ?? profile.defaultKeyType;
     checkKeyType(profile, keyType, '--key-type');
-    const validity = checkValidity(profile, req.ttlSeconds, caNotAfter(ca));
+    const validity = checkValidity(profile, req.ttlSeconds, caNotAfter(ca), new Date(), req.defaultTtlSeconds);
     // Names are checked once up front; a node without --cn gets a fresh UUID per certificate (Flocker).
     const checked = checkNames(profile, req.commonName ?? '', req.dnsNames ?? [], req.ipAddresses ?? [], 'request');
     const needsUuid = profile.uuidCommonName && !req.commonName;
@@ -132,16 +165,18 @@ export class IssuanceService {
       for (let i = start; i < Math.min(count, start + CHUNK); i++) {
         const names = needsUuid ? { ...checked, commonName: randomUUID() } : checked;
         const key = generateKey(keyType);
-        specs.push(this.leafSpec(profile, names, keyType, key.publicKey.export({ type: 'spki', format: 'der' }), validity, { subjectKey: key.privateKey }));
-        keys.push(privateKeyToPem(key.privateKey));
+        const encoded = encodeKey(key.privateKey, key.publicKey, keyType);
+        specs.push(this.leafSpec(profile, names, keyType, encoded.spkiDer, validity, { subjectKey: key.privateKey }));
+        keys.push(encoded.pkcs8Pem);
       }
       const ders = await this.signer.sign(ca.name, specs);
       ders.forEach((der, i) => items.push(toIssued(specs[i], req.profile, der, keys[i])));
       req.onProgress?.(items.length, count);
     }
-    await this.store.putIssued(ca.name, items);
+    const result = { items, ca, warnings };
+    await this.storeAndDeliver(result, delivery);
     await this.audit('issue', items.map((i) => i.record.serial), { profile: req.profile });
-    return { items, ca, warnings };
+    return result;
   }
 
   /**
@@ -172,23 +207,26 @@ export class IssuanceService {
    * Re-issues a certificate: same subject, SANs, profile and key type, a new key and a new serial.
    * @throws NotFoundError for an unknown serial.
    */
-  async renew(serial: string, ttlSeconds?: number): Promise<IssueResult> {
+  async renew(serial: string, ttlSeconds?: number, delivery?: Delivery): Promise<IssueResult> {
     const found = await this.requireCertificate(serial);
     const r = found.record;
     if (r.profile === 'intermediate') {
       throw new InvalidInputError(`serial ${serial} is an intermediate CA; renew a CA with \`certctl init --parent\``);
     }
+    const warnings = r.status === 'revoked' && r.revocationReason === 'keyCompromise'
+      ? [`serial ${serial} was revoked for keyCompromise; the renewal has a new key, but check how the old one leaked`]
+      : [];
     const originalTtl = Math.round((Date.parse(r.notAfter) - Date.parse(r.notBefore)) / 1000) - 60;
-    const profile = this.config.profiles[r.profile];
     const result = await this.issue({
       profile: r.profile,
       commonName: r.commonName || undefined,
       dnsNames: r.dnsNames,
       ipAddresses: r.ipAddresses,
       keyType: r.keyType,
-      ttlSeconds: ttlSeconds ?? Math.min(originalTtl, profile.maxTtlSeconds),
-    });
-    return result;
+      ttlSeconds,
+      defaultTtlSeconds: originalTtl,
+    }, delivery);
+    return { ...result, warnings: [...warnings, ...result.warnings] };
   }
 
   /**
@@ -238,6 +276,17 @@ export class IssuanceService {
       throw new NotFoundError(`the store holds no private key for serial ${serial} (it was signed from a CSR, so the key stayed with its owner); export it with --format pem, or renew it to get a new key`);
     }
     return key;
+  }
+
+  private async storeAndDeliver(result: IssueResult, delivery?: Delivery): Promise<void> {
+    const staged = delivery ? await delivery(result) : undefined;
+    try {
+      await this.store.putIssued(result.ca.name, result.items);
+    } catch (err) {
+      staged?.abort();
+      throw err;
+    }
+    staged?.commit();
   }
 
   private leafSpec(

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { InvalidInputError } from './errors';
 
 /**
- * Reads a secret (passphrase, password) from a file, dropping one trailing newline.
+ * Reads a secret (passphrase, password) from the first line of a file, as
+ * `openssl -passin file:` does, so one file works for both tools.
  * Secrets come from files or environment variables, never from a flag's value.
  * @throws InvalidInputError naming the file (never its contents) when unreadable or empty.
  */
@@ -13,7 +14,7 @@ export function readSecretFile(path: string, what: string): string {
   } catch (err) {
     throw new InvalidInputError(`${what}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); give a readable file`, { cause: err });
   }
-  const value = text.replace(/\r?\n$/, '');
+  const value = text.split(/\r?\n/)[0];
   if (value.length === 0) throw new InvalidInputError(`${what}: ${path} is empty; put the secret in the file`);
   return value;
 }

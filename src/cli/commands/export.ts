@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { dirname } from 'node:path';
 import { InvalidInputError } from '../../core/errors';
 import { parseSerial } from '../../core/serial';
-import { k8sName, k8sSecret, fullChainOf, layoutFiles, prepareOutDir, rootOf, writeOutputs } from '../layouts';
+import { stageFiles } from '../../core/fs-atomic';
+import { checkOutDir, checkOutFile, fullChainOf, k8sName, k8sSecret, layoutFiles, rootOf } from '../layouts';
 import { action, emit, note } from '../runtime';
 import { p12Password } from './issue';
 import { p12Bundle } from './p12-output';
@@ -29,23 +29,23 @@ Examples:
           throw new InvalidInputError(`--format ${opts.format} is not an export format; choose ${EXPORT_FORMATS.join(', ')}`);
         }
         const serial = parseSerial(serialText);
+        if (opts.format === 'pem') checkOutDir(opts.out);
+        else checkOutFile(opts.out);
         const { record, certPem, ca } = await service.requireCertificate(serial);
         const password = opts.format === 'p12' ? p12Password(opts.passwordFile) : undefined;
         const keyPem = opts.format === 'pem' ? (record.hasKey ? await service.requireKey(serial) : undefined) : await service.requireKey(serial);
         const item = { record, certPem, keyPem };
         let files;
         if (opts.format === 'pem') {
-          prepareOutDir(opts.out);
           files = layoutFiles('pem', opts.out, item, ca);
           if (!keyPem) note(globals, `note: the store holds no key for ${serial} (signed from a CSR); key.pem not written`);
         } else {
-          prepareOutDir(dirname(opts.out));
           const data = opts.format === 'p12'
             ? await p12Bundle(item, ca, password as string)
             : k8sSecret(k8sName(record.commonName || record.dnsNames[0] || '', serial.toLowerCase()), fullChainOf(certPem, ca), keyPem as string, rootOf(ca));
           files = [{ path: opts.out, data, mode: 0o600 }];
         }
-        writeOutputs(files);
+        (await stageFiles(files)).commit();
         note(globals, `exported ${serial} as ${opts.format}: ${files.map((f) => f.path).join(', ')}`);
         emit(globals, { serial, format: opts.format, files: files.map((f) => f.path) });
       }),

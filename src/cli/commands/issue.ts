@@ -4,7 +4,9 @@ import { parseDuration } from '../../core/duration';
 import { InvalidInputError } from '../../core/errors';
 import { readSecretFile } from '../../core/secrets';
 import { KEY_TYPES, LEAF_PROFILES, type IssuedCertificate, type KeyType, type LeafProfileName } from '../../core/types';
-import { FORMATS, layoutFiles, prepareOutDir, safeName, writeOutputs, type OutputFormat } from '../layouts';
+import type { Delivery } from '../../core/issuance-service';
+import { stageFiles, type FileToWrite } from '../../core/fs-atomic';
+import { FORMATS, checkOutDir, layoutFiles, safeName, type OutputFormat } from '../layouts';
 import { action, collect, emit, note, type GlobalOptions } from '../runtime';
 import { p12Files } from './p12-output';
 
@@ -50,10 +52,12 @@ Examples:
         if (opts.keyType && !KEY_TYPES.includes(opts.keyType as KeyType)) {
           throw new InvalidInputError(`--key-type ${opts.keyType} is not supported; choose ${KEY_TYPES.join(', ')}`);
         }
-        const count = /^\d+$/.test(opts.count) ? Number(opts.count) : NaN;
+        if (!/^\d+$/.test(opts.count)) throw new InvalidInputError(`--count must be a whole number from 1 to 100000, not "${opts.count}"`);
+        const count = Number(opts.count);
         const password = format === 'p12' ? p12Password(opts.passwordFile) : undefined;
-        prepareOutDir(opts.out);
+        checkOutDir(opts.out);
         const bar = count > 1 && process.stderr.isTTY && !globals.json ? progressBar(count) : undefined;
+        let files: string[] = [];
         const result = await service.issue({
           profile: profile as LeafProfileName,
           commonName: opts.cn,
@@ -63,11 +67,10 @@ Examples:
           keyType: opts.keyType as KeyType | undefined,
           count,
           onProgress: bar ? (done) => bar.update(done) : undefined,
-        });
+        }, outputDelivery(format, opts.out, password, (paths) => (files = paths)));
         bar?.stop();
-        const files = await writeIssued(result.items, result.ca, format, opts.out, password);
         result.warnings.forEach((w) => note(globals, `warning: ${w}`));
-        reportIssued(globals, result.items, files);
+        reportIssued(globals, result.items, files, opts.out);
       }),
     );
 }
@@ -88,30 +91,35 @@ export function p12Password(file: string | undefined): string {
   throw new InvalidInputError('--format p12 needs a password: give --password-file FILE or set CERTCTL_P12_PASSWORD');
 }
 
-/** Writes issued certificates in a layout; several certificates of one CN go to sub-directories. */
-export async function writeIssued(items: IssuedCertificate[], ca: import('../../core/types').CaRecord, format: OutputFormat, out: string, password?: string): Promise<string[]> {
-  const files = [];
-  const flat = items.length === 1 || format === 'flocker' || format === 'k8s';
-  for (const item of items) {
-    const dir = flat ? out : join(out, safeName(item.record.commonName, item.record.serial));
-    if (!flat) prepareOutDir(dir);
-    if (format === 'p12') files.push(...(await p12Files(dir, item, ca, password as string)));
-    else files.push(...layoutFiles(format, dir, item, ca));
-  }
-  // De-duplicate shared files (cluster.crt of a flocker batch).
-  const unique = [...new Map(files.map((f) => [f.path, f])).values()];
-  writeOutputs(unique);
-  return unique.map((f) => f.path);
+/**
+ * The delivery of issued certificates into --out in a layout: staged before the store
+ * write, made visible after it. Several certificates of one CN go to sub-directories.
+ */
+export function outputDelivery(format: OutputFormat, out: string, password?: string, onFiles?: (paths: string[]) => void): Delivery {
+  return async ({ items, ca }) => {
+    const files: FileToWrite[] = [];
+    const flat = items.length === 1 || format === 'flocker' || format === 'k8s';
+    for (const item of items) {
+      const dir = flat ? out : join(out, safeName(item.record.commonName, item.record.serial));
+      if (format === 'p12') files.push(...(await p12Files(dir, item, ca, password as string)));
+      else files.push(...layoutFiles(format, dir, item, ca));
+    }
+    // One cluster.crt / ca.pem for a whole batch.
+    const unique = [...new Map(files.map((f) => [f.path, f])).values()];
+    const staged = await stageFiles(unique);
+    onFiles?.(staged.paths);
+    return staged;
+  };
 }
 
-function reportIssued(globals: GlobalOptions, items: IssuedCertificate[], files: string[]): void {
+function reportIssued(globals: GlobalOptions, items: IssuedCertificate[], files: string[], out: string): void {
   const result = {
     certificates: items.map((i) => ({ ...i.record })),
     files,
   };
   const human = items.length === 1
     ? `issued ${items[0].record.profile} certificate ${items[0].record.serial} (CN=${items[0].record.commonName}, until ${items[0].record.notAfter})\nwrote ${files.join(', ')}`
-    : `issued ${items.length} ${items[0].record.profile} certificates; wrote ${files.length} files under ${files[0] ? files[0].replace(/\/[^/]+$/, '') : ''}`;
+    : `issued ${items.length} ${items[0].record.profile} certificates; wrote ${files.length} files under ${out}`;
   if (globals.json) emit(globals, result);
   else note(globals, human);
 }

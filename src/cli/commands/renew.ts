@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration';
 import { parseSerial } from '../../core/serial';
-import { FORMATS } from '../layouts';
+import { FORMATS, checkOutDir } from '../layouts';
 import { action, emit, note } from '../runtime';
-import { checkFormat, p12Password, writeIssued } from './issue';
+import { checkFormat, outputDelivery, p12Password } from './issue';
 
 /** `certctl renew SERIAL`: same subject, SANs and profile; new key, new serial. */
 export function registerRenew(program: Command): void {
@@ -24,10 +24,10 @@ Example:
       action(async ({ service }, globals, serialText: string, opts: { out: string; format: string; ttl?: string; passwordFile?: string }) => {
         const format = checkFormat(opts.format);
         const password = format === 'p12' ? p12Password(opts.passwordFile) : undefined;
-        const result = await service.renew(parseSerial(serialText), opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined);
-        const { prepareOutDir } = await import('../layouts');
-        prepareOutDir(opts.out);
-        const files = await writeIssued(result.items, result.ca, format, opts.out, password);
+        checkOutDir(opts.out);
+        let files: string[] = [];
+        const delivery = outputDelivery(format, opts.out, password, (paths) => (files = paths));
+        const result = await service.renew(parseSerial(serialText), opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined, delivery);
         result.warnings.forEach((w) => note(globals, `warning: ${w}`));
         const item = result.items[0];
         note(globals, `renewed ${parseSerial(serialText)} as ${item.record.serial} (until ${item.record.notAfter}); wrote ${files.join(', ')}`);

@@ -105,10 +105,10 @@ export const BACKDATE_SECONDS = 60;
  * own notAfter is refused; the default TTL is shortened to end with the CA, with a warning.
  * @throws PolicyError naming the limit and the longest TTL possible.
  */
-export function checkValidity(profile: Profile, requestedTtl: number | undefined, caNotAfter: Date, now = new Date()): Validity {
+export function checkValidity(profile: Profile, requestedTtl: number | undefined, caNotAfter: Date, now = new Date(), defaultTtl = profile.defaultTtlSeconds): Validity {
   const nowSec = Math.floor(now.getTime() / 1000);
   const notBefore = new Date((nowSec - BACKDATE_SECONDS) * 1000);
-  const ttl = requestedTtl ?? profile.defaultTtlSeconds;
+  const ttl = requestedTtl ?? Math.min(defaultTtl, profile.maxTtlSeconds);
   if (requestedTtl !== undefined && requestedTtl > profile.maxTtlSeconds) {
     throw new PolicyError(
       `TTL ${formatDuration(requestedTtl)} is longer than profiles.${profile.name}.max_ttl (${formatDuration(profile.maxTtlSeconds)}); ask for --ttl ${formatDuration(profile.maxTtlSeconds)} or less`,
