@@ -1,0 +1,115 @@
+import { X509Certificate, createPublicKey } from 'node:crypto';
+import type { CertStore } from '../../src/core/cert-store';
+import { ConflictError, NotFoundError } from '../../src/core/errors';
+import { generateKey } from '../../src/core/keys';
+import { newSerial, serialToHex } from '../../src/core/serial';
+import type { LeafSpec, Signer } from '../../src/core/signer';
+
+/** A signer under test over a fresh store. */
+export interface SignerFixture {
+  signer: Signer;
+  store: CertStore;
+  cleanup(): Promise<void>;
+}
+
+function spec(overrides: Partial<LeafSpec> = {}): LeafSpec {
+  const key = generateKey('ec-p256');
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    serial: newSerial(),
+    commonName: 'svc.example.com',
+    dnsNames: ['svc.example.com'],
+    ipAddresses: ['10.0.0.7'],
+    notBefore: new Date((now - 60) * 1000),
+    notAfter: new Date((now + 86400) * 1000),
+    keyType: 'ec-p256',
+    spkiDer: key.publicKey.export({ type: 'spki', format: 'der' }),
+    keyUsage: ['digitalSignature'],
+    extKeyUsage: ['serverAuth'],
+    basicConstraints: { ca: false },
+    subjectKey: key.privateKey,
+    ...overrides,
+  };
+}
+
+/** The Signer contract: every backend's signer must pass this suite unchanged. */
+export function describeSignerContract(name: string, make: () => Promise<SignerFixture>): void {
+  describe(`Signer contract: ${name}`, () => {
+    let fx: SignerFixture;
+    beforeEach(async () => {
+      fx = await make();
+    });
+    afterEach(async () => fx.cleanup());
+
+    const createRoot = async (ca = 'root') => {
+      const now = Math.floor(Date.now() / 1000);
+      const created = await fx.signer.createCa({ name: ca, commonName: `${ca} CA`, keyType: 'ec-p256', notBefore: new Date((now - 60) * 1000), notAfter: new Date((now + 3650 * 86400) * 1000) });
+      await fx.store.createCa(created.record, created.keyPem);
+      return created.record;
+    };
+
+    it('creates a self-signed root CA with CA:true', async () => {
+      const root = await createRoot();
+      const cert = new X509Certificate(root.certPem);
+      expect(cert.ca).toBe(true);
+      expect(cert.verify(cert.publicKey)).toBe(true);
+      expect(cert.subject).toContain('CN=root CA');
+    });
+
+    it('refuses to create a CA that exists', async () => {
+      await createRoot();
+      const now = new Date();
+      await expect(fx.signer.createCa({ name: 'root', commonName: 'x', keyType: 'ec-p256', notBefore: now, notAfter: new Date(now.getTime() + 1e9) })).rejects.toBeInstanceOf(ConflictError);
+    });
+
+    it('signs leaves exactly as specified, in order', async () => {
+      const root = await createRoot();
+      const specs = [spec(), spec({ commonName: 'alice', dnsNames: [], ipAddresses: [], extKeyUsage: ['clientAuth'] })];
+      const ders = await fx.signer.sign('root', specs);
+      expect(ders).toHaveLength(2);
+      const ca = new X509Certificate(root.certPem);
+      ders.forEach((der, i) => {
+        const cert = new X509Certificate(der);
+        expect(cert.verify(ca.publicKey)).toBe(true);
+        expect(cert.checkIssued(ca)).toBe(true);
+        expect(cert.serialNumber.toUpperCase().replace(/^0+/, '')).toBe(serialToHex(specs[i].serial).replace(/^0+/, ''));
+        expect(cert.ca).toBe(false);
+        expect(cert.publicKey.export({ type: 'spki', format: 'der' }).equals(createPublicKey({ key: specs[i].spkiDer, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' }))).toBe(true);
+      });
+      const server = new X509Certificate(ders[0]);
+      expect(server.subjectAltName).toBe('DNS:svc.example.com, IP Address:10.0.0.7');
+      expect(server.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']); // node's keyUsage is the EKU list
+      expect(new X509Certificate(ders[1]).keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']);
+      expect(new X509Certificate(ders[1]).subject).toBe('CN=alice');
+    });
+
+    it('fails with NotFoundError for an unknown CA', async () => {
+      await expect(fx.signer.sign('nope', [spec()])).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('creates an intermediate signed by its parent, pathLen 0', async () => {
+      const root = await createRoot();
+      const now = Math.floor(Date.now() / 1000);
+      const created = await fx.signer.createCa({ name: 'issuing', commonName: 'Issuing', keyType: 'ec-p384', notBefore: new Date((now - 60) * 1000), notAfter: new Date((now + 365 * 86400) * 1000), parent: 'root' });
+      await fx.store.createCa(created.record, created.keyPem);
+      const inter = new X509Certificate(created.record.certPem);
+      expect(inter.checkIssued(new X509Certificate(root.certPem))).toBe(true);
+      expect(inter.verify(new X509Certificate(root.certPem).publicKey)).toBe(true);
+      expect(created.record.chainPem).toEqual([root.certPem]);
+      const [leaf] = await fx.signer.sign('issuing', [spec()]);
+      expect(new X509Certificate(leaf).verify(inter.publicKey)).toBe(true);
+    });
+
+    it('produces a CRL naming every revoked serial', async () => {
+      await createRoot();
+      const s = spec();
+      const pem = await fx.signer.crl('root', [
+        { serial: serialToHex(s.serial), profile: 'server', commonName: '', dnsNames: [], ipAddresses: [], keyType: 'ec-p256', notBefore: '', notAfter: '', issuedAt: '', hasKey: false, sha256: '', status: 'revoked', revokedAt: new Date().toISOString(), revocationReason: 'keyCompromise' },
+      ]);
+      expect(pem).toMatch(/^-----BEGIN X509 CRL-----/);
+      const x509 = require('@peculiar/x509') as typeof import('@peculiar/x509');
+      const crl = new x509.X509Crl(pem);
+      expect(crl.entries.map((e) => e.serialNumber.toUpperCase().replace(/^0+/, ''))).toEqual([serialToHex(s.serial).replace(/^0+/, '')]);
+    });
+  });
+}

@@ -1,0 +1,69 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../../../../src/core/errors';
+import { loadConfig } from '../../../../src/core/config/load';
+import { parseFileOptions } from '../../../../src/backends/file';
+
+describe('loadConfig', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'certctl-cfg-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+
+  it('defaults to the file backend and the default CA without a file', () => {
+    const c = loadConfig({}, { XDG_CONFIG_HOME: join(dir, 'xdg') }, dir);
+    expect(c.path).toBeUndefined();
+    expect([c.backend, c.signer, c.store, c.ca]).toEqual(['file', 'file', 'file', 'default']);
+  });
+
+  it('finds ./certctl.yaml, then $XDG_CONFIG_HOME/certctl/config.yaml', () => {
+    mkdirSync(join(dir, 'xdg', 'certctl'), { recursive: true });
+    writeFileSync(join(dir, 'xdg', 'certctl', 'config.yaml'), 'ca: from-xdg\n');
+    expect(loadConfig({}, { XDG_CONFIG_HOME: join(dir, 'xdg') }, dir).ca).toBe('from-xdg');
+    write('certctl.yaml', 'ca: from-cwd\n');
+    expect(loadConfig({}, { XDG_CONFIG_HOME: join(dir, 'xdg') }, dir).ca).toBe('from-cwd');
+  });
+
+  it('applies precedence flags > env > file', () => {
+    const path = write('c.yaml', 'ca: file-ca\nbackend: file\n');
+    expect(loadConfig({ configPath: path }, {}, dir).ca).toBe('file-ca');
+    expect(loadConfig({ configPath: path }, { CERTCTL_CA: 'env-ca' }, dir).ca).toBe('env-ca');
+    expect(loadConfig({ configPath: path, ca: 'flag-ca' }, { CERTCTL_CA: 'env-ca' }, dir).ca).toBe('flag-ca');
+    expect(loadConfig({}, { CERTCTL_CONFIG: path }, dir).ca).toBe('file-ca');
+  });
+
+  it.each([
+    ['unknown top-level key', 'bakend: file\n', /unknown key "bakend"/],
+    ['nested unknown key', 'profiles:\n  server:\n    max_tll: 1d\n', /profiles\.server: unknown key "max_tll"/],
+    ['bad duration', 'profiles:\n  server:\n    max_ttl: forever\n', /profiles\.server\.max_ttl/],
+    ['bad key type', 'profiles:\n  client:\n    allowed_key_types: [rsa-1024]\n', /profiles\.client\.allowed_key_types/],
+    ['invalid YAML', 'profiles: [\n', /not valid YAML/],
+    ['a list at the top', '- a\n- b\n', /mapping/],
+    ['a bad CRL URL', 'urls:\n  crl: [ftp://x]\n', /urls\.crl/],
+  ])('refuses %s with a ConfigError naming the path', (_label, text, pattern) => {
+    const path = write('bad.yaml', text);
+    expect(() => loadConfig({ configPath: path }, {}, dir)).toThrow(ConfigError);
+    expect(() => loadConfig({ configPath: path }, {}, dir)).toThrow(pattern);
+  });
+
+  it('fails with exit 3 for a named config file that does not exist', () => {
+    expect(() => loadConfig({ configPath: join(dir, 'missing.yaml') }, {}, dir)).toThrow(/does not exist/);
+    expect(() => loadConfig({}, { CERTCTL_CONFIG: join(dir, 'missing.yaml') }, dir)).toThrow(/CERTCTL_CONFIG/);
+  });
+
+  it('resolves file.dir relative to the config file, and CERTCTL_FILE_DIR wins', () => {
+    mkdirSync(join(dir, 'etc'));
+    const path = write('etc/certctl.yaml', 'file:\n  dir: ./store\n');
+    expect(parseFileOptions(loadConfig({ configPath: path }, {}, dir)).dir).toBe(join(dir, 'etc', 'store'));
+    expect(parseFileOptions(loadConfig({ configPath: path }, { CERTCTL_FILE_DIR: '/srv/pki' }, dir)).dir).toBe('/srv/pki');
+    const bad = write('etc/bad.yaml', 'file:\n  path: x\n');
+    expect(() => parseFileOptions(loadConfig({ configPath: bad }, {}, dir))).toThrow(/file: unknown key "path"/);
+  });
+});
