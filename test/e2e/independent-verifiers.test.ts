@@ -10,10 +10,10 @@
  * using public-looking names here gives the remaining lints a fair chance to fire
  * on anything else. Certificates with localhost / 127.0.0.1 are only path-validated.
  */
-import { spawnSync } from 'node:child_process';
+
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { certctl, CERTCTL_BIN, run, tempDir, type CliResult } from '../support/cli';
+import { certctl, run, tempDir, requireTool, requireBuiltCli, ok } from '../support/cli';
 
 jest.setTimeout(300000);
 
@@ -21,23 +21,6 @@ const REPO = resolve(__dirname, '..', '..');
 const VERIFY_CHAIN = join(REPO, 'tools', 'verify_chain.py');
 const ZLINT_CHECK = join(REPO, 'tools', 'zlint-check.sh');
 const INSTALL_ZLINT = join(REPO, 'tools', 'install-zlint.sh');
-
-function requireTool(cmd: string, versionArgs: string[]): void {
-  const r = spawnSync(cmd, versionArgs, { encoding: 'utf8' });
-  if (r.error) throw new Error(`e2e tests need \`${cmd}\` on PATH: ${r.error.message}`);
-}
-
-function requireBuiltCli(): void {
-  if (!existsSync(join(REPO, 'dist', 'certctl.js')) || !existsSync(CERTCTL_BIN)) {
-    throw new Error('dist/certctl.js is missing: run `npm run build` before the e2e tests');
-  }
-}
-
-function ok(cwd: string, args: string[]): CliResult {
-  const r = certctl(cwd, args);
-  if (r.status !== 0) throw new Error(`certctl ${args.join(' ')} exited ${r.status}\n${r.stderr}\n${r.stdout}`);
-  return r;
-}
 
 interface ChainVerdict {
   status: number;

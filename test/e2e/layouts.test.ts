@@ -7,26 +7,9 @@ import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { certctl, CERTCTL_BIN, run, tempDir, type CliResult } from '../support/cli';
+import { certctl, CERTCTL_BIN, run, tempDir, type CliResult, requireTool, requireBuiltCli, ok } from '../support/cli';
 
 jest.setTimeout(120000);
-
-function requireTool(cmd: string, versionArgs: string[]): void {
-  const r = spawnSync(cmd, versionArgs, { encoding: 'utf8' });
-  if (r.error) throw new Error(`e2e tests need \`${cmd}\` on PATH: ${r.error.message}`);
-}
-
-function requireBuiltCli(): void {
-  if (!existsSync(join(CERTCTL_BIN, '..', '..', 'dist', 'certctl.js'))) {
-    throw new Error('dist/certctl.js is missing: run `npm run build` before the e2e tests');
-  }
-}
-
-function ok(cwd: string, args: string[], env: Record<string, string> = {}): CliResult {
-  const r = certctl(cwd, args, env);
-  if (r.status !== 0) throw new Error(`certctl ${args.join(' ')} exited ${r.status}\n${r.stderr}\n${r.stdout}`);
-  return r;
-}
 
 /** Runs the CLI through `sh -c 'umask U; node bin/certctl.js …'`, in the same clean env as certctl(). */
 function certctlWithUmask(cwd: string, umask: string, args: string[]): CliResult {

@@ -2,32 +2,15 @@
  * End to end: the OpenStack Magnum client-certificate flow (openssl makes the key and
  * CSR, the CA signs it, the CA certificate is fetched), with certctl as the CA.
  */
-import { spawnSync } from 'node:child_process';
+
 import { X509Certificate, createPublicKey } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
-import { certctl, CERTCTL_BIN, run, tempDir, type CliResult } from '../support/cli';
+import { certctl, run, tempDir, type CliResult, requireTool, requireBuiltCli, ok } from '../support/cli';
 
 jest.setTimeout(120000);
-
-function requireTool(cmd: string, versionArgs: string[]): void {
-  const r = spawnSync(cmd, versionArgs, { encoding: 'utf8' });
-  if (r.error) throw new Error(`e2e tests need \`${cmd}\` on PATH: ${r.error.message}`);
-}
-
-function requireBuiltCli(): void {
-  if (!existsSync(join(CERTCTL_BIN, '..', '..', 'dist', 'certctl.js'))) {
-    throw new Error('dist/certctl.js is missing: run `npm run build` before the e2e tests');
-  }
-}
-
-function ok(cwd: string, args: string[]): CliResult {
-  const r = certctl(cwd, args);
-  if (r.status !== 0) throw new Error(`certctl ${args.join(' ')} exited ${r.status}\n${r.stderr}\n${r.stdout}`);
-  return r;
-}
 
 function openssl(cwd: string, args: string[]): CliResult {
   const r = run('openssl', args, { cwd });

@@ -2,34 +2,19 @@
  * End to end: certificates from the built CLI used for real mutual TLS, checked by
  * OpenSSL's verifier, a node:tls server/client pair, and `openssl s_server` + curl.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
-import { certctl, CERTCTL_BIN, run, tempDir, type CliResult } from '../support/cli';
+import { certctl, run, tempDir, type CliResult, requireTool, requireBuiltCli, ok } from '../support/cli';
 
 jest.setTimeout(120000);
 
 /** Fails with a clear message (instead of a bare ENOENT) when a required tool is missing. */
-function requireTool(cmd: string, versionArgs: string[]): void {
-  const r = spawnSync(cmd, versionArgs, { encoding: 'utf8' });
-  if (r.error) throw new Error(`e2e tests need \`${cmd}\` on PATH: ${r.error.message}`);
-}
-
-function requireBuiltCli(): void {
-  if (!existsSync(join(CERTCTL_BIN, '..', '..', 'dist', 'certctl.js'))) {
-    throw new Error('dist/certctl.js is missing: run `npm run build` before the e2e tests');
-  }
-}
 
 /** Runs certctl and fails the test with its stderr when it does not exit 0. */
-function ok(cwd: string, args: string[]): CliResult {
-  const r = certctl(cwd, args);
-  if (r.status !== 0) throw new Error(`certctl ${args.join(' ')} exited ${r.status}\n${r.stderr}\n${r.stdout}`);
-  return r;
-}
 
 interface Creds {
   cert: string;

@@ -2,29 +2,12 @@
  * End to end: revoke a certificate, publish the CRL, and check that OpenSSL
  * honours it; list/revoke error exits; serials as `openssl x509 -serial` prints them.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { certctl, CERTCTL_BIN, run, tempDir, type CliResult } from '../support/cli';
+import { certctl, run, tempDir, type CliResult, requireTool, requireBuiltCli, ok } from '../support/cli';
 
 jest.setTimeout(120000);
-
-function requireTool(cmd: string, versionArgs: string[]): void {
-  const r = spawnSync(cmd, versionArgs, { encoding: 'utf8' });
-  if (r.error) throw new Error(`e2e tests need \`${cmd}\` on PATH: ${r.error.message}`);
-}
-
-function requireBuiltCli(): void {
-  if (!existsSync(join(CERTCTL_BIN, '..', '..', 'dist', 'certctl.js'))) {
-    throw new Error('dist/certctl.js is missing: run `npm run build` before the e2e tests');
-  }
-}
-
-function ok(cwd: string, args: string[]): CliResult {
-  const r = certctl(cwd, args);
-  if (r.status !== 0) throw new Error(`certctl ${args.join(' ')} exited ${r.status}\n${r.stderr}\n${r.stdout}`);
-  return r;
-}
 
 /** The serial exactly as `openssl x509 -serial` prints it, without the "serial=" prefix. */
 function opensslSerial(cwd: string, file: string): string {

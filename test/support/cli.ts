@@ -1,5 +1,5 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -53,4 +53,24 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; input?: s
   const r = spawnSync(cmd, args, { cwd: opts.cwd, input: opts.input, encoding: 'utf8', timeout: opts.timeout ?? 60000 });
   if (r.error) throw r.error;
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Fails loudly (never skips) when a tool the e2e tests rely on is missing. */
+export function requireTool(cmd: string, versionArgs: string[]): void {
+  const r = spawnSync(cmd, versionArgs, { encoding: 'utf8' });
+  if (r.error) throw new Error(`e2e tests need \`${cmd}\` on PATH: ${r.error.message}`);
+}
+
+/** Fails loudly when the CLI has not been built. */
+export function requireBuiltCli(): void {
+  if (!existsSync(join(CERTCTL_BIN, '..', '..', 'dist', 'certctl.js'))) {
+    throw new Error('dist/certctl.js is missing: run `npm run build` before the e2e tests');
+  }
+}
+
+/** Runs certctl and throws with its output unless it exits 0. */
+export function ok(cwd: string, args: string[], env: Record<string, string> = {}): CliResult {
+  const r = certctl(cwd, args, env);
+  if (r.status !== 0) throw new Error(`certctl ${args.join(' ')} exited ${r.status}\n${r.stderr}\n${r.stdout}`);
+  return r;
 }

@@ -1,33 +1,17 @@
 import { InvalidInputError } from '../errors';
+import { readTlv as readTlvHeader, type TlvPosition } from './der';
 
 /** One DER element: its tag and where its header and contents sit in the buffer. */
-export interface Tlv {
-  tag: number;
+export interface Tlv extends TlvPosition {
   start: number;
-  contentStart: number;
-  end: number;
 }
 
 /**
- * Reads the DER element at `offset`. Hand-written because certctl only needs to find a
- * few fields (subject, SKI) of its own CA certificate on the hot path, and loading a full
- * ASN.1 library there costs more start-up time than the whole command should take.
+ * Reads the DER element at `offset`, keeping where its header starts.
  * @throws InvalidInputError on truncated or non-DER input.
  */
 export function readTlv(buf: Buffer, offset: number): Tlv {
-  if (offset + 2 > buf.length) throw new InvalidInputError('truncated DER');
-  const tag = buf[offset];
-  let len = buf[offset + 1];
-  let p = offset + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4 || p + n > buf.length) throw new InvalidInputError('bad DER length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[p + i];
-    p += n;
-  }
-  if (p + len > buf.length) throw new InvalidInputError('truncated DER');
-  return { tag, start: offset, contentStart: p, end: p + len };
+  return { start: offset, ...readTlvHeader(buf, offset) };
 }
 
 /** The children of a constructed element. */
