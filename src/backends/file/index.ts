@@ -1,6 +1,6 @@
 import { ContainerModule } from 'inversify';
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { BackendDescriptor } from '../../core/backend';
 import { CertStore } from '../../core/cert-store';
 import { describeIssues } from '../../core/config/schema';
@@ -8,7 +8,7 @@ import type { ResolvedConfig } from '../../core/config/load';
 import { ConfigError } from '../../core/errors';
 import { FileCertStore, type FileStoreOptions } from './file-cert-store';
 
-const optionsSchema = z.strictObject({ dir: z.string().min(1).optional() });
+const optionsSchema = z.strictObject({ dir: z.optional(z.string().check(z.minLength(1, 'expected a directory path'))) });
 
 /**
  * Parses `file:` with defaults first: the directory is CERTCTL_FILE_DIR, else `file.dir`
