@@ -4,8 +4,7 @@ import { CertStore } from './cert-store';
 import { ResolvedConfig } from './config/load';
 import { parseCsr } from './csr';
 import { InvalidInputError, NotFoundError } from './errors';
-import { encodeKey } from './key-encoding';
-import { generateKey } from './keys';
+import { generateEncodedKey } from './key-encoding';
 import { checkKeyType, checkNames, checkValidity } from './policy/check';
 import { keyUsageFor, type Profile } from './policy/profiles';
 import { newSerial, parseSerial, serialToHex } from './serial';
@@ -164,10 +163,9 @@ export class IssuanceService {
       const keys: string[] = [];
       for (let i = start; i < Math.min(count, start + CHUNK); i++) {
         const names = needsUuid ? { ...checked, commonName: randomUUID() } : checked;
-        const key = generateKey(keyType);
-        const encoded = encodeKey(key.privateKey, key.publicKey, keyType);
-        specs.push(this.leafSpec(profile, names, keyType, encoded.spkiDer, validity, { subjectKey: key.privateKey }));
-        keys.push(encoded.pkcs8Pem);
+        const key = await generateEncodedKey(keyType);
+        specs.push(this.leafSpec(profile, names, keyType, key.spkiDer, validity, { subjectKey: key.privateKey }));
+        keys.push(key.pkcs8Pem);
       }
       const ders = await this.signer.sign(ca.name, specs);
       ders.forEach((der, i) => items.push(toIssued(specs[i], req.profile, der, keys[i])));

@@ -1,28 +1,6 @@
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { InvalidInputError, PolicyError } from './errors';
 import type { KeyType } from './types';
-
-/** A freshly generated key pair. */
-export interface KeyPair {
-  privateKey: KeyObject;
-  publicKey: KeyObject;
-}
-
-/** Generates a key of the given type with synchronous node:crypto (fast, and no WebCrypto round trips). */
-export function generateKey(type: KeyType): KeyPair {
-  switch (type) {
-    case 'ec-p256':
-      return generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    case 'ec-p384':
-      return generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
-    case 'rsa-2048':
-    case 'rsa-3072':
-    case 'rsa-4096':
-      return generateKeyPairSync('rsa', { modulusLength: Number(type.slice(4)), publicExponent: 0x10001 });
-    case 'ed25519':
-      return generateKeyPairSync('ed25519');
-  }
-}
 
 /**
  * Names the type of a public or private key, refusing keys certctl will not certify.
@@ -44,11 +22,6 @@ export function keyTypeOf(key: KeyObject, source = 'key'): KeyType {
   }
   if (kind === 'ed25519') return 'ed25519';
   throw new PolicyError(`${source}: ${kind ?? 'unknown'} keys are not supported; use EC P-256/P-384, RSA 2048+ or Ed25519`);
-}
-
-/** Exports a private key as unencrypted PKCS#8 PEM. */
-export function privateKeyToPem(key: KeyObject): string {
-  return key.export({ type: 'pkcs8', format: 'pem' }) as string;
 }
 
 /**

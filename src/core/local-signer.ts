@@ -3,7 +3,8 @@ import { inject, injectable } from 'inversify';
 import { CertStore } from './cert-store';
 import { ResolvedConfig } from './config/load';
 import { ConflictError, InvalidInputError, NotFoundError } from './errors';
-import { encryptPrivateKey, generateKey, privateKeyToPem, readPrivateKey } from './keys';
+import { generateEncodedKey } from './key-encoding';
+import { encryptPrivateKey, readPrivateKey } from './keys';
 import { PassphraseSource } from './secrets';
 import { newSerial, serialFromHex } from './serial';
 import type { CaSpec, CreatedCa, LeafSpec, Signer } from './signer';
@@ -51,8 +52,8 @@ export class LocalSigner implements Signer {
     }
     const parent = spec.parent ? await this.load(spec.parent) : undefined;
     const parentRecord = spec.parent ? await this.store.getCa(spec.parent) : undefined;
-    const key = generateKey(spec.keyType);
-    const spkiDer = key.publicKey.export({ type: 'spki', format: 'der' });
+    const key = await generateEncodedKey(spec.keyType);
+    const spkiDer = key.spkiDer;
     const subjectDer = encodeName([{ type: 'CN', value: spec.commonName }]);
     const notAfter = parent && spec.notAfter > parent.notAfter ? parent.notAfter : spec.notAfter;
     const template: CertificateTemplate = {
@@ -72,7 +73,7 @@ export class LocalSigner implements Signer {
       crlUrls: parent ? this.config.urls.crl : undefined,
       issuingCaUrls: parent ? this.config.urls.issuingCa : undefined,
     };
-    const der = buildCertificateDer(template, parent ? parent.signer : createDerSigner(key.privateKey));
+    const der = buildCertificateDer(template, parent ? parent.signer : createDerSigner(key.privateKey()));
     const certPem = toPem(der, 'CERTIFICATE');
     const record = {
       name: spec.name,
@@ -83,7 +84,7 @@ export class LocalSigner implements Signer {
       keyEncrypted: spec.passphrase !== undefined,
       createdAt: new Date().toISOString(),
     };
-    const keyPem = spec.passphrase !== undefined ? encryptPrivateKey(key.privateKey, spec.passphrase) : privateKeyToPem(key.privateKey);
+    const keyPem = spec.passphrase !== undefined ? encryptPrivateKey(key.privateKey(), spec.passphrase) : key.pkcs8Pem;
     return { record, keyPem };
   }
 

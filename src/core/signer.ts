@@ -19,7 +19,7 @@ export interface LeafSpec {
   /** The CSR this came from, for signers that need one (e.g. Vault's sign-verbatim). */
   csrDer?: Buffer;
   /** The subject's private key when certctl generated it, so a remote signer can build a CSR. */
-  subjectKey?: KeyObject;
+  subjectKey?: () => KeyObject;
 }
 
 /** What `init` asks of a signer. */

@@ -1,7 +1,7 @@
 import { X509Certificate, createPublicKey } from 'node:crypto';
 import type { CertStore } from '../../src/core/cert-store';
 import { ConflictError, NotFoundError } from '../../src/core/errors';
-import { generateKey } from '../../src/core/keys';
+import { generateEncodedKeySync } from '../../src/core/key-encoding';
 import { newSerial, serialToHex } from '../../src/core/serial';
 import type { LeafSpec, Signer } from '../../src/core/signer';
 
@@ -13,7 +13,7 @@ export interface SignerFixture {
 }
 
 function spec(overrides: Partial<LeafSpec> = {}): LeafSpec {
-  const key = generateKey('ec-p256');
+  const key = generateEncodedKeySync('ec-p256');
   const now = Math.floor(Date.now() / 1000);
   return {
     serial: newSerial(),
@@ -23,7 +23,7 @@ function spec(overrides: Partial<LeafSpec> = {}): LeafSpec {
     notBefore: new Date((now - 60) * 1000),
     notAfter: new Date((now + 86400) * 1000),
     keyType: 'ec-p256',
-    spkiDer: key.publicKey.export({ type: 'spki', format: 'der' }),
+    spkiDer: key.spkiDer,
     keyUsage: ['digitalSignature'],
     extKeyUsage: ['serverAuth'],
     basicConstraints: { ca: false },
