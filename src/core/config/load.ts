@@ -69,7 +69,13 @@ export function loadConfig(overrides: ConfigOverrides, env: NodeJS.ProcessEnv = 
     throw new ConfigError(`ca: "${ca}" is not a valid CA name; use letters, digits, ".", "_" or "-"`);
   }
   let crlValiditySeconds = 7 * 86400;
-  if (file.crl?.validity) crlValiditySeconds = parseDuration(file.crl.validity, 'crl.validity');
+  if (file.crl?.validity) {
+    try {
+      crlValiditySeconds = parseDuration(file.crl.validity, 'crl.validity');
+    } catch (err) {
+      throw new ConfigError(`config file ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
   return {
     path,
     baseDir: path ? dirname(path) : cwd,
