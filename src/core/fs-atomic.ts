@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidInputError } from './errors';
 
@@ -91,39 +91,32 @@ export interface StagedFiles {
   abort(): void;
 }
 
+/** Above this many files, flushing the whole filesystem once beats one fsync per file. */
+const BATCH_FLUSH_THRESHOLD = 64;
+
 /**
- * Writes files under temp names next to their targets, concurrently (fsync is mostly
- * waiting on the disk, so many in flight on libuv's pool beat one at a time by ~10x for
- * a fleet batch), and returns them staged: nothing is visible until `commit`.
+ * Writes files under temp names next to their targets and returns them staged: nothing
+ * is visible until `commit`. A fleet batch (thousands of files) is written without
+ * per-file fsyncs and then flushed with one syncfs(2) (coreutils `sync -f`), ~10x faster
+ * than 20,000 fsyncs; where `sync -f` is unavailable each file is fsynced instead.
  * @throws InvalidInputError when a target is an existing directory; the fs error otherwise, after removing temps.
  */
-export async function stageFiles(files: FileToWrite[], durable = true, concurrency = 64): Promise<StagedFiles> {
-  for (const file of files) {
-    const st = await stat(file.path).catch(() => undefined);
-    if (st?.isDirectory()) throw new InvalidInputError(`output ${file.path} is an existing directory; remove it or choose another --out`);
+export function stageFiles(files: FileToWrite[], durable = true): StagedFiles {
+  const dirs = [...new Set(files.map((f) => dirname(f.path)))];
+  // One readdir per directory instead of a stat per file.
+  for (const dir of dirs) {
+    if (!existsSync(dir)) continue;
+    const subdirs = new Set(readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(dir, e.name)));
+    const clash = files.find((f) => subdirs.has(f.path));
+    if (clash) throw new InvalidInputError(`output ${clash.path} is an existing directory; remove it or choose another --out`);
   }
-  for (const dir of new Set(files.map((f) => dirname(f.path)))) ensureDir(dir);
-  const temps: string[] = new Array(files.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const i = next++;
-      const file = files[i];
-      const tmp = join(dirname(file.path), `.${basename(file.path)}.${randomBytes(6).toString('hex')}.tmp`);
-      temps[i] = tmp;
-      const fh = await open(tmp, 'wx', file.mode);
-      try {
-        await fh.chmod(file.mode);
-        await fh.writeFile(file.data);
-        if (durable) await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    }
-  };
-  const abort = () => temps.forEach((t) => t && safeUnlink(t));
+  dirs.forEach((dir) => ensureDir(dir));
+  const batch = durable && files.length > BATCH_FLUSH_THRESHOLD;
+  const temps: string[] = [];
+  const abort = () => temps.forEach(safeUnlink);
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+    for (const file of files) temps.push(writeTemp(file, durable && !batch));
+    if (batch && !syncFilesystem(dirs[0])) temps.forEach(fsyncFile);
   } catch (err) {
     abort();
     throw err;
@@ -137,8 +130,23 @@ export async function stageFiles(files: FileToWrite[], durable = true, concurren
         abort();
         throw err;
       }
-      if (durable) for (const dir of new Set(files.map((f) => dirname(f.path)))) fsyncDir(dir);
+      if (durable) dirs.forEach(fsyncDir);
     },
     abort,
   };
+}
+
+/** syncfs(2) on the filesystem holding `path`, via coreutils; false when that is not possible. */
+function syncFilesystem(path: string): boolean {
+  const r = spawnSync('sync', ['-f', path], { stdio: 'ignore', timeout: 120000 });
+  return r.status === 0;
+}
+
+function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

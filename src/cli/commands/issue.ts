@@ -106,7 +106,7 @@ export function outputDelivery(format: OutputFormat, out: string, password?: str
     }
     // One cluster.crt / ca.pem for a whole batch.
     const unique = [...new Map(files.map((f) => [f.path, f])).values()];
-    const staged = await stageFiles(unique);
+    const staged = stageFiles(unique);
     onFiles?.(staged.paths);
     return staged;
   };

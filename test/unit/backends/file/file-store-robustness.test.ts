@@ -71,3 +71,37 @@ describe('file store robustness', () => {
     expect(readdirSync(join(dir, 'pki')).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
   });
 });
+
+describe('stageFiles', () => {
+  const { stageFiles } = require('../../../../src/core/fs-atomic') as typeof import('../../../../src/core/fs-atomic');
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'certctl-stage-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([3, 200])('shows nothing until commit, then all %d files with their modes', (n) => {
+    const files = Array.from({ length: n }, (_, i) => ({ path: join(dir, 'out', `f${i}.pem`), data: `file ${i}\n`, mode: i % 2 ? 0o600 : 0o644 }));
+    const staged = stageFiles(files);
+    expect(readdirSync(join(dir, 'out')).filter((f) => !f.endsWith('.tmp'))).toEqual([]);
+    staged.commit();
+    const names = readdirSync(join(dir, 'out'));
+    expect(names.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(names).toHaveLength(n);
+    expect(readFileSync(join(dir, 'out', 'f1.pem'), 'utf8')).toBe('file 1\n');
+    expect((statSync(join(dir, 'out', 'f1.pem')).mode & 0o777).toString(8)).toBe('600');
+  });
+
+  it('abort leaves nothing behind', () => {
+    const staged = stageFiles(Array.from({ length: 100 }, (_, i) => ({ path: join(dir, `g${i}`), data: 'x', mode: 0o600 })));
+    staged.abort();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses a target that is an existing directory before writing anything', () => {
+    const { mkdirSync } = require('node:fs') as typeof import('node:fs');
+    mkdirSync(join(dir, 'cert.pem'));
+    expect(() => stageFiles([{ path: join(dir, 'key.pem'), data: 'k', mode: 0o600 }, { path: join(dir, 'cert.pem'), data: 'c', mode: 0o644 }])).toThrow(/existing directory/);
+    expect(readdirSync(dir)).toEqual(['cert.pem']);
+  });
+});
