@@ -45,10 +45,10 @@ export interface CertStore {
   /** True when the serial is already used in this CA. */
   hasSerial(ca: string, serial: string): Promise<boolean>;
   /**
-   * Marks a certificate revoked and returns its updated record.
-   * @throws NotFoundError for an unknown serial; ConflictError when already revoked.
+   * Marks certificates revoked, all or none, and returns their updated records in order.
+   * @throws NotFoundError for an unknown serial; ConflictError when one is already revoked or listed twice.
    */
-  markRevoked(ca: string, serial: string, reason: RevocationReason, at: Date): Promise<CertificateRecord>;
+  markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date): Promise<CertificateRecord[]>;
   /** Allocates the next CRL number (monotonic per CA). */
   nextCrlNumber(ca: string): Promise<bigint>;
   /** Optional capability: keeps an audit trail. */

@@ -228,15 +228,15 @@ export class IssuanceService {
   }
 
   /**
-   * Revokes a certificate; it appears on the next CRL.
-   * @throws NotFoundError for an unknown serial; ConflictError when already revoked.
+   * Revokes certificates, all or none; they appear on the next CRL.
+   * @throws NotFoundError for an unknown serial; ConflictError when one is already revoked.
    */
-  async revoke(serial: string, reason: RevocationReason): Promise<CertificateRecord> {
+  async revoke(serials: string[], reason: RevocationReason): Promise<CertificateRecord[]> {
     const ca = await this.requireCa();
-    const record = await this.store.markRevoked(ca.name, serial, reason, new Date());
-    await this.signer.revoke?.(ca.name, serial);
-    await this.audit('revoke', [record.serial], { reason });
-    return record;
+    const records = await this.store.markRevoked(ca.name, serials, reason, new Date());
+    if (this.signer.revoke) for (const serial of serials) await this.signer.revoke(ca.name, serial);
+    await this.audit('revoke', serials, { reason });
+    return records;
   }
 
   /** A freshly signed PEM CRL of every revoked certificate of the CA. */

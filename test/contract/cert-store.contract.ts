@@ -110,10 +110,14 @@ export function describeCertStoreContract(name: string, make: () => Promise<Stor
       const later = issued();
       await fx.store.putIssued('alpha', [soon, later]);
       const at = new Date('2026-01-02T03:04:05.000Z');
-      const revoked = await fx.store.markRevoked('alpha', later.record.serial, 'keyCompromise', at);
+      const [revoked] = await fx.store.markRevoked('alpha', [later.record.serial], 'keyCompromise', at);
       expect(revoked).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise', revokedAt: at.toISOString() });
-      await expect(fx.store.markRevoked('alpha', later.record.serial, 'superseded', new Date())).rejects.toBeInstanceOf(ConflictError);
-      await expect(fx.store.markRevoked('alpha', serialToHex(newSerial()), 'superseded', new Date())).rejects.toBeInstanceOf(NotFoundError);
+      await expect(fx.store.markRevoked('alpha', [later.record.serial], 'superseded', new Date())).rejects.toBeInstanceOf(ConflictError);
+      await expect(fx.store.markRevoked('alpha', [serialToHex(newSerial())], 'superseded', new Date())).rejects.toBeInstanceOf(NotFoundError);
+      // All or none: a batch with one bad serial revokes nothing.
+      await expect(fx.store.markRevoked('alpha', [soon.record.serial, serialToHex(newSerial())], 'superseded', new Date())).rejects.toBeInstanceOf(NotFoundError);
+      await expect(fx.store.markRevoked('alpha', [soon.record.serial, soon.record.serial], 'superseded', new Date())).rejects.toBeInstanceOf(ConflictError);
+      expect((await fx.store.get('alpha', soon.record.serial))?.record.status).toBe('valid');
       expect((await fx.store.list('alpha', { revokedOnly: true })).map((r) => r.serial)).toEqual([later.record.serial]);
       expect((await fx.store.get('alpha', later.record.serial))?.record.status).toBe('revoked');
       const expiring = await fx.store.list('alpha', { expiringBefore: new Date(Date.now() + 30 * 86400000) });

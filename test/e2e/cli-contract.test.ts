@@ -62,3 +62,26 @@ describe('certctl CLI contract', () => {
     expect(piped.stderr).not.toContain('issuing [');
   });
 });
+
+describe('revoking several certificates at once', () => {
+  const { dir, cleanup } = tempDir();
+  afterAll(cleanup);
+
+  it('revokes serials from stdin all or none, and one CRL lists them', () => {
+    ok(dir, ['init', '--cn', 'Batch CA']);
+    ok(dir, ['issue', 'node', '--count', '3', '--format', 'flocker', '--out', 'n']);
+    const serials: string[] = certctl(dir, ['list', '--json']).json!.result.map((r: { serial: string }) => r.serial);
+    const bad = certctl(dir, ['--json', 'revoke', '-'], {}, `${serials[0]}\nDEADBEEF\n`);
+    expect(bad.status).toBe(4);
+    expect(certctl(dir, ['list', '--revoked', '--json']).json!.result).toEqual([]);
+    const good = certctl(dir, ['--json', 'revoke', '-', '--reason', 'cessationOfOperation'], {}, `${serials[0]}\n${serials[1].toLowerCase()}\n`);
+    expect(good.status).toBe(0);
+    expect(good.json!.result.map((r: { serial: string }) => r.serial)).toEqual(serials.slice(0, 2));
+    writeFileSync(join(dir, 'ca.pem'), certctl(dir, ['ca', 'show']).stdout);
+    writeFileSync(join(dir, 'ca.crl'), certctl(dir, ['crl']).stdout);
+    const text = run('openssl', ['crl', '-in', join(dir, 'ca.crl'), '-noout', '-text']).stdout;
+    for (const s of serials.slice(0, 2)) expect(text).toContain(`Serial Number: ${s}`);
+    expect(text).not.toContain(`Serial Number: ${serials[2]}`);
+    expect(text).toContain('Cessation Of Operation');
+  });
+});

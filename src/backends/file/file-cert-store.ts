@@ -181,17 +181,7 @@ export class FileCertStore implements CertStore {
   }
 
   async list(ca: string, filter: ListFilter = {}): Promise<CertificateRecord[]> {
-    const records = new Map<string, CertificateRecord>();
-    for (const event of this.readInventory(ca)) {
-      if (event.e === 'issue') {
-        const { e: _e, cert: _c, key: _k, ...record } = event;
-        records.set(record.serial, record);
-      } else {
-        const r = records.get(event.serial);
-        if (r) Object.assign(r, { status: 'revoked', revokedAt: event.revokedAt, revocationReason: event.reason });
-      }
-    }
-    let out = [...records.values()];
+    let out = [...this.recordsBySerial(ca).values()];
     if (filter.revokedOnly) out = out.filter((r) => r.status === 'revoked');
     if (filter.expiringBefore) {
       const limit = filter.expiringBefore.getTime();
@@ -204,17 +194,44 @@ export class FileCertStore implements CertStore {
     return this.readInventoryText(ca).includes(`"serial":"${serial}"`);
   }
 
-  async markRevoked(ca: string, serial: string, reason: RevocationReason, at: Date): Promise<CertificateRecord> {
+  async markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date): Promise<CertificateRecord[]> {
     return this.withLock(ca, () => {
-      const found = this.findEvents(ca, serial);
-      if (!found) throw new NotFoundError(`no certificate with serial ${serial} in CA "${ca}"; \`certctl list\` shows the serials`);
-      if (found.record.status === 'revoked') {
-        throw new ConflictError(`serial ${serial} was already revoked at ${found.record.revokedAt} (${found.record.revocationReason})`);
+      const records = serials.length === 1 ? this.oneRecord(ca, serials[0]) : this.recordsBySerial(ca);
+      const out: CertificateRecord[] = [];
+      const seen = new Set<string>();
+      for (const serial of serials) {
+        const record = records.get(serial);
+        if (!record) throw new NotFoundError(`no certificate with serial ${serial} in CA "${ca}"; \`certctl list\` shows the serials`);
+        if (record.status === 'revoked') {
+          throw new ConflictError(`serial ${serial} was already revoked at ${record.revokedAt} (${record.revocationReason}); nothing was revoked`);
+        }
+        if (seen.has(serial)) throw new ConflictError(`serial ${serial} is listed twice; nothing was revoked`);
+        seen.add(serial);
+        out.push({ ...record, status: 'revoked', revokedAt: at.toISOString(), revocationReason: reason });
       }
-      const event: InventoryEvent = { e: 'revoke', serial, revokedAt: at.toISOString(), reason };
-      this.appendInventory(ca, `${JSON.stringify(event)}\n`);
-      return { ...found.record, status: 'revoked' as const, revokedAt: event.revokedAt, revocationReason: reason };
+      const lines = serials.map((serial) => JSON.stringify({ e: 'revoke', serial, revokedAt: at.toISOString(), reason } satisfies InventoryEvent));
+      this.appendInventory(ca, `${lines.join('\n')}\n`);
+      return out;
     });
+  }
+
+  private oneRecord(ca: string, serial: string): Map<string, CertificateRecord> {
+    const found = this.findEvents(ca, serial);
+    return new Map(found ? [[serial, found.record]] : []);
+  }
+
+  private recordsBySerial(ca: string): Map<string, CertificateRecord> {
+    const records = new Map<string, CertificateRecord>();
+    for (const event of this.readInventory(ca)) {
+      if (event.e === 'issue') {
+        const { e: _e, cert: _c, key: _k, ...record } = event;
+        records.set(record.serial, record);
+      } else {
+        const r = records.get(event.serial);
+        if (r) Object.assign(r, { status: 'revoked', revokedAt: event.revokedAt, revocationReason: event.reason });
+      }
+    }
+    return records;
   }
 
   async nextCrlNumber(ca: string): Promise<bigint> {
