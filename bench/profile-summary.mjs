@@ -79,6 +79,8 @@ export function summarise(profile, mapper) {
   const where = (cf) => {
     if (!cf.url) return { file: cf.functionName ? '(native)' : `(${cf.functionName || 'program'})`, line: 0 };
     if (cf.url.endsWith('dist/certctl.js')) {
+      // The module wrapper itself (all top-level code of the bundle) starts at 0:0.
+      if (cf.lineNumber === 0 && cf.columnNumber === 0) return { file: 'dist/certctl.js (bundle top level)', line: 0 };
       const m = mapper(cf.lineNumber, cf.columnNumber);
       if (m) return m;
     }

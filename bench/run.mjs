@@ -12,12 +12,14 @@
 //            --no-write        do not touch bench/RESULTS.md
 //            --skip=a,b        skip sections: fleet, openssl, cfssl, serve, easyrsa, cold, store
 //
+// Exit status: 0 all targets pass, 1 a target fails, 2 a tool is missing or a step failed.
+//
 // Every timing is the median of at least 3 repetitions; the load average and the
 // IO pressure (/proc/pressure/io) are recorded with each result because the machine is shared.
 // Child processes run with a hard timeout (SIGKILL to the whole process tree), because a
 // process that hangs must fail the run rather than stall it.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -38,7 +40,7 @@ const argv = process.argv.slice(2);
 const flag = (name) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
 const flagValue = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 if (flag('help')) {
-  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 16).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 18).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
   process.exit(0);
 }
 const QUICK = flag('quick');
@@ -138,8 +140,18 @@ async function must(cmd, args, opts) {
 /** A certctl command line (node + bin/certctl.js). */
 const certctl = (...args) => ['node', [BIN, ...args]];
 
+/** The path of an executable on $PATH, or undefined. */
 function which(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim() || undefined;
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, cmd), fsConstants.X_OK);
+      return join(dir, cmd);
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
 }
 
 const median = (xs) => {
@@ -161,6 +173,14 @@ function loadNow() {
   return { load, io };
 }
 const loadText = (l) => `load ${l.load}${l.io !== '' ? `, io psi ${l.io}%` : ''}`;
+/** Several load samples in one short text: the range of the 1-minute load and the highest IO pressure. */
+function loadsText(ls) {
+  const one = ls.map((l) => Number(l.load.split(' ')[0]));
+  const io = ls.map((l) => Number(l.io)).filter((x) => !Number.isNaN(x));
+  const lo = Math.min(...one).toFixed(2);
+  const hi = Math.max(...one).toFixed(2);
+  return `${lo === hi ? lo : `${lo}–${hi}`}${io.length ? `, io ≤ ${Math.max(...io).toFixed(1)}%` : ''}`;
+}
 
 /** Flushes dirty data left by a previous step so it is not charged to the next measurement. */
 async function settle() {
@@ -214,7 +234,8 @@ function easyrsaPath() {
 function machine() {
   const first = (cmd, args) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout?.split('\n')[0]?.trim() ?? '?';
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  const fsType = first('stat', ['-f', '-c', '%T', os.tmpdir()]);
+  // findmnt names ext4 correctly (stat -f says "ext2/ext3" for every ext* filesystem).
+  const fsType = which('findmnt') ? first('findmnt', ['-no', 'FSTYPE', '-T', os.tmpdir()]) : first('stat', ['-f', '-c', '%T', os.tmpdir()]);
   const er = easyrsaPath();
   const erVersion = er ? (spawnSync(er, ['--version'], { encoding: 'utf8' }).stdout.match(/Version:\s*(\S+)/)?.[1] ?? '?') : 'not installed';
   let commit = '?';
@@ -287,11 +308,18 @@ async function benchFleet() {
   const N = P.fleetCount;
   log(`fleet: certctl issue node --count ${N} --format flocker, ${P.reps} repetitions, fresh store each`);
   const rates = [];
+  const floors = [];
   const loads = [];
   let last;
   for (let rep = 0; rep < P.reps; rep++) {
     const { dir, env } = await newCertctlStore('fleet');
     const out = join(dir, 'out');
+    // The filesystem floor: the same files written and flushed with no crypto (bench/fs-floor.mjs).
+    await settle();
+    const floorDir = join(TMP, 'floor');
+    const floor = JSON.parse((await must('node', [join(HERE, 'fs-floor.mjs'), String(N), floorDir], { timeoutMs: 300000 })).stdout).ms;
+    floors.push(N / (floor / 1000));
+    rmSync(floorDir, { recursive: true, force: true });
     await settle();
     const l = loadNow();
     const r = await must(...certctl('issue', 'node', '--count', String(N), '--format', 'flocker', '--out', out, '--json'), { env, cwd: dir, timeoutMs: 300000 });
@@ -304,7 +332,7 @@ async function benchFleet() {
     }
     rates.push(N / (r.ms / 1000));
     loads.push(l);
-    log(`  rep ${rep + 1}: ${(r.ms / 1000).toFixed(2)} s = ${(N / (r.ms / 1000)).toFixed(0)} certs/s (${loadText(l)})`);
+    log(`  rep ${rep + 1}: ${(r.ms / 1000).toFixed(2)} s = ${(N / (r.ms / 1000)).toFixed(0)} certs/s; filesystem floor ${(floor / 1000).toFixed(2)} s (${loadText(l)})`);
     last = { env, dir };
     if (rep < P.reps - 1) rmSync(dir, { recursive: true, force: true });
   }
@@ -317,10 +345,39 @@ async function benchFleet() {
     unit: 'certs/s',
     target: '≥ 2500 certs/s',
     pass,
-    notes: `runs: ${rates.map((x) => x.toFixed(0)).join(', ')}`,
-    load: loads.map(loadText).join('; '),
+    notes: `runs: ${rates.map((x) => x.toFixed(0)).join(', ')}; filesystem floor (same files, no crypto, bench/fs-floor.mjs): ${median(floors).toFixed(0)} certs/s (runs: ${floors.map((x) => x.toFixed(0)).join(', ')})`,
+    load: loadsText(loads),
   });
   FLEET_RATE = rate;
+
+  // The same command with store and output on tmpfs: certctl's CPU-bound ceiling, no disk involved.
+  const shm = '/dev/shm';
+  if (existsSync(shm) && spawnSync('stat', ['-f', '-c', '%T', shm], { encoding: 'utf8' }).stdout.trim() === 'tmpfs') {
+    const shmRoot = mkdtempSync(join(shm, 'certctl-bench-'));
+    try {
+      const tmpfsRates = [];
+      const tmpfsLoads = [];
+      for (let rep = 0; rep < P.reps; rep++) {
+        const env = cleanEnv({ CERTCTL_FILE_DIR: join(shmRoot, `pki${rep}`) });
+        await must(...certctl('init', '--cn', 'Bench CA'), { env, cwd: shmRoot });
+        tmpfsLoads.push(loadNow());
+        const r = await must(...certctl('issue', 'node', '--count', String(N), '--format', 'flocker', '--out', join(shmRoot, `out${rep}`)), { env, cwd: shmRoot, timeoutMs: 300000 });
+        tmpfsRates.push(N / (r.ms / 1000));
+        rmSync(join(shmRoot, `out${rep}`), { recursive: true, force: true });
+        rmSync(join(shmRoot, `pki${rep}`), { recursive: true, force: true });
+      }
+      row({
+        section: 'fleet-info',
+        what: `the same, store and --out on tmpfs (${shm}): certctl's CPU ceiling, not durable`,
+        value: median(tmpfsRates).toFixed(0),
+        unit: 'certs/s',
+        notes: `runs: ${tmpfsRates.map((x) => x.toFixed(0)).join(', ')}`,
+        load: loadsText(tmpfsLoads),
+      });
+    } finally {
+      rmSync(shmRoot, { recursive: true, force: true });
+    }
+  }
   if (wantProfile(pass)) {
     rmSync(join(last.dir, 'out'), { recursive: true, force: true });
     await settle();
@@ -338,7 +395,7 @@ function baselineRow(section, what, rates, loads, notes) {
     value: rate.toFixed(rate < 20 ? 1 : 0),
     unit: 'certs/s',
     notes: `${notes}; runs: ${rates.map((x) => x.toFixed(rate < 20 ? 1 : 0)).join(', ')}${FLEET_RATE ? `; certctl fleet is ${(FLEET_RATE / rate).toFixed(1)}×` : ''}`,
-    load: loads.map(loadText).join('; '),
+    load: loadsText(loads),
   });
 }
 
@@ -578,7 +635,7 @@ async function benchColdStart() {
   const v = out['certctl --version'].median;
   const iss = out['certctl issue server'].median;
   COLD = { base, version: v };
-  const l = loads.map(loadText).join('; ');
+  const l = loadsText(loads);
   row({ section: 'cold', what: '`node -e 0` (reference)', value: fmtMs(base), unit: 'ms', notes: `rounds: ${out['node -e 0'].rounds.map(fmtMs).join(', ')}`, load: l });
   row({ section: 'cold', what: '`certctl --version` (= cold start)', value: fmtMs(v), unit: 'ms', notes: `${(v / base).toFixed(2)}× node -e 0; rounds: ${out['certctl --version'].rounds.map(fmtMs).join(', ')}`, load: l });
   const pass = iss <= 3 * base;
@@ -606,11 +663,13 @@ async function benchStore() {
   const { dir, env } = await newCertctlStore('store');
   const serials = [];
   const batchTimes = [];
+  const batchLoads = [];
   for (let b = 0; b < P.storeBatches; b++) {
     const out = join(dir, 'out');
     rmSync(out, { recursive: true, force: true });
     await settle();
     const l = loadNow();
+    batchLoads.push(l);
     const r = await must(...certctl('issue', 'node', '--count', String(P.storeBatch), '--format', 'flocker', '--out', out, '--json'), { env, cwd: dir, timeoutMs: 600000 });
     for (const c of JSON.parse(r.stdout).result.certificates) serials.push(c.serial);
     batchTimes.push(r.ms);
@@ -623,6 +682,7 @@ async function benchStore() {
     value: `${(batchTimes[0] / 1000).toFixed(2)} → ${(batchTimes[batchTimes.length - 1] / 1000).toFixed(2)}`,
     unit: 's',
     notes: `all batches: ${batchTimes.map((t) => (t / 1000).toFixed(1)).join(', ')} s`,
+    load: loadsText(batchLoads),
   });
 
   // Revoke: one batch command when the CLI takes several serials, else one process per serial.
@@ -635,7 +695,7 @@ async function benchStore() {
   if (batchRevoke) {
     const r = await must(...certctl('revoke', '-', '--reason', 'superseded'), { env, cwd: dir, input: `${toRevoke.join('\n')}\n`, timeoutMs: 600000 });
     revoked = toRevoke.length;
-    row({ section: 'store-info', what: `revoke ${revoked} serials in one command (\`revoke - < serials\`) in a store of ${STORE_TOTAL}`, value: (r.ms / 1000).toFixed(2), unit: 's', load: loadText(lr) });
+    row({ section: 'store-info', what: `revoke ${revoked} serials in one command (\`revoke - < serials\`) in a store of ${STORE_TOTAL}`, value: (r.ms / 1000).toFixed(2), unit: 's', load: loadsText([lr]) });
   } else {
     // The CLI takes one serial per process: revoke with 4 in flight for at most 120 s.
     const t0 = performance.now();
@@ -648,7 +708,7 @@ async function benchStore() {
       }
     }));
     const secs = (performance.now() - t0) / 1000;
-    row({ section: 'store-info', what: `revoke one serial per process, 4 in flight, store of ${STORE_TOTAL}`, value: (revoked / secs).toFixed(1), unit: 'revokes/s', notes: `revoked ${revoked} of ${toRevoke.length} in ${secs.toFixed(0)} s; ${toRevoke.length} would take ~${((toRevoke.length / revoked) * secs / 60).toFixed(0)} min: needs a batch revoke`, load: loadText(lr) });
+    row({ section: 'store-info', what: `revoke one serial per process, 4 in flight, store of ${STORE_TOTAL}`, value: (revoked / secs).toFixed(1), unit: 'revokes/s', notes: `revoked ${revoked} of ${toRevoke.length} in ${secs.toFixed(0)} s; ${toRevoke.length} would take ~${((toRevoke.length / revoked) * secs / 60).toFixed(0)} min: needs a batch revoke`, load: loadsText([lr]) });
   }
 
   // Untimed sanity checks.
@@ -674,15 +734,15 @@ async function benchStore() {
   const v = small.out['certctl --version'].median;
   const show = small.out['certctl show'].median;
   const showPass = show <= 2 * v;
-  row({ section: 'store', what: `\`certctl show SERIAL\`, store of ${STORE_TOTAL}${storeNote}`, value: fmtMs(show), unit: 'ms', target: `≤ 2 × cold start (\`certctl --version\` ${fmtMs(v)} ms) = ${fmtMs(2 * v)} ms`, pass: showPass, notes: `${(show / v).toFixed(2)}× cold start; rounds: ${small.out['certctl show'].rounds.map(fmtMs).join(', ')}`, load: small.loads.map(loadText).join('; ') });
+  row({ section: 'store', what: `\`certctl show SERIAL\`, store of ${STORE_TOTAL}${storeNote}`, value: fmtMs(show), unit: 'ms', target: `≤ 2 × cold start (\`certctl --version\` ${fmtMs(v)} ms) = ${fmtMs(2 * v)} ms`, pass: showPass, notes: `${(show / v).toFixed(2)}× cold start; rounds: ${small.out['certctl show'].rounds.map(fmtMs).join(', ')}`, load: loadsText(small.loads) });
   const lst = list.out['certctl list --json'].median;
   const listPass = lst < 2000;
-  row({ section: 'store', what: `\`certctl list --json\`, store of ${STORE_TOTAL}${storeNote}`, value: fmtMs(lst), unit: 'ms', target: '< 2000 ms', pass: listPass, notes: `rounds: ${list.out['certctl list --json'].rounds.map(fmtMs).join(', ')}`, load: list.loads.map(loadText).join('; ') });
+  row({ section: 'store', what: `\`certctl list --json\`, store of ${STORE_TOTAL}${storeNote}`, value: fmtMs(lst), unit: 'ms', target: '< 2000 ms', pass: listPass, notes: `rounds: ${list.out['certctl list --json'].rounds.map(fmtMs).join(', ')}`, load: loadsText(list.loads) });
   const c = crl.out['certctl crl'].median;
   const crlPass = c < 1000 && revoked === P.revokeN;
-  row({ section: 'store', what: `\`certctl crl\` with ${revoked} revoked, store of ${STORE_TOTAL + (revoked ? 0 : 0)}${storeNote}`, value: fmtMs(c), unit: 'ms', target: '< 1000 ms', pass: crlPass, notes: `rounds: ${crl.out['certctl crl'].rounds.map(fmtMs).join(', ')}${revoked !== P.revokeN ? `; only ${revoked} of ${P.revokeN} revoked` : ''}`, load: crl.loads.map(loadText).join('; ') });
+  row({ section: 'store', what: `\`certctl crl\` with ${revoked} revoked, store of ${STORE_TOTAL}${storeNote}`, value: fmtMs(c), unit: 'ms', target: '< 1000 ms', pass: crlPass, notes: `rounds: ${crl.out['certctl crl'].rounds.map(fmtMs).join(', ')}${revoked !== P.revokeN ? `; only ${revoked} of ${P.revokeN} revoked` : ''}`, load: loadsText(crl.loads) });
   const ib = issueBig.out['certctl issue server (big store)'].median;
-  row({ section: 'store-info', what: `\`certctl issue server\` into the store of ${STORE_TOTAL}`, value: fmtMs(ib), unit: 'ms', notes: COLD ? `${(ib / COLD.base).toFixed(2)}× node -e 0 (small store: see above)` : '', load: issueBig.loads.map(loadText).join('; ') });
+  row({ section: 'store-info', what: `\`certctl issue server\` into the store of ${STORE_TOTAL}`, value: fmtMs(ib), unit: 'ms', notes: COLD ? `${(ib / COLD.base).toFixed(2)}× node -e 0 (small store: see above)` : '', load: loadsText(issueBig.loads) });
 
   if (wantProfile(showPass)) await profileCertctl(`show SERIAL (store of ${STORE_TOTAL})`, ['show', showSerial], { env, cwd: dir, intervalUs: 100 });
   if (wantProfile(listPass)) await profileCertctl(`list --json (store of ${STORE_TOTAL})`, ['list', '--json'], { env, cwd: dir });
@@ -694,7 +754,7 @@ async function benchStore() {
 // Report
 
 function table() {
-  const lines = ['| measurement | result | target | verdict | load (1/5/15 min), IO pressure | notes |', '|---|---|---|---|---|---|'];
+  const lines = ['| measurement | result | target | verdict | 1-min load, IO pressure | notes |', '|---|---|---|---|---|---|'];
   const esc = (s) => String(s ?? '').replace(/\|/g, '\\|');
   for (const r of ROWS) {
     const verdict = r.pass === undefined ? '' : r.pass ? '**PASS**' : '**FAIL**';
@@ -712,7 +772,7 @@ function report(m, failures, elapsed) {
     `- machine: ${m.nproc} CPUs (${m.cpu}), ${m.ram} RAM, Linux ${m.kernel}, temp dir ${m.tmpfs}`,
     `- versions: node ${m.node}, ${m.openssl}, cfssl ${m.cfssl}, ${m.hyperfine}, easy-rsa ${m.easyrsa}; certctl at ${m.commit}`,
     `- load at start: ${m.load}; run took ${(elapsed / 60000).toFixed(1)} min`,
-    `- command: \`node bench/run.mjs ${argv.join(' ')}\`${QUICK ? '' : ''}`,
+    `- command: \`node bench/run.mjs ${argv.join(' ')}\``,
     '',
     table(),
   ];
@@ -745,6 +805,11 @@ How each number is measured:
 - **store**: a store of 100,000 certificates built with ten \`issue node --count 10000\`
   commands, 10,000 of them revoked with the CLI, then \`show\`, \`list --json\` and \`crl\`
   timed with hyperfine as above.
+- **load** is the 1-minute load average; **io** is /proc/pressure/io \`some avg10\`, the share of the
+  last 10 s in which some task waited on IO. The machine is shared, so compare runs with similar load.
+- The **filesystem floor** (bench/fs-floor.mjs) writes the same 2N+1 files the same way with no
+  crypto; the **tmpfs** row runs the fleet command with store and output in /dev/shm. Together they
+  separate a slow disk from slow certctl code.
 
 <!-- runs -->
 `;
