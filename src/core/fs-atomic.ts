@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidInputError } from './errors';
@@ -138,6 +137,8 @@ export function stageFiles(files: FileToWrite[], durable = true): StagedFiles {
 
 /** syncfs(2) on the filesystem holding `path`, via coreutils; false when that is not possible. */
 function syncFilesystem(path: string): boolean {
+  // Required here, not at the top: child_process pulls in net and costs every command ~3 ms.
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const r = spawnSync('sync', ['-f', path], { stdio: 'ignore', timeout: 120000 });
   return r.status === 0;
 }

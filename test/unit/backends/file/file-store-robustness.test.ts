@@ -105,3 +105,33 @@ describe('stageFiles', () => {
     expect(readdirSync(dir)).toEqual(['cert.pem']);
   });
 });
+
+describe('serial index', () => {
+  let dir: string;
+  let store: FileCertStore;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'certctl-index-'));
+    store = new FileCertStore({ dir: join(dir, 'pki') });
+    await store.createCa(ca, 'K');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finds certificates and revocations through the index, and is rebuilt when it falls behind', async () => {
+    const items = Array.from({ length: 100 }, item);
+    await store.putIssued('default', items.slice(0, 70));
+    await store.putIssued('default', items.slice(70, 71));
+    await store.markRevoked('default', [items[3].record.serial], 'superseded', new Date('2026-02-02Z'));
+    const indexDir = join(dir, 'pki', 'default', 'index');
+    expect(readFileSync(join(indexDir, 'covered'), 'utf8')).toBe(String(statSync(join(dir, 'pki', 'default', 'inventory.jsonl')).size));
+    expect((await store.get('default', items[3].record.serial))?.record.status).toBe('revoked');
+    expect((await store.get('default', items[70].record.serial))?.record.serial).toBe(items[70].record.serial);
+    // A crash after the inventory append but before the index append: the index is behind.
+    appendFileSync(join(dir, 'pki', 'default', 'inventory.jsonl'), `${JSON.stringify({ e: 'revoke', serial: items[5].record.serial, revokedAt: '2026-03-03T00:00:00.000Z', reason: 'keyCompromise' })}\n`);
+    expect((await store.get('default', items[5].record.serial))?.record.revocationReason).toBe('keyCompromise');
+    await store.putIssued('default', [items[71]]);
+    expect(readFileSync(join(indexDir, items[5].record.serial.slice(0, 2)), 'utf8')).toContain(items[5].record.serial);
+    expect((await store.get('default', items[5].record.serial))?.record.status).toBe('revoked');
+    // A serial already in the index is refused.
+    await expect(store.putIssued('default', [{ ...item(), record: { ...item().record, serial: items[0].record.serial } }])).rejects.toThrow(/already used/);
+  });
+});
