@@ -1,6 +1,6 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDir, writeFileAtomic, writeFilesAtomic } from '../../core/fs-atomic';
+import { ensureDir, flushFiles, writeFileAtomic, writeFilesAtomic } from '../../core/fs-atomic';
 
 /** Where one inventory line sits: byte offset and length (without the newline). */
 export interface LineRef {
@@ -82,15 +82,19 @@ export class SerialIndex {
       offset += length + 1;
     }
     ensureDir(this.dir);
+    const written: string[] = [];
     for (const [shard, entries] of shards) {
-      const fd = openSync(join(this.dir, shard), 'a', 0o600);
+      const path = join(this.dir, shard);
+      const fd = openSync(path, 'a', 0o600);
       try {
         writeSync(fd, entries.join(''));
-        fsyncSync(fd);
       } finally {
         closeSync(fd);
       }
+      written.push(path);
     }
+    // Shards must be durable before `covered` claims them; a fleet batch touches all 256.
+    flushFiles(written);
     writeFileAtomic(join(this.dir, 'covered'), String(offset), 0o600);
   }
 
