@@ -16,7 +16,7 @@ interface IssueOptions {
   ip?: string[];
   ttl?: string;
   keyType?: string;
-  out: string;
+  out?: string;
   format: string;
   count: string;
   passwordFile?: string;
@@ -33,7 +33,7 @@ export function registerIssue(program: Command): void {
     .option('--ip <addr>', 'IP subject alternative name (repeatable)', collect)
     .option('--ttl <duration>', 'validity, e.g. 90d (default from the profile)')
     .option('--key-type <type>', `key type: ${KEY_TYPES.join('|')}`)
-    .requiredOption('--out <dir>', 'directory to write the files to')
+    .option('--out <dir>', 'directory to write the files to (without it they stay in the store only; `certctl export` writes them later)')
     .option('--format <format>', `layout: ${FORMATS.join('|')}`, 'pem')
     .option('--count <n>', 'issue N certificates (node fleet bootstrap)', '1')
     .option('--password-file <file>', 'PKCS#12 password (with --format p12); or CERTCTL_P12_PASSWORD')
@@ -42,7 +42,8 @@ Examples:
   certctl issue server --cn api.example.com --dns api.example.com --ip 10.0.0.5 --out tls/
   certctl issue server --cn $HOST --dns $HOST --ip 127.0.0.1 --format docker --out /etc/docker/tls
   certctl issue client --cn alice --format p12 --password-file pw.txt --out alice/
-  certctl issue node --count 50 --format flocker --out nodes/`)
+  certctl issue node --count 50 --format flocker --out nodes/
+  certctl issue node --count 10000          # keys and certificates kept in the store only`)
     .action(
       action(async ({ service }, globals, profile: string, opts: IssueOptions) => {
         if (!LEAF_PROFILES.includes(profile as LeafProfileName)) {
@@ -55,7 +56,8 @@ Examples:
         if (!/^\d+$/.test(opts.count)) throw new InvalidInputError(`--count must be a whole number from 1 to 100000, not "${opts.count}"`);
         const count = Number(opts.count);
         const password = format === 'p12' ? p12Password(opts.passwordFile) : undefined;
-        checkOutDir(opts.out);
+        if (opts.out) checkOutDir(opts.out);
+        else if (opts.format !== 'pem' || opts.passwordFile) throw new InvalidInputError('--format and --password-file need --out DIR');
         const bar = count > 1 && process.stderr.isTTY && !globals.json ? progressBar(count) : undefined;
         let files: string[] = [];
         const result = await service.issue({
@@ -67,7 +69,7 @@ Examples:
           keyType: opts.keyType as KeyType | undefined,
           count,
           onProgress: bar ? (done) => bar.update(done) : undefined,
-        }, outputDelivery(format, opts.out, password, (paths) => (files = paths)));
+        }, opts.out ? outputDelivery(format, opts.out, password, (paths) => (files = paths)) : undefined);
         bar?.stop();
         result.warnings.forEach((w) => note(globals, `warning: ${w}`));
         reportIssued(globals, result.items, files, opts.out);
@@ -112,14 +114,15 @@ export function outputDelivery(format: OutputFormat, out: string, password?: str
   };
 }
 
-function reportIssued(globals: GlobalOptions, items: IssuedCertificate[], files: string[], out: string): void {
+function reportIssued(globals: GlobalOptions, items: IssuedCertificate[], files: string[], out: string | undefined): void {
   const result = {
     certificates: items.map((i) => ({ ...i.record })),
     files,
   };
+  const where = out ? `wrote ${files.length === 1 || items.length === 1 ? files.join(', ') : `${files.length} files under ${out}`}` : 'kept in the store only; write them out with `certctl export SERIAL`';
   const human = items.length === 1
-    ? `issued ${items[0].record.profile} certificate ${items[0].record.serial} (CN=${items[0].record.commonName}, until ${items[0].record.notAfter})\nwrote ${files.join(', ')}`
-    : `issued ${items.length} ${items[0].record.profile} certificates; wrote ${files.length} files under ${out}`;
+    ? `issued ${items[0].record.profile} certificate ${items[0].record.serial} (CN=${items[0].record.commonName}, until ${items[0].record.notAfter})\n${where}`
+    : `issued ${items.length} ${items[0].record.profile} certificates; ${where}`;
   if (globals.json) emit(globals, result);
   else note(globals, human);
 }
