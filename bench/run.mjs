@@ -404,7 +404,7 @@ async function benchFleet() {
       rmSync(shmRoot, { recursive: true, force: true });
     }
   }
-  if (wantProfile(pass)) {
+  if (wantProfile(storeRate >= 2500)) {
     rmSync(join(last.dir, 'out'), { recursive: true, force: true });
     await settle();
     await profileCertctl(`issue node --count ${N} --format flocker`, ['issue', 'node', '--count', String(N), '--format', 'flocker', '--out', join(last.dir, 'out')], { env: last.env, cwd: last.dir });
