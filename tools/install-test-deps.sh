@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what certctl's tests and CI need besides `npm ci`:
 #   - Debian packages: openssl (reference CLI), curl, ca-certificates,
-#     golang-cfssl (cfssl + cfssljson, for benchmarks; bookworm ships 1.2.0)
+#     golang-cfssl (cfssl + cfssljson; bookworm ships 1.2.0), hyperfine and easy-rsa (benchmarks)
 #   - pyca/cryptography, pinned, into the python3 first on PATH
 #     (tools/verify_chain.py)
 #   - zlint, pinned, into .cache/bin (tools/install-zlint.sh)
@@ -11,7 +11,7 @@
 set -euo pipefail
 
 CRYPTOGRAPHY_VERSION="50.0.2"
-APT_PACKAGES=(openssl curl ca-certificates golang-cfssl)
+APT_PACKAGES=(openssl curl ca-certificates golang-cfssl hyperfine easy-rsa)
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 log="$(mktemp)"
