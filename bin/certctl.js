@@ -17,6 +17,8 @@ try {
 } catch {
   cachedData = undefined;
 }
+// The bundle must not use import(): a vm.Script has no dynamic-import loader on Node 20
+// (tools/build.mjs fails the build if one appears).
 const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
 const mod = new Module(file, module);
 mod.filename = file;

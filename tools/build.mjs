@@ -24,6 +24,11 @@ await build({
   logLevel: 'warning',
 });
 
+// bin/certctl.js runs the bundle as a vm.Script, which has no loader for import() on Node 20.
+const { readFileSync } = await import('node:fs');
+const dynamicImport = /\bimport\(["'`]/.exec(readFileSync('dist/certctl.js', 'utf8'));
+if (dynamicImport) throw new Error('dist/certctl.js contains a dynamic import(); use require() in src so bin/certctl.js can run it');
+
 // The cache holds what V8 compiled during a typical command (init + issue server), so
 // those functions are not compiled again on every run.
 const bin = resolve('bin/certctl.js');

@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import type { FileToWrite } from '../../core/fs-atomic';
 import { NotFoundError } from '../../core/errors';
@@ -22,7 +23,6 @@ export async function p12Files(dir: string, item: IssuedCertificate, ca: CaRecor
 export async function p12Bundle(item: IssuedCertificate, ca: CaRecord, password: string): Promise<Buffer> {
   if (!item.keyPem) throw new NotFoundError(`serial ${item.record.serial}: PKCS#12 needs the private key, and the store holds none (signed from a CSR)`);
   const { buildPkcs12 } = await import('../../core/output/pkcs12');
-  const { createPrivateKey } = await import('node:crypto');
   return buildPkcs12({
     keyPkcs8Der: createPrivateKey(item.keyPem).export({ type: 'pkcs8', format: 'der' }),
     certDer: pemBlocks(item.certPem, 'CERTIFICATE')[0],
