@@ -20,12 +20,13 @@ import {
   type NameAttribute,
 } from '../../../../src/core/x509/certificate-builder';
 import * as der from '../../../../src/core/x509/der';
+import { TEST_KEY_TYPES, nodeKeyPair, type TestKeyType } from '../../../support/test-keys';
 import { InvalidInputError, NotSupportedError } from '../../../../src/core/errors';
 
 x509.cryptoProvider.set(webcrypto);
 
-type KeyType = 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'ed25519';
-const KEY_TYPES: KeyType[] = ['ec-p256', 'ec-p384', 'rsa-2048', 'ed25519'];
+type KeyType = TestKeyType;
+const KEY_TYPES = TEST_KEY_TYPES;
 
 interface TestKey {
   type: KeyType;
@@ -37,18 +38,6 @@ interface TestKey {
   signingAlgorithm: webcrypto.Algorithm & { hash?: string };
 }
 
-function nodeKeyPair(type: KeyType) {
-  switch (type) {
-    case 'ec-p256':
-      return generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    case 'ec-p384':
-      return generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
-    case 'rsa-2048':
-      return generateKeyPairSync('rsa', { modulusLength: 2048 });
-    case 'ed25519':
-      return generateKeyPairSync('ed25519');
-  }
-}
 
 const WEBCRYPTO_ALGORITHMS: Record<KeyType, { importAs: webcrypto.Algorithm & Record<string, string>; sign: webcrypto.Algorithm & { hash?: string } }> = {
   'ec-p256': { importAs: { name: 'ECDSA', namedCurve: 'P-256' }, sign: { name: 'ECDSA', hash: 'SHA-256' } },

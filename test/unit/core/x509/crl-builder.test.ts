@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync, webcrypto, type KeyObject } from 'node:crypto';
+import { webcrypto, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,12 +18,13 @@ import {
   type NameAttribute,
 } from '../../../../src/core/x509/certificate-builder';
 import { buildCrlDer, type CrlTemplate, type RevocationReason } from '../../../../src/core/x509/crl-builder';
+import { TEST_KEY_TYPES, nodeKeyPair, type TestKeyType } from '../../../support/test-keys';
 import { InvalidInputError } from '../../../../src/core/errors';
 
 x509.cryptoProvider.set(webcrypto);
 
-type KeyType = 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'ed25519';
-const KEY_TYPES: KeyType[] = ['ec-p256', 'ec-p384', 'rsa-2048', 'ed25519'];
+type KeyType = TestKeyType;
+const KEY_TYPES = TEST_KEY_TYPES;
 
 const ALGORITHMS: Record<KeyType, { importAs: webcrypto.Algorithm & Record<string, string>; sign: webcrypto.Algorithm & { hash?: string } }> = {
   'ec-p256': { importAs: { name: 'ECDSA', namedCurve: 'P-256' }, sign: { name: 'ECDSA', hash: 'SHA-256' } },
@@ -32,18 +33,6 @@ const ALGORITHMS: Record<KeyType, { importAs: webcrypto.Algorithm & Record<strin
   ed25519: { importAs: { name: 'Ed25519' }, sign: { name: 'Ed25519' } },
 };
 
-function nodeKeyPair(type: KeyType) {
-  switch (type) {
-    case 'ec-p256':
-      return generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    case 'ec-p384':
-      return generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
-    case 'rsa-2048':
-      return generateKeyPairSync('rsa', { modulusLength: 2048 });
-    case 'ed25519':
-      return generateKeyPairSync('ed25519');
-  }
-}
 
 interface Ca {
   type: KeyType;
