@@ -458,6 +458,14 @@ for i in $(seq 1 "$n"); do
   openssl x509 -req -in "$out/$i.csr" -CA ca.pem -CAkey ca-key.pem -days 365 -sha256 -extfile ext.cnf -out "$out/$i.crt" 2>/dev/null
 done
 `);
+  const { rates, loads } = await timeShellLoop(dir, N, (out) => {
+    if (countFiles(out) !== 3 * N) throw new Error(`openssl loop wrote ${countFiles(out)} files, expected ${3 * N}`);
+  });
+  baselineRow('baseline', `openssl shell loop (3 processes per cert, ${N} certs)`, rates, loads, 'not fsynced');
+}
+
+/** Runs `dir/loop.sh N OUT` P.reps times on a settled machine; `check` validates each output. */
+async function timeShellLoop(dir, N, check) {
   const rates = [];
   const loads = [];
   for (let rep = 0; rep < P.reps; rep++) {
@@ -465,12 +473,12 @@ done
     await settle();
     const l = loadNow();
     const r = await must('bash', [join(dir, 'loop.sh'), String(N), out], { timeoutMs: 300000 });
-    if (countFiles(out) !== 3 * N) throw new Error(`openssl loop wrote ${countFiles(out)} files, expected ${3 * N}`);
+    check(out);
     rates.push(N / (r.ms / 1000));
     loads.push(l);
     rmSync(out, { recursive: true, force: true });
   }
-  baselineRow('baseline', `openssl shell loop (3 processes per cert, ${N} certs)`, rates, loads, 'not fsynced');
+  return { rates, loads };
 }
 
 // --- 3. cfssl gencert, one process per cert ---------------------------------------------------
@@ -497,19 +505,10 @@ for i in $(seq 1 "$n"); do
   cfssl gencert -ca ca.pem -ca-key ca-key.pem -config config.json -profile node csr.json > "$out/$i.json" 2>/dev/null
 done
 `);
-  const rates = [];
-  const loads = [];
-  for (let rep = 0; rep < P.reps; rep++) {
-    const out = join(dir, `out${rep}`);
-    await settle();
-    const l = loadNow();
-    const r = await must('bash', [join(dir, 'loop.sh'), String(N), out], { timeoutMs: 300000 });
+  const { rates, loads } = await timeShellLoop(dir, N, (out) => {
     const sample = JSON.parse(readFileSync(join(out, '1.json'), 'utf8'));
     if (!sample.cert || !sample.key) throw new Error('cfssl gencert: output has no cert/key');
-    rates.push(N / (r.ms / 1000));
-    loads.push(l);
-    rmSync(out, { recursive: true, force: true });
-  }
+  });
   baselineRow('baseline', `cfssl gencert (one process per cert, ${N} certs)`, rates, loads, 'JSON to a file, not fsynced');
 }
 

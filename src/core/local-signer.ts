@@ -8,7 +8,7 @@ import { encryptPrivateKey, readPrivateKey } from './keys';
 import { PassphraseSource } from './secrets';
 import { newSerial, serialFromHex } from './serial';
 import type { CaSpec, CreatedCa, LeafSpec, Signer } from './signer';
-import type { CertificateRecord } from './types';
+import type { CaRecord, CertificateRecord } from './types';
 import { certificateParts, pemBlocks } from './x509/der-reader';
 import {
   buildCertificateDer,
@@ -23,7 +23,7 @@ import { buildCrlDer } from './x509/crl-builder';
 
 /** A CA loaded for signing: its key lives only in this object, only in memory. */
 interface LoadedCa {
-  certPem: string;
+  record: CaRecord;
   subjectDer: Buffer;
   subjectKeyId: Buffer;
   notAfter: Date;
@@ -51,7 +51,6 @@ export class LocalSigner implements Signer {
       throw new ConflictError(`CA "${spec.name}" already exists in the ${this.store.kind} store; choose another --ca name`);
     }
     const parent = spec.parent ? await this.load(spec.parent) : undefined;
-    const parentRecord = spec.parent ? await this.store.getCa(spec.parent) : undefined;
     const key = await generateEncodedKey(spec.keyType);
     const spkiDer = key.spkiDer;
     const subjectDer = encodeName([{ type: 'CN', value: spec.commonName }]);
@@ -78,7 +77,7 @@ export class LocalSigner implements Signer {
     const record = {
       name: spec.name,
       certPem,
-      chainPem: parentRecord ? [parentRecord.certPem, ...parentRecord.chainPem] : [],
+      chainPem: parent ? [parent.record.certPem, ...parent.record.chainPem] : [],
       parent: spec.parent,
       keyType: spec.keyType,
       keyEncrypted: spec.passphrase !== undefined,
@@ -152,7 +151,7 @@ export class LocalSigner implements Signer {
       throw new InvalidInputError(`the stored key of CA "${ca}" does not match its certificate; the store is inconsistent`);
     }
     const loaded: LoadedCa = {
-      certPem: record.certPem,
+      record,
       subjectDer: parts.subjectDer,
       subjectKeyId: parts.subjectKeyId ?? keyIdentifier(parts.spkiDer),
       notAfter: new Date(x509.validTo),
