@@ -18,9 +18,10 @@ await build({
   minifySyntax: true,
   minifyWhitespace: true,
   legalComments: 'linked',
-  // Only `sign` (CSR parsing) and PKCS#12 output need these; left out of the bundle they are
-  // required from node_modules on first use instead of being parsed by every command.
-  external: ['@peculiar/x509', 'pkijs', 'asn1js'],
+  // Only `sign` (CSR parsing), PKCS#12 output and the Vault/Barbican backends need these; left
+  // out of the bundle they are required from node_modules on first use instead of being
+  // parsed by every command.
+  external: ['@peculiar/x509', 'pkijs', 'asn1js', 'axios', 'node-vault'],
   logLevel: 'warning',
 });
 

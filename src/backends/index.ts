@@ -4,8 +4,9 @@ import { ConfigError, NotSupportedError } from '../core/errors';
 /** Backends certctl knows, loaded on demand so a command pays only for the one it uses. */
 const LOADERS: Record<string, () => BackendDescriptor> = {
   file: () => require('./file').fileBackend,
+  barbican: () => require('./barbican').barbicanBackend,
 };
-const PLANNED = ['vault', 'barbican'];
+const PLANNED = ['vault'];
 
 /**
  * The descriptor of a backend by name.

@@ -12,6 +12,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
+import { applyListFilter, revokedRecords } from '../../core/inventory';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as lockfile from 'proper-lockfile';
@@ -193,13 +194,7 @@ export class FileCertStore implements CertStore {
   }
 
   async list(ca: string, filter: ListFilter = {}): Promise<CertificateRecord[]> {
-    let out = [...this.recordsBySerial(ca).values()];
-    if (filter.revokedOnly) out = out.filter((r) => r.status === 'revoked');
-    if (filter.expiringBefore) {
-      const limit = filter.expiringBefore.getTime();
-      out = out.filter((r) => r.status === 'valid' && Date.parse(r.notAfter) < limit);
-    }
-    return out;
+    return applyListFilter([...this.recordsBySerial(ca).values()], filter);
   }
 
   async hasSerial(ca: string, serial: string): Promise<boolean> {
@@ -209,18 +204,7 @@ export class FileCertStore implements CertStore {
   async markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date): Promise<CertificateRecord[]> {
     return this.withLock(ca, () => {
       const records = serials.length === 1 ? this.oneRecord(ca, serials[0]) : this.recordsBySerial(ca);
-      const out: CertificateRecord[] = [];
-      const seen = new Set<string>();
-      for (const serial of serials) {
-        const record = records.get(serial);
-        if (!record) throw new NotFoundError(`no certificate with serial ${serial} in CA "${ca}"; \`certctl list\` shows the serials`);
-        if (record.status === 'revoked') {
-          throw new ConflictError(`serial ${serial} was already revoked at ${record.revokedAt} (${record.revocationReason}); nothing was revoked`);
-        }
-        if (seen.has(serial)) throw new ConflictError(`serial ${serial} is listed twice; nothing was revoked`);
-        seen.add(serial);
-        out.push({ ...record, status: 'revoked', revokedAt: at.toISOString(), revocationReason: reason });
-      }
+      const out = revokedRecords(ca, (serial) => records.get(serial), serials, reason, at);
       const index = this.index(ca);
       index.ensureCurrent();
       const lines = serials.map((serial) => JSON.stringify({ e: 'revoke', serial, revokedAt: at.toISOString(), reason } satisfies InventoryEvent));

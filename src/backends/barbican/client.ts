@@ -1,0 +1,129 @@
+import type { HttpRequest, HttpResponse, HttpTransport } from '../http/transport';
+import type { BarbicanAuth } from './auth';
+import { describeHttpFailure } from './errors';
+import type { BarbicanOptions } from './options';
+import { certificateContainerBody, secretBody, type CertificateContainerSlot, type SecretType } from './requests';
+import {
+  parseContainerCreated,
+  parseContainerPage,
+  parseSecretCreated,
+  parseSecretPage,
+  type ContainerEntity,
+  type Page,
+  type SecretEntity,
+} from './responses';
+import { barbicanUrls, nextOffset, type ListQuery } from './urls';
+
+const PAGE = 100; // Barbican's max_limit_paging
+
+/**
+ * Barbican's v1 REST API as certctl uses it: secrets and certificate containers. Every call
+ * re-authenticates once after a 401 (an expired Keystone token) and translates failures into
+ * certctl's error kinds; the transport below bounds time and retries.
+ */
+export class BarbicanClient {
+  /** Number of HTTP requests sent, for the benchmark's calls-per-certificate figure. */
+  calls = 0;
+
+  constructor(
+    private readonly http: HttpTransport,
+    private readonly auth: BarbicanAuth,
+    private readonly options: BarbicanOptions,
+  ) {}
+
+  /**
+   * Stores a secret and returns its id.
+   * @throws InvalidInputError when Barbican finds it too large (413); BackendAuthError; BackendUnavailableError.
+   */
+  async createSecret(name: string, type: SecretType, payload: string): Promise<string> {
+    const res = await this.call({ method: 'POST', url: barbicanUrls.secrets(await this.auth.endpoint()), body: secretBody(name, type, payload) }, [201], `the ${type} secret "${name}"`);
+    return parseSecretCreated(res.data);
+  }
+
+  /**
+   * A secret's payload exactly as stored.
+   * @throws NotFoundError when the secret is gone.
+   */
+  async getPayload(id: string, what: string): Promise<string> {
+    const res = await this.call(
+      { method: 'GET', url: barbicanUrls.secretPayload(await this.auth.endpoint(), id), headers: { Accept: 'text/plain' }, idempotent: true },
+      [200],
+      what,
+      true,
+    );
+    const text = typeof res.data === 'string' ? res.data : JSON.stringify(res.data);
+    // Barbican strips whitespace around every payload it stores (common/validators.py); each PEM
+    // certctl writes ends in exactly one newline, so a read gives it back.
+    return text.startsWith('-----BEGIN ') && !text.endsWith('\n') ? `${text}\n` : text;
+  }
+
+  /** Deletes a secret; one already gone counts as deleted. */
+  async deleteSecret(id: string): Promise<void> {
+    await this.call({ method: 'DELETE', url: barbicanUrls.secret(await this.auth.endpoint(), id), idempotent: true }, [204, 404], `secret ${id}`);
+  }
+
+  /**
+   * Creates a `certificate` container over existing secrets and returns its id.
+   */
+  async createCertificateContainer(name: string, refs: Partial<Record<CertificateContainerSlot, string>>): Promise<string> {
+    const endpoint = await this.auth.endpoint();
+    const secretRefs = Object.fromEntries(Object.entries(refs).map(([slot, id]) => [slot, id && barbicanUrls.secret(endpoint, id)]));
+    const res = await this.call({ method: 'POST', url: barbicanUrls.containers(endpoint), body: certificateContainerBody(name, secretRefs) }, [201], `the container "${name}"`);
+    return parseContainerCreated(res.data);
+  }
+
+  /** Deletes a container (not its secrets: Barbican keeps those); one already gone counts as deleted. */
+  async deleteContainer(id: string): Promise<void> {
+    await this.call({ method: 'DELETE', url: barbicanUrls.container(await this.auth.endpoint(), id), idempotent: true }, [204, 404], `container ${id}`);
+  }
+
+  /**
+   * Every secret matching the filters, oldest first, following Barbican's paging. A name filter
+   * is applied exactly: Barbican matches `name` with SQL LIKE, where `_` and `%` are wildcards.
+   */
+  async listSecrets(filter: { name?: string; secretType?: SecretType } = {}): Promise<SecretEntity[]> {
+    const endpoint = await this.auth.endpoint();
+    const all = await this.pages((q) => barbicanUrls.secretList(endpoint, q), parseSecretPage, filter);
+    return filter.name === undefined ? all : all.filter((s) => s.name === filter.name);
+  }
+
+  /** Every container matching the name exactly (see {@link listSecrets}), oldest first. */
+  async listContainers(filter: { name?: string } = {}): Promise<ContainerEntity[]> {
+    const endpoint = await this.auth.endpoint();
+    const all = await this.pages((q) => barbicanUrls.containerList(endpoint, q), parseContainerPage, filter);
+    return filter.name === undefined ? all : all.filter((c) => c.name === filter.name);
+  }
+
+  private async pages<T>(url: (q: ListQuery) => string, parse: (data: unknown) => Page<T>, filter: { name?: string; secretType?: string }): Promise<T[]> {
+    const out: T[] = [];
+    let offset: number | undefined = 0;
+    while (offset !== undefined) {
+      const res = await this.call({ method: 'GET', url: url({ ...filter, offset, limit: PAGE }), idempotent: true }, [200], 'the list');
+      const page = parse(res.data);
+      out.push(...page.items);
+      const next = nextOffset(page.next);
+      // A `next` that does not move forward would loop for ever; stop instead.
+      offset = next !== undefined && next > offset && page.items.length > 0 ? next : undefined;
+    }
+    return out;
+  }
+
+  /**
+   * Sends one request with auth headers; after a 401 logs in again once and repeats it.
+   * @throws CertctlError for a transport failure or a status outside `ok`.
+   */
+  private async call(request: HttpRequest, ok: number[], what: string, notFoundIsError = false): Promise<HttpResponse> {
+    for (let attempt = 0; ; attempt++) {
+      let res: HttpResponse;
+      try {
+        this.calls++;
+        res = await this.http.send({ ...request, headers: { Accept: 'application/json', ...request.headers, ...(await this.auth.headers()) } });
+      } catch (err) {
+        throw describeHttpFailure(err, 'Barbican', request.url, this.options, { what, hint: this.auth.hint });
+      }
+      if (res.status === 401 && attempt === 0 && this.auth.invalidate()) continue;
+      if (ok.includes(res.status) && !(notFoundIsError && res.status === 404)) return res;
+      throw describeHttpFailure(res, 'Barbican', request.url, this.options, { what, hint: this.auth.hint });
+    }
+  }
+}

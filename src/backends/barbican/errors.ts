@@ -1,0 +1,70 @@
+import {
+  BackendAuthError,
+  BackendUnavailableError,
+  CertctlError,
+  ConfigError,
+  InternalError,
+  InvalidInputError,
+  NotFoundError,
+} from '../../core/errors';
+import { TransportError } from '../http/transport';
+import { errorDescription, UnexpectedResponseError } from './responses';
+
+/** An HTTP status and body that came back where success was expected. */
+export interface FailedResponse {
+  status: number;
+  data: unknown;
+}
+
+/**
+ * Translates a transport failure or an unexpected HTTP status into certctl's error kinds
+ * (DESIGN.md "Errors and exit codes"), saying what to check. Never includes request bodies or
+ * headers, so no secret or token can leak into a message.
+ */
+export function describeHttpFailure(
+  failure: unknown,
+  service: 'Barbican' | 'Keystone',
+  url: string,
+  options: { timeoutMs: number; caFile?: string; caFileOrigin?: string },
+  context: { what?: string; hint?: string } = {},
+): CertctlError {
+  const where = `${service} at ${new URL(url).origin}`;
+  if (failure instanceof CertctlError) return failure;
+  if (failure instanceof UnexpectedResponseError) {
+    return new BackendUnavailableError(`${where}: ${failure.message}; is this really ${service}'s URL?`, { cause: failure });
+  }
+  if (failure instanceof TransportError) {
+    if (failure.isTls) {
+      const trust = options.caFile ? `the CA bundle ${options.caFile} (${options.caFileOrigin}) does not vouch for it` : `set barbican.ca_file (or OS_CACERT) to the CA bundle that signed its certificate`;
+      return new ConfigError(`${where}: TLS verification failed (${failure.code}); ${trust}. Verification stays on.`, { cause: failure });
+    }
+    if (failure.code === 'ETIMEDOUT') {
+      return new BackendUnavailableError(`${where} did not answer within ${options.timeoutMs / 1000}s; check that it is up, or raise barbican.timeout`, { cause: failure });
+    }
+    const reason = failure.code === 'ECONNREFUSED' ? 'connection refused' : failure.code;
+    return new BackendUnavailableError(`cannot reach ${where} (${reason}); check that it is running and that the URL is right`, { cause: failure });
+  }
+  if (isFailedResponse(failure)) {
+    const detail = errorDescription(failure.data);
+    const said = detail ? `: ${detail}` : '';
+    const what = context.what ? ` ${context.what}` : '';
+    switch (failure.status) {
+      case 401:
+        return new BackendAuthError(`${where} rejected the credentials (401)${said}; check ${context.hint ?? 'the credentials'}`);
+      case 403:
+        return new BackendAuthError(`${where} refused${what} (403)${said}; check ${context.hint ?? 'the role of the user on the project'} (Barbican needs creator or admin to write)`);
+      case 404:
+        return new NotFoundError(`${where} has no${what || ' such object'} (404)${said}; it may have been deleted outside certctl, or the endpoint is wrong`);
+      case 413:
+        return new InvalidInputError(`${where} refused${what} as too large (413)${said}; Barbican stores at most max_allowed_secret_in_bytes (20,000 by default) per secret`);
+      default:
+        if (failure.status >= 500) return new BackendUnavailableError(`${where} failed${what} (${failure.status})${said}; retry later or check its log`);
+        return new InternalError(`${where} answered${what} with ${failure.status}${said}`);
+    }
+  }
+  return new InternalError(`${where}: ${(failure as Error)?.message ?? String(failure)}`, { cause: failure });
+}
+
+function isFailedResponse(x: unknown): x is FailedResponse {
+  return typeof x === 'object' && x !== null && typeof (x as FailedResponse).status === 'number' && !(x instanceof Error);
+}
