@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CertStore } from '../../core/cert-store';
-import { CertctlError, ConflictError, InternalError, NotFoundError } from '../../core/errors';
+import { BackendUnavailableError, CertctlError, ConflictError, InternalError, NotFoundError } from '../../core/errors';
+import { TransportError } from '../http/transport';
 import { applyListFilter, revokedRecords } from '../../core/inventory';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
 import type { BarbicanClient } from './client';
@@ -15,7 +16,7 @@ interface CaDoc {
 }
 
 /** One line of a CA's inventory log. */
-type InventoryEvent =
+export type InventoryEvent =
   | { t: 'issue'; record: CertificateRecord; cert: string; key?: string; container: string }
   | { t: 'revoke'; serial: string; reason: RevocationReason; at: string }
   | { t: 'crl'; n: string };
@@ -27,8 +28,16 @@ interface Inventory {
   segments: string[];
 }
 
-/** What a rolled-back write had created, newest last. */
-type Created = { kind: 'secret' | 'container'; id: string }[];
+/**
+ * What a multi-step write created, newest last. An object whose creation request may have
+ * reached Barbican without its answer reaching certctl (connection lost, 5xx) is kept by what
+ * identifies it instead of an id: its unique name, or the nonce inside an inventory segment.
+ */
+type CreatedObject =
+  | { kind: 'secret' | 'container'; id: string }
+  | { kind: 'secret' | 'container'; uncertainName: string }
+  | { kind: 'segment'; ca: string; uncertainNonce: string };
+type Created = CreatedObject[];
 
 /**
  * Inventory segments stay well under Barbican's 20,000-character payload limit: a request body
@@ -87,17 +96,14 @@ export class BarbicanCertStore implements CertStore {
     if (await this.doc(ca)) throw new ConflictError(`CA "${ca}" already exists in Barbican (${this.name(ca, 'ca-record')}); choose another --ca name`);
     const created: Created = [];
     await this.rollbackOnFailure(created, `creating CA "${ca}"`, async () => {
-      const secret = async (part: string, type: 'certificate' | 'private' | 'opaque', payload: string) => {
-        const id = await this.client.createSecret(this.name(ca, part), type, payload);
-        created.push({ kind: 'secret', id });
-        return id;
-      };
+      const secret = (part: string, type: 'certificate' | 'private' | 'opaque', payload: string) =>
+        this.create(created, 'secret', this.name(ca, part), () => this.client.createSecret(this.name(ca, part), type, payload), false);
       const cert = await secret('ca', 'certificate', record.certPem);
       const key = keyPem === undefined ? undefined : await secret('ca-key', 'private', keyPem);
       const chain = record.chainPem.length ? await secret('ca-chain', 'certificate', record.chainPem.join('')) : undefined;
       const bundle = await secret('ca-bundle', 'certificate', [record.certPem, ...record.chainPem].join(''));
-      const container = await this.client.createCertificateContainer(this.name(ca, 'ca'), { certificate: cert, private_key: key, intermediates: chain });
-      created.push({ kind: 'container', id: container });
+      const container = await this.create(created, 'container', this.name(ca, 'ca'), () =>
+        this.client.createCertificateContainer(this.name(ca, 'ca'), { certificate: cert, private_key: key, intermediates: chain }), false);
       const doc: CaDoc = { v: 1, record, ids: { cert, key, chain, bundle, container }, nonce: randomBytes(8).toString('hex') };
       await secret('ca-record', 'opaque', JSON.stringify(doc));
       // Barbican has no unique names: when two inits raced, the oldest record wins and the other undoes itself.
@@ -129,20 +135,18 @@ export class BarbicanCertStore implements CertStore {
     await this.rollbackOnFailure(created, `storing ${items.length} certificate${items.length === 1 ? '' : 's'}`, async () => {
       for (const item of items) {
         const serial = item.record.serial;
-        const cert = await this.client.createSecret(this.name(ca, `${serial}/cert`), 'certificate', item.certPem);
-        created.push({ kind: 'secret', id: cert });
+        // Names carry the serial, so an object whose answer was lost can be found and deleted.
+        const certName = this.name(ca, `${serial}/cert`);
+        const cert = await this.create(created, 'secret', certName, () => this.client.createSecret(certName, 'certificate', item.certPem));
         let key: string | undefined;
         if (item.keyPem !== undefined) {
-          key = await this.client.createSecret(this.name(ca, `${serial}/key`), 'private', item.keyPem);
-          created.push({ kind: 'secret', id: key });
+          const keyName = this.name(ca, `${serial}/key`);
+          key = await this.create(created, 'secret', keyName, () => this.client.createSecret(keyName, 'private', item.keyPem!));
         }
-        const label = `${serial}${item.record.commonName ? ` ${item.record.commonName}` : ''}`;
-        const container = await this.client.createCertificateContainer(this.name(ca, label).slice(0, 255), {
-          certificate: cert,
-          private_key: key,
-          intermediates: doc.ids.bundle,
-        });
-        created.push({ kind: 'container', id: container });
+        const label = this.name(ca, `${serial}${item.record.commonName ? ` ${item.record.commonName}` : ''}`).slice(0, 255);
+        const container = await this.create(created, 'container', label, () =>
+          this.client.createCertificateContainer(label, { certificate: cert, private_key: key, intermediates: doc.ids.bundle }),
+        );
         events.push({ t: 'issue', record: item.record, cert, key, container });
       }
       await this.appendEvents(ca, events, created);
@@ -264,7 +268,7 @@ export class BarbicanCertStore implements CertStore {
     const created: Created = [];
     try {
       for (const chunk of chunks) {
-        created.push({ kind: 'secret', id: await this.client.createSecret(this.name(ca, 'inventory'), 'opaque', chunk) });
+        created.push({ kind: 'secret', id: await this.client.createSecret(this.name(ca, 'inventory'), 'opaque', chunk.text) });
       }
     } catch {
       // Compaction is an optimisation: on failure undo it and keep the log as it was.
@@ -272,16 +276,52 @@ export class BarbicanCertStore implements CertStore {
       return;
     }
     const old = inventory.segments;
-    inventory.segments = created.map((c) => c.id);
+    inventory.segments = created.map((c) => ('id' in c ? c.id : ''));
     await mapLimit(old, 4, (id) => this.client.deleteSecret(id)).catch(() => undefined);
   }
 
   private async appendEvents(ca: string, events: InventoryEvent[], created: Created): Promise<void> {
     for (const chunk of chunkEvents(events)) {
-      const id = await this.client.createSecret(this.name(ca, 'inventory'), 'opaque', chunk);
-      created.push({ kind: 'secret', id });
-      this.inventories.get(ca)?.segments.push(id);
+      const nonce = chunk.nonce;
+      try {
+        const id = await this.client.createSecret(this.name(ca, 'inventory'), 'opaque', chunk.text);
+        created.push({ kind: 'secret', id });
+        this.inventories.get(ca)?.segments.push(id);
+      } catch (err) {
+        if (mayHaveReachedServer(err)) created.push({ kind: 'segment', ca, uncertainNonce: nonce });
+        throw err;
+      }
     }
+  }
+
+  /**
+   * Creates one object and records it for rollback. When the answer is lost and `uniqueName`
+   * holds, the name is recorded instead, so the rollback can still find and delete it.
+   */
+  private async create(created: Created, kind: 'secret' | 'container', name: string, make: () => Promise<string>, uniqueName = true): Promise<string> {
+    try {
+      const id = await make();
+      created.push({ kind, id });
+      return id;
+    } catch (err) {
+      if (uniqueName && mayHaveReachedServer(err)) created.push({ kind, uncertainName: name });
+      throw err;
+    }
+  }
+
+  /** Ids of the objects an uncertain entry stands for (none when the request never took effect). */
+  private async resolve(c: CreatedObject): Promise<{ kind: 'secret' | 'container'; id: string }[]> {
+    if ('id' in c) return [c];
+    if ('uncertainName' in c) {
+      const found = c.kind === 'secret' ? await this.client.listSecrets({ name: c.uncertainName }) : await this.client.listContainers({ name: c.uncertainName });
+      return found.map((f) => ({ kind: c.kind as 'secret' | 'container', id: f.id }));
+    }
+    // The newest segments are the candidates; the nonce tells ours from a concurrent writer's.
+    const segments = (await this.client.listSecrets({ name: this.name(c.ca, 'inventory'), secretType: 'opaque' })).slice(-16);
+    for (const s of segments) {
+      if ((await this.client.getPayload(s.id, `inventory segment ${s.id}`)).includes(`"w":"${c.uncertainNonce}"`)) return [{ kind: 'secret', id: s.id }];
+    }
+    return [];
   }
 
   /**
@@ -295,7 +335,7 @@ export class BarbicanCertStore implements CertStore {
     } catch (err) {
       const left = await this.deleteCreated(created, this.cleanupWindowMs);
       if (left.length === 0) throw err;
-      const list = left.map((c) => `${c.kind} ${c.id}`).join(', ');
+      const list = left.map((c) => ('id' in c ? `${c.kind} ${c.id}` : 'uncertainName' in c ? `${c.kind} named "${c.uncertainName}"` : `an inventory segment holding "w":"${c.uncertainNonce}"`)).join(', ');
       const message = `${(err as Error).message}; while undoing ${what}, ${left.length} object${left.length === 1 ? '' : 's'} could not be deleted — delete them with \`openstack secret delete\` / \`openstack secret container delete\`: ${list}`;
       if (err instanceof CertctlError) {
         const Kind = err.constructor as new (m: string, o?: { cause?: unknown }) => CertctlError;
@@ -313,8 +353,10 @@ export class BarbicanCertStore implements CertStore {
       const failed: Created = [];
       for (const c of left) {
         try {
-          if (c.kind === 'container') await this.client.deleteContainer(c.id);
-          else await this.client.deleteSecret(c.id);
+          for (const o of await this.resolve(c)) {
+            if (o.kind === 'container') await this.client.deleteContainer(o.id);
+            else await this.client.deleteSecret(o.id);
+          }
         } catch {
           failed.push(c);
         }
@@ -326,23 +368,36 @@ export class BarbicanCertStore implements CertStore {
   }
 }
 
-/** Splits events into JSON segments under {@link SEGMENT_CHARS}; one oversized event gets a segment of its own. */
-function chunkEvents(events: InventoryEvent[]): string[] {
-  const out: string[] = [];
+/**
+ * Splits events into JSON segments under {@link SEGMENT_CHARS}; one oversized event gets a
+ * segment of its own. Each segment carries a random nonce `w`, so a write whose answer was lost
+ * can be recognised.
+ */
+export function chunkEvents(events: InventoryEvent[]): { text: string; nonce: string }[] {
+  const out: { text: string; nonce: string }[] = [];
   let current: string[] = [];
   let size = 0;
+  const flush = () => {
+    const nonce = randomBytes(8).toString('hex');
+    out.push({ text: `{"v":1,"w":"${nonce}","events":[${current.join(',')}]}`, nonce });
+    current = [];
+    size = 0;
+  };
   for (const e of events) {
     const line = JSON.stringify(e);
-    if (current.length && size + line.length > SEGMENT_CHARS) {
-      out.push(`{"v":1,"events":[${current.join(',')}]}`);
-      current = [];
-      size = 0;
-    }
+    if (current.length && size + line.length > SEGMENT_CHARS) flush();
     current.push(line);
     size += line.length + 1;
   }
-  if (current.length) out.push(`{"v":1,"events":[${current.join(',')}]}`);
+  if (current.length) flush();
   return out;
+}
+
+/** True when a failed request may still have taken effect on the server (its answer was lost, or a 5xx). */
+function mayHaveReachedServer(err: unknown): boolean {
+  if (!(err instanceof BackendUnavailableError)) return false;
+  const cause = (err as { cause?: unknown }).cause;
+  return !(cause instanceof TransportError) || cause.sent;
 }
 
 function parseJson<T>(text: string, what: string): T {

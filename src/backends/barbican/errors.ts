@@ -49,6 +49,10 @@ export function describeHttpFailure(
     const said = detail ? `: ${detail}` : '';
     const what = context.what ? ` ${context.what}` : '';
     switch (failure.status) {
+      case 400:
+        return new InvalidInputError(
+          `${where} refused${what} (400)${said}; ${/malformed json/i.test(detail) ? "Barbican answers this when a request is over max_allowed_request_size_in_bytes (25,000 by default), so the object is too large for it" : 'check the values certctl was asked to store'}`,
+        );
       case 401:
         return new BackendAuthError(`${where} rejected the credentials (401)${said}; check ${context.hint ?? 'the credentials'}`);
       case 403:
