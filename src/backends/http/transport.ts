@@ -4,7 +4,7 @@ import { ConfigError } from '../../core/errors';
 
 /** One HTTP request as the backends' REST clients build it. */
 export interface HttpRequest {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'LIST';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'LIST';
   url: string;
   headers?: Record<string, string>;
   /** JSON-encoded when an object; sent as is when a string. */
