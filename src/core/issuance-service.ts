@@ -75,7 +75,7 @@ export class IssuanceService {
    * Creates the CA (root, or intermediate with `parent`).
    * @throws ConflictError when it exists; NotFoundError for a missing parent; PolicyError for a TTL past the parent's.
    */
-  async init(req: InitRequest): Promise<CaRecord> {
+  async init(req: InitRequest): Promise<{ record: CaRecord; notes: string[] }> {
     const keyType = req.keyType ?? 'ec-p256';
     const now = Math.floor(Date.now() / 1000);
     let ttl = req.ttlSeconds ?? (req.parent ? this.config.profiles.intermediate.defaultTtlSeconds : 10 * 365 * 86400);
@@ -117,7 +117,7 @@ export class IssuanceService {
     }
     await this.store.createCa(created.record, created.keyPem);
     await this.store.recordEvent?.({ at: new Date().toISOString(), action: 'ca.create', ca: this.config.ca, detail: { parent: req.parent, keyType } });
-    return created.record;
+    return { record: created.record, notes: created.notes ?? [] };
   }
 
   /**
@@ -158,6 +158,7 @@ export class IssuanceService {
     const warnings = validity.warning ? [validity.warning] : [];
 
     const items: IssuedCertificate[] = [];
+    this.signer.takeWarnings?.();
     for (let start = 0; start < count; start += CHUNK) {
       const specs: LeafSpec[] = [];
       const keys: string[] = [];
@@ -168,9 +169,10 @@ export class IssuanceService {
         keys.push(key.pkcs8Pem);
       }
       const ders = await this.signer.sign(ca.name, specs);
-      ders.forEach((der, i) => items.push(toIssued(specs[i], req.profile, der, keys[i])));
+      ders.forEach((der, i) => items.push(toIssued(specs[i], req.profile, der, keys[i], this.signer.assignsSerials)));
       req.onProgress?.(items.length, count);
     }
+    warnings.push(...(this.signer.takeWarnings?.() ?? []));
     const result = { items, ca, warnings };
     await this.storeAndDeliver(result, delivery);
     await this.audit('issue', items.map((i) => i.record.serial), { profile: req.profile });
@@ -193,10 +195,11 @@ export class IssuanceService {
     const validity = checkValidity(profile, ttlSeconds, caNotAfter(ca));
     const spec = this.leafSpec(profile, names, csr.keyType, csr.spkiDer, validity, { csrDer: csr.csrDer });
     const [der] = await this.signer.sign(ca.name, [spec]);
-    const item = toIssued(spec, profileName, der, undefined);
+    const item = toIssued(spec, profileName, der, undefined, this.signer.assignsSerials);
     await this.store.putIssued(ca.name, [item]);
     await this.audit('issue', [item.record.serial], { profile: profileName, csr: true });
     const warnings = validity.warning ? [validity.warning] : [];
+    warnings.push(...(this.signer.takeWarnings?.() ?? []));
     if (csr.ignored.length) warnings.push(`not taken from the CSR: ${csr.ignored.join(', ')}`);
     return { items: [item], ca, warnings };
   }
@@ -322,17 +325,19 @@ export function caNotAfter(ca: CaRecord): Date {
   return new Date(new X509Certificate(ca.certPem).validTo);
 }
 
-function toIssued(spec: LeafSpec, profile: LeafProfileName, der: Buffer, keyPem: string | undefined): IssuedCertificate {
+function toIssued(spec: LeafSpec, profile: LeafProfileName, der: Buffer, keyPem: string | undefined, readBack = false): IssuedCertificate {
+  // A remote CA chose serial and validity: record what the certificate says.
+  const signed = readBack ? new X509Certificate(der) : undefined;
   return {
     record: {
-      serial: serialToHex(spec.serial),
+      serial: signed ? parseSerial(signed.serialNumber) : serialToHex(spec.serial),
       profile,
       commonName: spec.commonName,
       dnsNames: spec.dnsNames,
       ipAddresses: spec.ipAddresses,
       keyType: spec.keyType,
-      notBefore: spec.notBefore.toISOString(),
-      notAfter: spec.notAfter.toISOString(),
+      notBefore: (signed ? new Date(signed.validFrom) : spec.notBefore).toISOString(),
+      notAfter: (signed ? new Date(signed.validTo) : spec.notAfter).toISOString(),
       issuedAt: new Date().toISOString(),
       hasKey: keyPem !== undefined,
       sha256: createHash('sha256').update(der).digest('hex'),

@@ -39,6 +39,8 @@ export interface CaSpec {
 export interface CreatedCa {
   record: CaRecord;
   keyPem?: string;
+  /** What the signer did on the way (mounts enabled, roles created), for the operator. */
+  notes?: string[];
 }
 
 /**
@@ -48,6 +50,13 @@ export interface CreatedCa {
 export interface Signer {
   /** The signer's type name, for messages. */
   readonly kind: string;
+  /**
+   * True when the remote CA picks serial numbers and validity itself (Vault): the core then
+   * records what the signed certificate says, not what the LeafSpec asked for.
+   */
+  readonly assignsSerials?: boolean;
+  /** Optional capability: warnings the remote CA returned since the last call (e.g. a capped TTL). */
+  takeWarnings?(): string[];
   /**
    * Creates a root CA, or an intermediate signed by `spec.parent`.
    * @throws ConflictError when the CA exists; NotFoundError when the parent does not.

@@ -25,13 +25,14 @@ Examples:
         }
         const { passphraseSource } = await import('../../core/secrets');
         const passphrase = passphraseSource(globals.passphraseFile, process.env).get();
-        const record = await service.init({
+        const { record, notes } = await service.init({
           commonName: opts.cn,
           keyType: opts.keyType as KeyType,
           ttlSeconds: opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined,
           parent: opts.parent,
           passphrase,
         });
+        for (const line of notes) note(globals, line);
         note(globals, `created ${record.parent ? `intermediate CA "${record.name}" signed by "${record.parent}"` : `root CA "${record.name}"`} (${record.keyType}${record.keyEncrypted ? ', key encrypted' : ''})`);
         emit(globals, { ca: record.name, parent: record.parent ?? null, keyType: record.keyType, keyEncrypted: record.keyEncrypted, certificate: record.certPem }, record.certPem);
       }),

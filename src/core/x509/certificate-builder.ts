@@ -277,7 +277,8 @@ function uriGeneralName(uri: string): Buffer {
   return implicit(GN_URI, ia5String(uri));
 }
 
-function subjectAltNameExtension(dnsNames: string[], ipAddresses: string[], critical: boolean): Buffer {
+/** The SubjectAltName extension DER (DNS names, then IP addresses). */
+export function subjectAltNameExtension(dnsNames: string[], ipAddresses: string[], critical: boolean): Buffer {
   const names: Buffer[] = [];
   for (const dns of dnsNames) {
     if (dns.length === 0) throw new InvalidInputError('DNS name must not be empty');
