@@ -2,11 +2,11 @@ import {
   BackendAuthError,
   BackendUnavailableError,
   CertctlError,
-  ConfigError,
   InternalError,
   InvalidInputError,
   NotFoundError,
 } from '../../core/errors';
+import { transportFailure } from '../http/errors';
 import { TransportError } from '../http/transport';
 import { errorDescription, UnexpectedResponseError } from './responses';
 
@@ -34,15 +34,8 @@ export function describeHttpFailure(
     return new BackendUnavailableError(`${where}: ${failure.message}; is this really ${service}'s URL?`, { cause: failure });
   }
   if (failure instanceof TransportError) {
-    if (failure.isTls) {
-      const trust = options.caFile ? `the CA bundle ${options.caFile} (${options.caFileOrigin}) does not vouch for it` : `set barbican.ca_file (or OS_CACERT) to the CA bundle that signed its certificate`;
-      return new ConfigError(`${where}: TLS verification failed (${failure.code}); ${trust}. Verification stays on.`, { cause: failure });
-    }
-    if (failure.code === 'ETIMEDOUT') {
-      return new BackendUnavailableError(`${where} did not answer within ${options.timeoutMs / 1000}s; check that it is up, or raise barbican.timeout`, { cause: failure });
-    }
-    const reason = failure.code === 'ECONNREFUSED' ? 'connection refused' : failure.code;
-    return new BackendUnavailableError(`cannot reach ${where} (${reason}); check that it is running and that the URL is right`, { cause: failure });
+    const trust = options.caFile ? `the CA bundle ${options.caFile} (${options.caFileOrigin}) does not vouch for it` : `set barbican.ca_file (or OS_CACERT) to the CA bundle that signed its certificate`;
+    return transportFailure(failure, where, options.timeoutMs, trust, 'barbican.timeout');
   }
   if (isFailedResponse(failure)) {
     const detail = errorDescription(failure.data);
