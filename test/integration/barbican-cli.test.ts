@@ -92,7 +92,7 @@ describeWithOpenStack('certctl --backend barbican (real Keystone + Barbican)', (
     expect(shown.record?.dnsNames ?? shown.dnsNames).toEqual(['localhost']);
     expect(ok(dir, ['list', '--expiring', '400d', '--json'], env).json!.result).toHaveLength(3);
     expect(ok(dir, ['list', '--expiring', '1d', '--json'], env).json!.result).toHaveLength(0);
-    const renewed = ok(dir, ['renew', serials.server, '--out', 'srv2', '--json'], env).json!.result.certificates[0].serial;
+    const renewed = ok(dir, ['renew', serials.server, '--out', 'srv2', '--json'], env).json!.result.certificate.serial;
     expect(renewed).not.toBe(serials.server);
     serials.renewed = renewed;
     expect(run('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, 'srv2/cert.pem')]).status).toBe(0);

@@ -74,3 +74,35 @@ export function ok(cwd: string, args: string[], env: Record<string, string> = {}
   if (r.status !== 0) throw new Error(`certctl ${args.join(' ')} exited ${r.status}\n${r.stderr}\n${r.stdout}`);
   return r;
 }
+
+/**
+ * Runs certctl without blocking the test's event loop, for tests that serve something
+ * (a fault-injecting proxy) from the test process while certctl runs.
+ */
+export function certctlAsync(cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^(CERTCTL_|VAULT_|OS_)/.test(k)) base[k] = v;
+  }
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
+  const child = spawn(process.execPath, [CERTCTL_BIN, ...args], { cwd, env: { ...base, XDG_CONFIG_HOME: join(cwd, '.xdg'), ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const out: CliResult = { status: code ?? -1, stdout, stderr };
+      if (args.includes('--json')) {
+        try {
+          out.json = JSON.parse(stdout);
+        } catch {
+          /* left undefined */
+        }
+      }
+      resolve(out);
+    });
+  });
+}

@@ -2,7 +2,7 @@ import { loadConfig, type ResolvedConfig } from '../../src/core/config/load';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { AxiosTransport } from '../../src/backends/http/transport';
+import { AxiosTransport, RetryingTransport } from '../../src/backends/http/transport';
 import { BarbicanClient } from '../../src/backends/barbican/client';
 import { createAuth } from '../../src/backends/barbican/auth';
 import { parseBarbicanOptions } from '../../src/backends/barbican/options';
@@ -94,7 +94,7 @@ export function keystoneConfig(s: OpenStackServers, prefix: string, dir: string)
 /** A raw client on the same project, for checking Barbican directly (what is stored, what is left). */
 export function inspector(config: ResolvedConfig): { client: BarbicanClient; objects(prefix: string): Promise<{ secrets: string[]; containers: string[] }>; purge(prefix: string): Promise<void> } {
   const options = parseBarbicanOptions(config);
-  const http = new AxiosTransport(options);
+  const http = new RetryingTransport(new AxiosTransport(options), { retries: 2, baseDelayMs: 200 });
   const client = new BarbicanClient(http, createAuth(options, http), options);
   const objects = async (prefix: string) => {
     const secrets = (await client.listSecrets()).filter((s) => s.name.startsWith(`${prefix}/`));

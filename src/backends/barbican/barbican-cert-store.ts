@@ -11,6 +11,8 @@ interface CaDoc {
   v: 1;
   record: CaRecord;
   ids: { cert: string; key?: string; chain?: string; bundle: string; container: string };
+  /** Barbican's own href of the bundle, which leaf containers name as their intermediates. */
+  bundleRef?: string;
   /** Tells two racing `init`s apart. */
   nonce: string;
 }
@@ -104,7 +106,7 @@ export class BarbicanCertStore implements CertStore {
       const bundle = await secret('ca-bundle', 'certificate', [record.certPem, ...record.chainPem].join(''));
       const container = await this.create(created, 'container', this.name(ca, 'ca'), () =>
         this.client.createCertificateContainer(this.name(ca, 'ca'), { certificate: cert, private_key: key, intermediates: chain }), false);
-      const doc: CaDoc = { v: 1, record, ids: { cert, key, chain, bundle, container }, nonce: randomBytes(8).toString('hex') };
+      const doc: CaDoc = { v: 1, record, ids: { cert, key, chain, bundle, container }, bundleRef: this.client.refOf(bundle), nonce: randomBytes(8).toString('hex') };
       await secret('ca-record', 'opaque', JSON.stringify(doc));
       // Barbican has no unique names: when two inits raced, the oldest record wins and the other undoes itself.
       this.docs.delete(ca);
@@ -121,6 +123,7 @@ export class BarbicanCertStore implements CertStore {
 
   async putIssued(ca: string, items: IssuedCertificate[]): Promise<void> {
     const doc = await this.requireDoc(ca);
+    this.client.rememberRef(doc.ids.bundle, doc.bundleRef);
     const seen = new Set<string>();
     for (const { record } of items) {
       if (seen.has(record.serial)) throw new ConflictError(`serial ${record.serial} appears twice in one batch; nothing was stored`);

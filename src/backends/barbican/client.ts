@@ -24,6 +24,12 @@ const PAGE = 100; // Barbican's max_limit_paging
 export class BarbicanClient {
   /** Number of HTTP requests sent, for the benchmark's calls-per-certificate figure. */
   calls = 0;
+  /**
+   * Barbican's own hrefs of secrets, by id. A container must name its secrets by the href
+   * Barbican issued (it checks them against its host_href), which need not be the URL certctl
+   * reaches it by (an internal endpoint, a proxy).
+   */
+  private readonly refs = new Map<string, string>();
 
   constructor(
     private readonly http: HttpTransport,
@@ -37,7 +43,19 @@ export class BarbicanClient {
    */
   async createSecret(name: string, type: SecretType, payload: string): Promise<string> {
     const res = await this.call({ method: 'POST', url: barbicanUrls.secrets(await this.auth.endpoint()), body: secretBody(name, type, payload) }, [201], `the ${type} secret "${name}"`);
-    return parseSecretCreated(res.data);
+    const { id, ref } = parseSecretCreated(res.data);
+    this.refs.set(id, ref);
+    return id;
+  }
+
+  /** Barbican's href of a secret certctl created or was told about; see {@link rememberRef}. */
+  refOf(id: string): string | undefined {
+    return this.refs.get(id);
+  }
+
+  /** Records Barbican's href of a secret created by an earlier process. */
+  rememberRef(id: string, ref: string | undefined): void {
+    if (ref) this.refs.set(id, ref);
   }
 
   /**
@@ -67,7 +85,7 @@ export class BarbicanClient {
    */
   async createCertificateContainer(name: string, refs: Partial<Record<CertificateContainerSlot, string>>): Promise<string> {
     const endpoint = await this.auth.endpoint();
-    const secretRefs = Object.fromEntries(Object.entries(refs).map(([slot, id]) => [slot, id && barbicanUrls.secret(endpoint, id)]));
+    const secretRefs = Object.fromEntries(Object.entries(refs).map(([slot, id]) => [slot, id && (this.refs.get(id) ?? barbicanUrls.secret(endpoint, id))]));
     const res = await this.call({ method: 'POST', url: barbicanUrls.containers(endpoint), body: certificateContainerBody(name, secretRefs) }, [201], `the container "${name}"`);
     return parseContainerCreated(res.data);
   }

@@ -73,9 +73,10 @@ function parse<T>(schema: z.ZodMiniType<T>, data: unknown, what: string): T {
 
 const lastSegment = (ref: string) => ref.replace(/\/+$/, '').split('/').pop() ?? '';
 
-/** `{"secret_ref": …}` of POST /v1/secrets → the new secret's id. */
-export function parseSecretCreated(data: unknown): string {
-  return lastSegment(parse(ref('secret_ref'), data, 'secret creation').secret_ref as string);
+/** `{"secret_ref": …}` of POST /v1/secrets → the new secret's id and Barbican's own href of it. */
+export function parseSecretCreated(data: unknown): { id: string; ref: string } {
+  const href = parse(ref('secret_ref'), data, 'secret creation').secret_ref as string;
+  return { id: lastSegment(href), ref: href };
 }
 
 /** `{"container_ref": …}` of POST /v1/containers → the new container's id. */
