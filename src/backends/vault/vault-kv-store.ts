@@ -1,0 +1,216 @@
+import type { CertStore } from '../../core/cert-store';
+import { CertctlError, ConfigError, ConflictError, InternalError, NotFoundError } from '../../core/errors';
+import { applyListFilter, revokedRecords } from '../../core/inventory';
+import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
+import type { VaultClient } from './client';
+
+/** A KV v2 read: the data and the version check-and-set must name to replace it. */
+interface Versioned<T> {
+  data: T;
+  version: number;
+}
+
+/** What one certificate's KV entry holds. */
+interface CertEntry {
+  record: CertificateRecord;
+  cert_pem: string;
+  key_pem?: string;
+}
+
+/** What a CA's KV entry holds. */
+interface CaEntry {
+  record: CaRecord;
+  /** Present only when a local signer keeps the CA key in KV (mixed mode); Vault PKI keeps its own. */
+  key_pem?: string;
+}
+
+const LIST_CONCURRENCY = 16;
+
+/**
+ * CertStore over a Vault KV v2 mount (DESIGN.md "Two interfaces, three backends"):
+ * `<kv_prefix>/<ca>/ca` holds the CA record, `<kv_prefix>/<ca>/certs/<serial>` one certificate
+ * (record, PEM, leaf key when certctl generated it), `<kv_prefix>/<ca>/crl-number` the counter.
+ * Every write uses check-and-set: `cas=0` creates only, `cas=<version>` replaces only what was
+ * read, so two certctl processes cannot overwrite each other's records.
+ */
+export class VaultKvStore implements CertStore {
+  readonly kind = 'vault-kv';
+  private readonly cas = new Map<string, CaRecord>();
+
+  constructor(
+    private readonly client: VaultClient,
+    private readonly mount: string,
+    private readonly prefix: string,
+  ) {}
+
+  private data(path: string): string {
+    return `${this.mount}/data/${this.prefix}/${path}`;
+  }
+
+  private metadata(path: string): string {
+    return `${this.mount}/metadata/${this.prefix}/${path}`;
+  }
+
+  private async read<T>(path: string): Promise<Versioned<T> | undefined> {
+    const res = await this.client.read<{ data: T | null; metadata: { version: number; deletion_time?: string } }>(this.data(path));
+    // A deleted or destroyed version reads as 404, or as data null with a deletion_time.
+    if (!res?.data?.data) return undefined;
+    return { data: res.data.data, version: res.data.metadata.version };
+  }
+
+  /** Writes with check-and-set: `cas` 0 creates, otherwise replaces exactly version `cas`. */
+  private async write(path: string, value: unknown, cas: number): Promise<number> {
+    try {
+      const res = await this.client.write<{ version: number }>(this.data(path), { options: { cas }, data: value });
+      return res.data?.version ?? cas + 1;
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        throw new ConfigError(`Vault has no KV v2 mount at ${this.mount}/ (vault.kv_mount); enable one with \`vault secrets enable -path=${this.mount} kv-v2\``, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async getCa(ca: string): Promise<CaRecord | undefined> {
+    const cached = this.cas.get(ca);
+    if (cached) return cached;
+    const entry = await this.read<CaEntry>(`${ca}/ca`);
+    if (entry) this.cas.set(ca, entry.data.record);
+    return entry?.data.record;
+  }
+
+  async listCas(): Promise<string[]> {
+    const keys = await this.client.list(`${this.mount}/metadata/${this.prefix}`);
+    const names = keys.filter((k) => k.endsWith('/')).map((k) => k.slice(0, -1));
+    const out: string[] = [];
+    for (const name of names) if (await this.getCa(name)) out.push(name);
+    return out.sort();
+  }
+
+  async createCa(record: CaRecord, keyPem?: string): Promise<void> {
+    try {
+      await this.write(`${record.name}/ca`, { record, ...(keyPem === undefined ? {} : { key_pem: keyPem }) } satisfies CaEntry, 0);
+    } catch (err) {
+      if (err instanceof ConflictError) throw new ConflictError(`CA "${record.name}" already exists in Vault KV (${this.data(`${record.name}/ca`)}); choose another --ca name`, { cause: err });
+      throw err;
+    }
+    this.cas.set(record.name, record);
+  }
+
+  async getCaKey(ca: string): Promise<string> {
+    const entry = await this.read<CaEntry>(`${ca}/ca`);
+    if (!entry) throw new NotFoundError(`no CA "${ca}" in Vault KV; create it with \`certctl init\``);
+    if (entry.data.key_pem === undefined) throw new NotFoundError(`CA "${ca}" keeps its key inside Vault's PKI engine; it is not in KV`);
+    return entry.data.key_pem;
+  }
+
+  async putIssued(ca: string, items: IssuedCertificate[]): Promise<void> {
+    if (!(await this.getCa(ca))) throw new NotFoundError(`no CA "${ca}" in Vault KV; create it with \`certctl init\``);
+    const seen = new Set<string>();
+    for (const { record } of items) {
+      if (seen.has(record.serial)) throw new ConflictError(`serial ${record.serial} appears twice in one batch; nothing was stored`);
+      seen.add(record.serial);
+    }
+    const written: string[] = [];
+    try {
+      for (const item of items) {
+        const entry: CertEntry = { record: item.record, cert_pem: item.certPem, ...(item.keyPem === undefined ? {} : { key_pem: item.keyPem }) };
+        try {
+          await this.write(`${ca}/certs/${item.record.serial}`, entry, 0);
+        } catch (err) {
+          if (err instanceof ConflictError) throw new ConflictError(`serial ${item.record.serial} is already in CA "${ca}"; nothing was stored`, { cause: err });
+          throw err;
+        }
+        written.push(item.record.serial);
+      }
+    } catch (err) {
+      await this.undo(written.map((s) => `${ca}/certs/${s}`), err);
+    }
+  }
+
+  async get(ca: string, serial: string): Promise<{ record: CertificateRecord; certPem: string } | undefined> {
+    const entry = await this.read<CertEntry>(`${ca}/certs/${serial}`);
+    return entry && { record: entry.data.record, certPem: entry.data.cert_pem };
+  }
+
+  async getKey(ca: string, serial: string): Promise<string | undefined> {
+    return (await this.read<CertEntry>(`${ca}/certs/${serial}`))?.data.key_pem;
+  }
+
+  /** One LIST, then the entries read 16 at a time; oldest first by issue time. */
+  async list(ca: string, filter?: ListFilter): Promise<CertificateRecord[]> {
+    const serials = await this.client.list(this.metadata(`${ca}/certs`));
+    const records: CertificateRecord[] = [];
+    for (let i = 0; i < serials.length; i += LIST_CONCURRENCY) {
+      const batch = await Promise.all(serials.slice(i, i + LIST_CONCURRENCY).map((s) => this.read<CertEntry>(`${ca}/certs/${s}`)));
+      for (const entry of batch) if (entry) records.push(entry.data.record);
+    }
+    records.sort((a, b) => a.issuedAt.localeCompare(b.issuedAt) || a.serial.localeCompare(b.serial));
+    return applyListFilter(records, filter);
+  }
+
+  async hasSerial(ca: string, serial: string): Promise<boolean> {
+    return (await this.read<CertEntry>(`${ca}/certs/${serial}`)) !== undefined;
+  }
+
+  /**
+   * Revokes all or none: every entry is read and checked first, then each is replaced with
+   * check-and-set; if one write fails, the ones already written are put back.
+   */
+  async markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date): Promise<CertificateRecord[]> {
+    const entries = new Map<string, Versioned<CertEntry>>();
+    for (const serial of new Set(serials)) {
+      const entry = await this.read<CertEntry>(`${ca}/certs/${serial}`);
+      if (entry) entries.set(serial, entry);
+    }
+    const out = revokedRecords(ca, (s) => entries.get(s)?.data.record, serials, reason, at);
+    const done: { serial: string; version: number }[] = [];
+    try {
+      for (const record of out) {
+        const old = entries.get(record.serial)!;
+        const version = await this.write(`${ca}/certs/${record.serial}`, { ...old.data, record }, old.version);
+        done.push({ serial: record.serial, version });
+      }
+    } catch (err) {
+      for (const d of done.reverse()) {
+        await this.write(`${ca}/certs/${d.serial}`, entries.get(d.serial)!.data, d.version).catch(() => undefined);
+      }
+      throw err;
+    }
+    return out;
+  }
+
+  /** A check-and-set counter: two processes can never draw the same number. */
+  async nextCrlNumber(ca: string): Promise<bigint> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const current = await this.read<{ n: string }>(`${ca}/crl-number`);
+      const next = (current ? BigInt(current.data.n) : 0n) + 1n;
+      try {
+        await this.write(`${ca}/crl-number`, { n: String(next) }, current?.version ?? 0);
+        return next;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+    }
+    throw new ConflictError(`the CRL number of CA "${ca}" kept changing under certctl; retry`);
+  }
+
+  /** Deletes entries written by a failed batch (all versions), then rethrows the failure. */
+  private async undo(paths: string[], err: unknown): Promise<never> {
+    const left: string[] = [];
+    for (const p of paths) {
+      try {
+        await this.client.delete(this.metadata(p));
+      } catch {
+        left.push(p);
+      }
+    }
+    if (left.length === 0) throw err;
+    const message = `${(err as Error).message}; ${left.length} entr${left.length === 1 ? 'y' : 'ies'} written before the failure could not be removed: ${left.map((p) => this.data(p)).join(', ')}`;
+    if (err instanceof CertctlError) {
+      const Kind = err.constructor as new (m: string, o?: { cause?: unknown }) => CertctlError;
+      throw new Kind(message, { cause: err });
+    }
+    throw new InternalError(message, { cause: err });
+  }
+}
