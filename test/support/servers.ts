@@ -110,3 +110,68 @@ export function inspector(config: ResolvedConfig): { client: BarbicanClient; obj
     },
   };
 }
+
+/** The Vault-API server test/support/global-setup.js started (or CERTCTL_IT_VAULT_* pointing elsewhere). */
+export interface VaultServer {
+  addr: string;
+  token: string;
+  caCert?: string;
+}
+
+const HOW_TO_START_VAULT =
+  'start one with `eval "$(tools/vault-dev.sh start)"` and export CERTCTL_IT_VAULT_ADDR=$VAULT_ADDR CERTCTL_IT_VAULT_TOKEN=$VAULT_TOKEN, or `docker compose up -d vault` (see README)';
+
+/** The Vault server, or undefined after a loud warning on a developer machine; under CI a missing server throws. */
+export function vaultServer(): VaultServer | undefined {
+  const e = process.env;
+  if (!e.CERTCTL_IT_VAULT_ADDR || !e.CERTCTL_IT_VAULT_TOKEN) {
+    const why = e.CERTCTL_IT_VAULT_UNAVAILABLE ?? 'CERTCTL_IT_VAULT_ADDR / CERTCTL_IT_VAULT_TOKEN are not set';
+    if (e.CI) throw new Error(`Vault integration tests cannot run under CI: ${why}`);
+    // eslint-disable-next-line no-console
+    console.warn(`\n*** SKIPPING Vault integration tests: ${why}.\n*** ${HOW_TO_START_VAULT}.\n`);
+    return undefined;
+  }
+  return { addr: e.CERTCTL_IT_VAULT_ADDR, token: e.CERTCTL_IT_VAULT_TOKEN, caCert: e.CERTCTL_IT_VAULT_CACERT };
+}
+
+/** `describe` with a Vault server, `describe.skip` (after the loud warning) without. */
+export function describeWithVault(name: string, fn: (vault: VaultServer) => void): void {
+  const vault = vaultServer();
+  if (vault) describe(name, () => fn(vault));
+  else describe.skip(name, () => it('needs a Vault-API server', () => undefined));
+}
+
+/** Environment pointing certctl at the test Vault as root (token auth). */
+export function vaultEnv(v: VaultServer, extra: Record<string, string> = {}): Record<string, string> {
+  return { VAULT_ADDR: v.addr, VAULT_TOKEN: v.token, ...(v.caCert ? { VAULT_CACERT: v.caCert } : {}), ...extra };
+}
+
+/** A certctl.yaml for Vault with a fresh PKI mount and KV prefix; returns them. */
+export function writeVaultConfig(dir: string, extra = ''): { pkiMount: string; kvPrefix: string; path: string } {
+  const id = randomBytes(4).toString('hex');
+  const pkiMount = `pki-it-${id}`;
+  const kvPrefix = `certctl-it-${id}`;
+  const path = join(dir, 'certctl.yaml');
+  writeFileSync(path, `backend: vault\nvault:\n  pki_mount: ${pkiMount}\n  kv_mount: secret\n  kv_prefix: ${kvPrefix}\n${extra}`);
+  return { pkiMount, kvPrefix, path };
+}
+
+/** Vault's API through curl (an independent client), as root. */
+export function vaultCurl(v: VaultServer, method: string, path: string, body?: unknown, token = v.token): { status: number; json: any } {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const args = ['-sS', '-o', '-', '-w', '\n%{http_code}', '-X', method, '-H', `X-Vault-Token: ${token}`];
+  if (v.caCert) args.push('--cacert', v.caCert);
+  if (body !== undefined) args.push('-H', 'Content-Type: application/json', '--data-binary', '@-');
+  args.push(`${v.addr}/v1/${path}`);
+  const r = spawnSync('curl', args, { encoding: 'utf8', input: body === undefined ? undefined : JSON.stringify(body), timeout: 30000 });
+  const lines = r.stdout.trimEnd().split('\n');
+  const status = Number(lines.pop());
+  const text = lines.join('\n');
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
+  return { status, json };
+}

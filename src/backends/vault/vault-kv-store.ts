@@ -41,6 +41,8 @@ export class VaultKvStore implements CertStore {
     private readonly client: VaultClient,
     private readonly mount: string,
     private readonly prefix: string,
+    /** How long a rollback keeps trying while Vault is unreachable or sealed. */
+    private readonly cleanupWindowMs = 30_000,
   ) {}
 
   private data(path: string): string {
@@ -195,15 +197,25 @@ export class VaultKvStore implements CertStore {
     throw new ConflictError(`the CRL number of CA "${ca}" kept changing under certctl; retry`);
   }
 
-  /** Deletes entries written by a failed batch (all versions), then rethrows the failure. */
+  /**
+   * Deletes entries written by a failed batch (all versions), retrying for a while when Vault is
+   * briefly unreachable or sealed, then rethrows the failure; what still cannot be deleted is named.
+   */
   private async undo(paths: string[], err: unknown): Promise<never> {
-    const left: string[] = [];
-    for (const p of paths) {
-      try {
-        await this.client.delete(this.metadata(p));
-      } catch {
-        left.push(p);
+    let left = paths;
+    const deadline = Date.now() + this.cleanupWindowMs;
+    for (let delay = 250; left.length; delay = Math.min(delay * 2, 4000)) {
+      const failed: string[] = [];
+      for (const p of left) {
+        try {
+          await this.client.delete(this.metadata(p));
+        } catch {
+          failed.push(p);
+        }
       }
+      left = failed;
+      if (!left.length || Date.now() + delay > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
     if (left.length === 0) throw err;
     const message = `${(err as Error).message}; ${left.length} entr${left.length === 1 ? 'y' : 'ies'} written before the failure could not be removed: ${left.map((p) => this.data(p)).join(', ')}`;

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { ResolvedConfig } from '../../core/config/load';
-import { ConflictError, InternalError, NotFoundError, NotSupportedError } from '../../core/errors';
+import { BackendAuthError, ConfigError, ConflictError, InternalError, NotFoundError, NotSupportedError } from '../../core/errors';
+import { formatDuration } from '../../core/duration';
 import { serialFromHex } from '../../core/serial';
 import type { CaSpec, CreatedCa, LeafSpec, Signer } from '../../core/signer';
 import type { CertificateRecord, KeyType } from '../../core/types';
@@ -57,6 +58,7 @@ export class VaultPkiSigner implements Signer {
   readonly kind = 'vault-pki';
   readonly assignsSerials = true;
   private readonly issuers = new Map<string, { certPem: string; notAfter: Date }>();
+  private maxTtl: number | undefined | null = null;
 
   constructor(
     private readonly client: VaultClient,
@@ -143,6 +145,7 @@ export class VaultPkiSigner implements Signer {
         notes.push(`using the existing PKI mount ${this.mount}/`);
       }
     }
+    this.maxTtl = null;
     const { crl, issuingCa } = this.config.urls;
     if (crl.length || issuingCa.length) {
       await this.client.write(`${this.mount}/config/urls`, { crl_distribution_points: crl, issuing_certificates: issuingCa });
@@ -167,8 +170,28 @@ export class VaultPkiSigner implements Signer {
     return found;
   }
 
+  /** The mount's max lease TTL in seconds, or undefined when the token may not read it. */
+  private async mountMaxTtl(): Promise<number | undefined> {
+    if (this.maxTtl === null) {
+      const tune = await this.client.read<{ max_lease_ttl?: number }>(`sys/mounts/${this.mount}/tune`).catch((err) => {
+        if (err instanceof BackendAuthError) return undefined; // a confined policy; the post-check still guards
+        throw err;
+      });
+      this.maxTtl = tune?.data?.max_lease_ttl;
+    }
+    return this.maxTtl;
+  }
+
   async sign(ca: string, specs: LeafSpec[]): Promise<Buffer[]> {
     if (!(await this.issuer(ca))) throw new NotFoundError(`no issuer "${ca}" in Vault's ${this.mount}/ mount; create it with \`certctl --backend vault init\``);
+    // Vault would silently shorten a lifetime beyond the mount's max TTL: refuse before signing.
+    const maxTtl = await this.mountMaxTtl();
+    const longest = Math.max(...specs.map((s) => s.notAfter.getTime()));
+    if (maxTtl !== undefined && longest > Date.now() + maxTtl * 1000 + 60_000) {
+      throw new ConfigError(
+        `Vault's ${this.mount}/ mount allows certificates of at most ${formatDuration(maxTtl)} (its max_lease_ttl), shorter than the lifetime asked for; raise it with \`vault secrets tune -max-lease-ttl=87600h ${this.mount}\` or ask for a shorter --ttl`,
+      );
+    }
     const out: Buffer[] = [];
     for (const spec of specs) {
       if (spec.basicConstraints.ca) throw new NotSupportedError('Vault signs CA certificates only through `certctl init --parent`');

@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createVaultKvStore, createVaultPkiSigner, vaultClient } from '../../src/backends/vault';
+import { loadConfig } from '../../src/core/config/load';
+import { describeCertStoreContract } from '../contract/cert-store.contract';
+import { describeSignerContract } from '../contract/signer.contract';
+import { describeWithVault, vaultCurl, vaultEnv, writeVaultConfig } from '../support/servers';
+
+jest.setTimeout(120000);
+
+// The Signer and CertStore contracts, written for the file backend, against a real Vault-API
+// server: each test gets its own PKI mount and KV prefix, removed afterwards.
+describeWithVault('Vault backend', (vault) => {
+  const fixture = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'certctl-vault-'));
+    const { pkiMount, kvPrefix } = writeVaultConfig(dir);
+    const config = loadConfig({}, { ...vaultEnv(vault), XDG_CONFIG_HOME: join(dir, 'xdg') }, dir);
+    const client = vaultClient(config);
+    return {
+      config,
+      client,
+      cleanup: async () => {
+        vaultCurl(vault, 'DELETE', `sys/mounts/${pkiMount}`);
+        for (const ca of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}`).json?.data?.keys ?? []) as string[]) {
+          for (const key of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}/${ca}`).json?.data?.keys ?? []) as string[]) {
+            if (key.endsWith('/')) for (const s of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}/${ca}${key}`).json?.data?.keys ?? []) as string[]) vaultCurl(vault, 'DELETE', `secret/metadata/${kvPrefix}/${ca}${key}${s}`);
+            else vaultCurl(vault, 'DELETE', `secret/metadata/${kvPrefix}/${ca}${key}`);
+          }
+        }
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  };
+
+  describeCertStoreContract('vault KV v2', async () => {
+    const fx = fixture();
+    return { store: createVaultKvStore(fx.config, fx.client), cleanup: fx.cleanup };
+  });
+
+  describeSignerContract('vault PKI (sign-verbatim) over vault KV v2', async () => {
+    const fx = fixture();
+    return { signer: createVaultPkiSigner(fx.config, fx.client), store: createVaultKvStore(fx.config, fx.client), cleanup: fx.cleanup };
+  });
+});
