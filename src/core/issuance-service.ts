@@ -256,6 +256,19 @@ export class IssuanceService {
   }
 
   /**
+   * Cross-checks inventory records with a remote CA's own list (Vault's pki/certs): warnings for
+   * records the CA does not know, e.g. written by hand or from another mount.
+   */
+  async crossCheck(records: CertificateRecord[]): Promise<string[]> {
+    if (!this.signer.issuedSerials || records.length === 0) return [];
+    const known = await this.signer.issuedSerials();
+    const unknown = records.filter((r) => !known.has(r.serial)).map((r) => r.serial);
+    if (unknown.length === 0) return [];
+    const shown = unknown.slice(0, 5).join(', ') + (unknown.length > 5 ? `, … (${unknown.length - 5} more)` : '');
+    return [`${unknown.length} certificate${unknown.length === 1 ? ' in the inventory is' : 's in the inventory are'} unknown to the ${this.signer.kind} signer: ${shown}; they were not signed by this CA's mount`];
+  }
+
+  /**
    * One certificate's record and PEM.
    * @throws NotFoundError for an unknown serial.
    */

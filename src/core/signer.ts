@@ -71,6 +71,8 @@ export interface Signer {
   crl(ca: string, revoked: CertificateRecord[]): Promise<string>;
   /** Optional capability: tells a remote CA about a revocation (Vault keeps its own CRL). */
   revoke?(ca: string, serial: string): Promise<void>;
+  /** Optional capability: every serial the remote CA has signed, canonical hex, for cross-checking the store. */
+  issuedSerials?(): Promise<Set<string>>;
 }
 
 /** inversify token of {@link Signer}. */

@@ -105,6 +105,53 @@ describeWithVault('certctl --backend vault (real Vault-API server)', (vault) => 
     expect(privateKeyFilesUnder(dir, ['srv', 'cli', 'srv2', 'bob.key', 'alice.p12'].map((p) => join(dir, p)))).toEqual([]);
   });
 
+  it('list cross-checks KV with pki/certs: a record Vault never signed is named', () => {
+    const fake = 'AB'.repeat(16);
+    const real = vaultCurl(vault, 'GET', `secret/data/${kvPrefix}/default/certs/${serials.server}`).json.data.data;
+    vaultCurl(vault, 'POST', `secret/data/${kvPrefix}/default/certs/${fake}`, { data: { ...real, record: { ...real.record, serial: fake } } });
+    try {
+      const r = ok(dir, ['list'], env);
+      expect(r.stderr).toContain(`1 certificate in the inventory is unknown to the vault-pki signer: ${fake}`);
+    } finally {
+      vaultCurl(vault, 'DELETE', `secret/metadata/${kvPrefix}/default/certs/${fake}`);
+    }
+    expect(ok(dir, ['list'], env).stderr).not.toContain('unknown to the vault-pki signer');
+  });
+
+  it('AppRole: role id and a secret id from a file log certctl in with a confined policy', () => {
+    const path = `approle-${pkiMount}`;
+    vaultCurl(vault, 'POST', `sys/auth/${path}`, { type: 'approle' });
+    const policy = [
+      `path "${pkiMount}/issuer/+/sign-verbatim" { capabilities = ["create", "update"] }`,
+      `path "${pkiMount}/issuer/+" { capabilities = ["read"] }`,
+      `path "${pkiMount}/certs" { capabilities = ["list"] }`,
+      `path "sys/mounts/${pkiMount}/tune" { capabilities = ["read"] }`,
+      `path "secret/data/${kvPrefix}/*" { capabilities = ["create", "read", "update"] }`,
+      `path "secret/metadata/${kvPrefix}/*" { capabilities = ["list", "read", "delete"] }`,
+    ].join('\n');
+    expect(vaultCurl(vault, 'PUT', `sys/policies/acl/certctl-${pkiMount}`, { policy }).status).toBe(204);
+    vaultCurl(vault, 'POST', `auth/${path}/role/certctl`, { token_policies: [`certctl-${pkiMount}`], token_ttl: '10m' });
+    const roleId = vaultCurl(vault, 'GET', `auth/${path}/role/certctl/role-id`).json.data.role_id as string;
+    const secretId = vaultCurl(vault, 'POST', `auth/${path}/role/certctl/secret-id`).json.data.secret_id as string;
+    writeFileSync(join(dir, 'secret-id'), `${secretId}\n`);
+    const approleDir = join(dir, 'approle');
+    require('node:fs').mkdirSync(approleDir);
+    writeFileSync(
+      join(approleDir, 'certctl.yaml'),
+      `backend: vault\nvault:\n  pki_mount: ${pkiMount}\n  kv_prefix: ${kvPrefix}\n  auth:\n    method: approle\n    mount: ${path}\n    role_id: ${roleId}\n    secret_id_file: ../secret-id\n`,
+    );
+    const { VAULT_TOKEN: _root, ...noToken } = env;
+    const r = ok(approleDir, ['issue', 'client', '--cn', 'approle-client', '--json'], noToken);
+    expect(r.json!.result.certificates[0].commonName).toBe('approle-client');
+    expect(r.stderr + r.stdout).not.toContain(secretId);
+    // A wrong secret id: exit 7, and the message says which setting to check.
+    writeFileSync(join(dir, 'secret-id'), 'not-a-secret-id\n');
+    const bad = certctl(approleDir, ['list'], noToken);
+    expect(bad.status).toBe(7);
+    expect(bad.stderr).toContain('AppRole login');
+    expect(bad.stderr).not.toContain('not-a-secret-id');
+  });
+
   it('a TTL beyond what the mount allows is refused before anything is signed', () => {
     vaultCurl(vault, 'POST', `sys/mounts/${pkiMount}/tune`, { max_lease_ttl: '48h' });
     try {

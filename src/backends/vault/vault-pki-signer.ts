@@ -236,6 +236,12 @@ export class VaultPkiSigner implements Signer {
     return normalizePem(pem);
   }
 
+  /** Every serial the mount has signed (LIST pki/certs), canonical upper-case hex. */
+  async issuedSerials(): Promise<Set<string>> {
+    const keys = await this.client.list(`${this.mount}/certs`);
+    return new Set(keys.map((k) => k.replace(/[:-]/g, '').toUpperCase()));
+  }
+
   async revoke(_ca: string, serial: string): Promise<void> {
     try {
       await this.client.write(`${this.mount}/revoke`, { serial_number: vaultSerial(serial) });

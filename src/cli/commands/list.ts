@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration';
 import type { CertificateRecord } from '../../core/types';
-import { action, emit } from '../runtime';
+import { action, emit, note } from '../runtime';
 
 /** `certctl list`: the inventory. */
 export function registerList(program: Command): void {
@@ -18,6 +18,7 @@ Examples:
       action(async ({ service }, globals, opts: { expiring?: string; revoked?: boolean }) => {
         const expiringBefore = opts.expiring ? new Date(Date.now() + parseDuration(opts.expiring, '--expiring') * 1000) : undefined;
         const records = await service.list({ expiringBefore, revokedOnly: opts.revoked });
+        for (const warning of await service.crossCheck(records)) note(globals, `warning: ${warning}`);
         emit(globals, records, globals.json ? undefined : table(records));
       }),
     );

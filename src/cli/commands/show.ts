@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseSerial } from '../../core/serial';
-import { action, emit } from '../runtime';
+import { action, emit, note } from '../runtime';
 
 /** `certctl show SERIAL`: one certificate's record and PEM. */
 export function registerShow(program: Command): void {
@@ -15,6 +15,7 @@ Examples:
     .action(
       action(async ({ service }, globals, serialText: string) => {
         const { record, certPem } = await service.requireCertificate(parseSerial(serialText));
+        for (const warning of await service.crossCheck([record])) note(globals, `warning: ${warning}`);
         const lines = [
           `serial:      ${record.serial}`,
           `profile:     ${record.profile}`,
