@@ -86,8 +86,8 @@ async function barbican(count: number): Promise<string[]> {
     'Calls per certificate, and why each is needed: 1 duplicate-serial check (a name lookup: "no serial used',
     'twice" is checked, not assumed), 3 writes (the certificate secret, the key secret, the `certificate`',
     'container Octavia/Magnum consume), plus 1 inventory segment per ~25 certificates (the commit point).',
-    'Per command, not per certificate: 1 Keystone login (with the catalog), 2 reads of the CA record, 1 read',
-    'of the CA key.',
+    'Per command, not per certificate: 1 Keystone login (with the catalog), a lookup and a read of the CA',
+    'record, 1 read of the CA key.',
   ];
   return lines;
 }
