@@ -5,6 +5,8 @@
 #   - pyca/cryptography, pinned, into the python3 first on PATH
 #     (tools/verify_chain.py)
 #   - zlint, pinned, into .cache/bin (tools/install-zlint.sh)
+#   - Keystone + Barbican from Debian packages (tools/openstack-dev.sh install)
+#   - the Vault-API server, built from Go modules (tools/vault-dev.sh build)
 # Idempotent and quiet on success; on failure prints the failing step and its
 # output and exits non-zero. Meant for a fresh Debian bookworm CI machine that
 # already has Go, Python 3 and Node, running as root (sudo is used otherwise).
@@ -71,3 +73,9 @@ fi
 
 # --- zlint -------------------------------------------------------------------------
 step "tools/install-zlint.sh" "$here/install-zlint.sh"
+
+# --- Keystone + Barbican (Debian packages; started by the tests' global setup) ------
+step "tools/openstack-dev.sh install" bash "$here/openstack-dev.sh" install
+
+# --- Vault-API server (built from Go modules into .cache/vault-server) ---------------
+step "tools/vault-dev.sh build" bash "$here/vault-dev.sh" build
