@@ -12,8 +12,8 @@ const { join } = require('node:path');
 const root = join(__dirname, '..', '..');
 
 /** Runs a start script; applies the `export NAME=value` lines it prints to process.env. */
-function start(script, what) {
-  const r = spawnSync('bash', [join(root, 'tools', script), 'start'], { cwd: root, encoding: 'utf8', timeout: 20 * 60 * 1000 });
+function start(script, what, env = {}) {
+  const r = spawnSync('bash', [join(root, 'tools', script), 'start'], { cwd: root, encoding: 'utf8', timeout: 20 * 60 * 1000, env: { ...process.env, ...env } });
   if (r.status !== 0) {
     const tail = `${r.stderr || ''}${r.error ? r.error.message : ''}`.trim().split('\n').slice(-15).join('\n');
     return `\`tools/${script} start\` failed (exit ${r.status}):\n${tail}`;
@@ -56,7 +56,8 @@ module.exports = async function globalSetup() {
     if (ci || built) {
       const wasRunning = running('vault-dev.sh');
       const saved = { VAULT_ADDR: process.env.VAULT_ADDR, VAULT_TOKEN: process.env.VAULT_TOKEN, VAULT_CACERT: process.env.VAULT_CACERT };
-      const failure = start('vault-dev.sh', 'the Vault-API dev server');
+      // Over TLS, so every Vault test also proves certctl verifies the server (VAULT_CACERT).
+      const failure = start('vault-dev.sh', 'the Vault-API dev server (TLS)', { VAULT_DEV_TLS: '1' });
       if (failure) problems.push(['CERTCTL_IT_VAULT_UNAVAILABLE', failure]);
       else {
         // The tests get the server as CERTCTL_IT_*; the developer's own VAULT_* stay as they were.
