@@ -51,6 +51,13 @@ export interface CertStore {
   markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date): Promise<CertificateRecord[]>;
   /** Allocates the next CRL number (monotonic per CA). */
   nextCrlNumber(ca: string): Promise<bigint>;
+  /**
+   * Optional capability: raises the CA's CRL counter to at least `atLeast`, never lowering it,
+   * and returns the counter as it then stands (`atLeast` 0 reads it without writing), so a CA
+   * moved by `certctl migrate` keeps numbering its CRLs past the source's.
+   * @throws NotFoundError when the CA does not exist.
+   */
+  raiseCrlNumber?(ca: string, atLeast: bigint): Promise<bigint>;
   /** Optional capability: keeps an audit trail. */
   recordEvent?(event: AuditEvent): Promise<void>;
 }

@@ -134,6 +134,9 @@ class KeystoneAuth implements BarbicanAuth {
     if (status === 401 || status === 403) {
       return new BackendAuthError(`Keystone refused the credentials (${status}); check ${this.hint}`);
     }
+    if (status === 404 || status === 400 || (status >= 300 && status < 400)) {
+      return new ConfigError(`Keystone at ${new URL(url).origin} answered ${status} for ${new URL(url).pathname}; OS_AUTH_URL (or barbican.auth.auth_url) must be Keystone's v3 URL, ending in /v3`);
+    }
     return describeHttpFailure({ status, data }, 'Keystone', url, this.options);
   }
 }

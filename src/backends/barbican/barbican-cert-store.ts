@@ -11,8 +11,6 @@ interface CaDoc {
   v: 1;
   record: CaRecord;
   ids: { cert: string; key?: string; chain?: string; bundle: string; container: string };
-  /** Barbican's own href of the bundle, which leaf containers name as their intermediates. */
-  bundleRef?: string;
   /** Tells two racing `init`s apart. */
   nonce: string;
 }
@@ -30,6 +28,13 @@ interface Inventory {
   segments: string[];
 }
 
+/** A segment as read: its id, when Barbican created it, and its events as written. */
+interface LoadedSegment {
+  id: string;
+  created: number;
+  events: InventoryEvent[];
+}
+
 /**
  * What a multi-step write created, newest last. An object whose creation request may have
  * reached Barbican without its answer reaching certctl (connection lost, 5xx) is kept by what
@@ -37,8 +42,9 @@ interface Inventory {
  */
 type CreatedObject =
   | { kind: 'secret' | 'container'; id: string }
-  | { kind: 'secret' | 'container'; uncertainName: string }
-  | { kind: 'segment'; ca: string; uncertainNonce: string };
+  | { kind: 'secret' | 'container'; uncertainName: string; /** only an object with exactly this payload is ours */ payload?: string }
+  | { kind: 'segment'; ca: string; uncertainNonce: string }
+  | { kind: 'report'; what: string };
 type Created = CreatedObject[];
 
 /**
@@ -48,6 +54,8 @@ type Created = CreatedObject[];
 const SEGMENT_CHARS = 12_000;
 /** Merge the log when it has this many segments and could fit in half as many. */
 const COMPACT_AT = 48;
+/** Segments younger than this are never compacted: their writer may still be rolling back. */
+const COMPACT_GRACE_MS = 15 * 60 * 1000;
 
 /**
  * CertStore over OpenStack Barbican (DESIGN.md "Two interfaces, three backends").
@@ -98,15 +106,17 @@ export class BarbicanCertStore implements CertStore {
     if (await this.doc(ca)) throw new ConflictError(`CA "${ca}" already exists in Barbican (${this.name(ca, 'ca-record')}); choose another --ca name`);
     const created: Created = [];
     await this.rollbackOnFailure(created, `creating CA "${ca}"`, async () => {
+      // A racing init may create objects of the same names: an uncertain write is matched by its
+      // payload (the record carries a nonce), never by name alone.
       const secret = (part: string, type: 'certificate' | 'private' | 'opaque', payload: string) =>
-        this.create(created, 'secret', this.name(ca, part), () => this.client.createSecret(this.name(ca, part), type, payload), false);
+        this.create(created, 'secret', this.name(ca, part), () => this.client.createSecret(this.name(ca, part), type, payload), true, payload);
       const cert = await secret('ca', 'certificate', record.certPem);
       const key = keyPem === undefined ? undefined : await secret('ca-key', 'private', keyPem);
       const chain = record.chainPem.length ? await secret('ca-chain', 'certificate', record.chainPem.join('')) : undefined;
       const bundle = await secret('ca-bundle', 'certificate', [record.certPem, ...record.chainPem].join(''));
       const container = await this.create(created, 'container', this.name(ca, 'ca'), () =>
         this.client.createCertificateContainer(this.name(ca, 'ca'), { certificate: cert, private_key: key, intermediates: chain }), false);
-      const doc: CaDoc = { v: 1, record, ids: { cert, key, chain, bundle, container }, bundleRef: this.client.refOf(bundle), nonce: randomBytes(8).toString('hex') };
+      const doc: CaDoc = { v: 1, record, ids: { cert, key, chain, bundle, container }, nonce: randomBytes(8).toString('hex') };
       await secret('ca-record', 'opaque', JSON.stringify(doc));
       // Barbican has no unique names: when two inits raced, the oldest record wins and the other undoes itself.
       this.docs.delete(ca);
@@ -123,7 +133,6 @@ export class BarbicanCertStore implements CertStore {
 
   async putIssued(ca: string, items: IssuedCertificate[]): Promise<void> {
     const doc = await this.requireDoc(ca);
-    this.client.rememberRef(doc.ids.bundle, doc.bundleRef);
     const seen = new Set<string>();
     for (const { record } of items) {
       if (seen.has(record.serial)) throw new ConflictError(`serial ${record.serial} appears twice in one batch; nothing was stored`);
@@ -146,7 +155,11 @@ export class BarbicanCertStore implements CertStore {
           const keyName = this.name(ca, `${serial}/key`);
           key = await this.create(created, 'secret', keyName, () => this.client.createSecret(keyName, 'private', item.keyPem!));
         }
-        const label = this.name(ca, `${serial}${item.record.commonName ? ` ${item.record.commonName}` : ''}`).slice(0, 255);
+        // Barbican trims names; a backslash would be a LIKE escape on MySQL.
+        const label = this.name(ca, `${serial}${item.record.commonName ? ` ${item.record.commonName.replace(/\\/g, '')}` : ''}`).slice(0, 255).trim();
+        // Barbican accepts only refs under the host href of this very request; the bundle's is
+        // derived from the certificate's fresh one (same prefix), not from one stored at init.
+        this.client.rememberRef(doc.ids.bundle, this.client.refOf(cert)?.replace(/[^/]+$/, doc.ids.bundle));
         const container = await this.create(created, 'container', label, () =>
           this.client.createCertificateContainer(label, { certificate: cert, private_key: key, intermediates: doc.ids.bundle }),
         );
@@ -201,9 +214,19 @@ export class BarbicanCertStore implements CertStore {
    * operator action, and the next CRL moves past both.
    */
   async nextCrlNumber(ca: string): Promise<bigint> {
+    return this.advanceCrlNumber(ca, (current) => current + 1n);
+  }
+
+  async raiseCrlNumber(ca: string, atLeast: bigint): Promise<bigint> {
+    return this.advanceCrlNumber(ca, (current) => (current >= atLeast ? current : atLeast));
+  }
+
+  /** Records `next(current)` as a CRL-number event; appends nothing when it is unchanged. */
+  private async advanceCrlNumber(ca: string, next: (current: bigint) => bigint): Promise<bigint> {
     await this.requireDoc(ca);
     const inventory = await this.inventory(ca);
-    const n = inventory.crlMax + 1n;
+    const n = next(inventory.crlMax);
+    if (n === inventory.crlMax) return n;
     const created: Created = [];
     await this.rollbackOnFailure(created, 'recording the CRL number', () => this.appendEvents(ca, [{ t: 'crl', n: String(n) }], created));
     inventory.crlMax = n;
@@ -226,21 +249,37 @@ export class BarbicanCertStore implements CertStore {
     return doc;
   }
 
-  /** Reads the CA's log: one list call per 100 segments, one payload read per segment. */
+  /**
+   * Reads the CA's log: one list call per 100 segments, one payload read per segment. Barbican
+   * pages by offset with only the creation second to sort on, so a listing is checked against
+   * the total it reports, and a segment deleted by a concurrent compaction (404) means: list again.
+   */
   private async inventory(ca: string): Promise<Inventory> {
     const cached = this.inventories.get(ca);
     if (cached) return cached;
-    const segments = await this.client.listSecrets({ name: this.name(ca, 'inventory'), secretType: 'opaque' });
-    const payloads = await mapLimit(segments, 8, (s) => this.client.getPayload(s.id, `inventory segment ${s.id}`));
-    const inventory: Inventory = { entries: new Map(), crlMax: 0n, segments: segments.map((s) => s.id) };
+    let loaded: LoadedSegment[] | undefined;
+    let consistent = false;
+    for (let attempt = 0; attempt < 3 && !consistent; attempt++) {
+      const { items, total } = await this.client.listSecretsWithTotal({ name: this.name(ca, 'inventory'), secretType: 'opaque' });
+      const unique = [...new Map(items.map((s) => [s.id, s])).values()];
+      try {
+        const payloads = await mapLimit(unique, 8, (s) => this.client.getPayload(s.id, `inventory segment ${s.id}`));
+        loaded = unique.map((s, i) => ({ id: s.id, created: Date.parse(s.created) || 0, events: parseSegment(payloads[i], s.id) }));
+      } catch (err) {
+        if (err instanceof NotFoundError && attempt < 2) continue;
+        throw err;
+      }
+      consistent = total === undefined || unique.length >= total;
+    }
+    const inventory: Inventory = { entries: new Map(), crlMax: 0n, segments: loaded!.map((s) => s.id) };
     const revocations: Extract<InventoryEvent, { t: 'revoke' }>[] = [];
     // Events commute: issues first, then revocations (the earliest wins), so segment order and
     // duplicates left by an interrupted compaction do not matter.
-    for (const [i, text] of payloads.entries()) {
-      for (const event of parseJson<{ events: InventoryEvent[] }>(text, `inventory segment ${segments[i].id}`).events) {
+    for (const segment of loaded!) {
+      for (const event of segment.events) {
         if (event.t === 'issue') inventory.entries.set(event.record.serial, event);
         else if (event.t === 'revoke') revocations.push(event);
-        else if (BigInt(event.n) > inventory.crlMax) inventory.crlMax = BigInt(event.n);
+        else if (event.t === 'crl' && BigInt(event.n) > inventory.crlMax) inventory.crlMax = BigInt(event.n);
       }
     }
     revocations.sort((a, b) => a.at.localeCompare(b.at));
@@ -249,25 +288,34 @@ export class BarbicanCertStore implements CertStore {
       if (entry && entry.record.status !== 'revoked') entry.record = { ...entry.record, status: 'revoked', revokedAt: r.at, revocationReason: r.reason };
     }
     this.inventories.set(ca, inventory);
-    await this.compact(ca, inventory);
+    if (consistent) await this.compact(ca, inventory, loaded!);
     return inventory;
   }
 
   /**
-   * Merges a log of many small segments (one per `issue` command) into few full ones, so reading
-   * the inventory stays at about one call per 25 certificates. The merged segments are written
-   * before the old ones are deleted; a reader in between sees duplicates, which are harmless.
+   * Merges many small segments (one per `issue` command) into few full ones, so reading the
+   * inventory stays at about one call per 25 certificates. Only segments older than
+   * {@link COMPACT_GRACE_MS} are merged: a younger one may still be rolled back by the process
+   * that wrote it. The merged events are those segments' own events, deduplicated (revocations
+   * of certificates in younger segments survive). Merged segments are written before the old
+   * ones are deleted; a reader in between sees duplicates, which are harmless.
    */
-  private async compact(ca: string, inventory: Inventory): Promise<void> {
-    const events: InventoryEvent[] = [];
-    for (const e of inventory.entries.values()) {
-      const { status: _s, revokedAt: _a, revocationReason: _r, ...rest } = e.record;
-      events.push({ ...e, record: { ...rest, status: 'valid' } });
-      if (e.record.status === 'revoked') events.push({ t: 'revoke', serial: e.record.serial, reason: e.record.revocationReason!, at: e.record.revokedAt! });
+  private async compact(ca: string, inventory: Inventory, loaded: LoadedSegment[]): Promise<void> {
+    const old = loaded.filter((s) => s.created > 0 && s.created < Date.now() - COMPACT_GRACE_MS);
+    if (old.length < COMPACT_AT) return;
+    const issues = new Map<string, InventoryEvent>();
+    const revokes = new Map<string, Extract<InventoryEvent, { t: 'revoke' }>>();
+    let crl = 0n;
+    for (const e of old.flatMap((s) => s.events)) {
+      if (e.t === 'issue') issues.set(e.record.serial, e);
+      else if (e.t === 'revoke') {
+        const seen = revokes.get(e.serial);
+        if (!seen || e.at < seen.at) revokes.set(e.serial, e);
+      } else if (BigInt(e.n) > crl) crl = BigInt(e.n);
     }
-    if (inventory.crlMax > 0n) events.push({ t: 'crl', n: String(inventory.crlMax) });
+    const events = [...issues.values(), ...revokes.values(), ...(crl > 0n ? [{ t: 'crl', n: String(crl) } as InventoryEvent] : [])];
     const chunks = chunkEvents(events);
-    if (inventory.segments.length < COMPACT_AT || chunks.length * 2 > inventory.segments.length) return;
+    if (chunks.length * 2 > old.length) return;
     const created: Created = [];
     try {
       for (const chunk of chunks) {
@@ -278,9 +326,9 @@ export class BarbicanCertStore implements CertStore {
       await this.deleteCreated(created, 0);
       return;
     }
-    const old = inventory.segments;
-    inventory.segments = created.map((c) => ('id' in c ? c.id : ''));
-    await mapLimit(old, 4, (id) => this.client.deleteSecret(id)).catch(() => undefined);
+    const oldIds = new Set(old.map((s) => s.id));
+    inventory.segments = [...inventory.segments.filter((id) => !oldIds.has(id)), ...created.map((c) => ('id' in c ? c.id : ''))];
+    await mapLimit([...oldIds], 4, (id) => this.client.deleteSecret(id)).catch(() => undefined);
   }
 
   private async appendEvents(ca: string, events: InventoryEvent[], created: Created): Promise<void> {
@@ -301,13 +349,17 @@ export class BarbicanCertStore implements CertStore {
    * Creates one object and records it for rollback. When the answer is lost and `uniqueName`
    * holds, the name is recorded instead, so the rollback can still find and delete it.
    */
-  private async create(created: Created, kind: 'secret' | 'container', name: string, make: () => Promise<string>, uniqueName = true): Promise<string> {
+  private async create(created: Created, kind: 'secret' | 'container', name: string, make: () => Promise<string>, uniqueName = true, payload?: string): Promise<string> {
     try {
       const id = await make();
       created.push({ kind, id });
       return id;
     } catch (err) {
-      if (uniqueName && mayHaveReachedServer(err)) created.push({ kind, uncertainName: name });
+      if (mayHaveReachedServer(err)) {
+        if (uniqueName) created.push({ kind, uncertainName: name, payload });
+        // Not identifiable (a shared container name): at least named in the error.
+        else created.push({ kind: 'report', what: `${kind} named "${name}", if Barbican created it` });
+      }
       throw err;
     }
   }
@@ -315,9 +367,14 @@ export class BarbicanCertStore implements CertStore {
   /** Ids of the objects an uncertain entry stands for (none when the request never took effect). */
   private async resolve(c: CreatedObject): Promise<{ kind: 'secret' | 'container'; id: string }[]> {
     if ('id' in c) return [c];
+    if (c.kind === 'report') throw new Error('cannot be identified');
     if ('uncertainName' in c) {
       const found = c.kind === 'secret' ? await this.client.listSecrets({ name: c.uncertainName }) : await this.client.listContainers({ name: c.uncertainName });
-      return found.map((f) => ({ kind: c.kind as 'secret' | 'container', id: f.id }));
+      const ours: { kind: 'secret' | 'container'; id: string }[] = [];
+      for (const f of found) {
+        if (c.payload === undefined || (await this.client.getPayload(f.id, `secret ${f.id}`)).trim() === c.payload.trim()) ours.push({ kind: c.kind as 'secret' | 'container', id: f.id });
+      }
+      return ours;
     }
     // The newest segments are the candidates; the nonce tells ours from a concurrent writer's.
     const segments = (await this.client.listSecrets({ name: this.name(c.ca, 'inventory'), secretType: 'opaque' })).slice(-16);
@@ -338,7 +395,9 @@ export class BarbicanCertStore implements CertStore {
     } catch (err) {
       const left = await this.deleteCreated(created, this.cleanupWindowMs);
       if (left.length === 0) throw err;
-      const list = left.map((c) => ('id' in c ? `${c.kind} ${c.id}` : 'uncertainName' in c ? `${c.kind} named "${c.uncertainName}"` : `an inventory segment holding "w":"${c.uncertainNonce}"`)).join(', ');
+      const list = left
+        .map((c) => (c.kind === 'report' ? c.what : 'id' in c ? `${c.kind} ${c.id}` : 'uncertainName' in c ? `${c.kind} named "${c.uncertainName}"` : `an inventory segment holding "w":"${c.uncertainNonce}"`))
+        .join(', ');
       const message = `${(err as Error).message}; while undoing ${what}, ${left.length} object${left.length === 1 ? '' : 's'} could not be deleted — delete them with \`openstack secret delete\` / \`openstack secret container delete\`: ${list}`;
       if (err instanceof CertctlError) {
         const Kind = err.constructor as new (m: string, o?: { cause?: unknown }) => CertctlError;
@@ -352,9 +411,15 @@ export class BarbicanCertStore implements CertStore {
   private async deleteCreated(created: Created, windowMs: number): Promise<Created> {
     const deadline = Date.now() + windowMs;
     let left = [...created].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'container' ? -1 : 1));
+    if (left.every((c) => c.kind === 'report')) return left;
     for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
       const failed: Created = [];
-      for (const c of left) {
+      for (const [i, c] of left.entries()) {
+        // A hung Barbican costs a timeout per request: past the window, stop and report the rest.
+        if (Date.now() > deadline && i > 0) {
+          failed.push(...left.slice(i));
+          break;
+        }
         try {
           for (const o of await this.resolve(c)) {
             if (o.kind === 'container') await this.client.deleteContainer(o.id);
@@ -401,6 +466,22 @@ function mayHaveReachedServer(err: unknown): boolean {
   if (!(err instanceof BackendUnavailableError)) return false;
   const cause = (err as { cause?: unknown }).cause;
   return !(cause instanceof TransportError) || cause.sent;
+}
+
+/** A segment's events, checked for shape so a foreign or damaged secret is named, not crashed on. */
+function parseSegment(text: string, id: string): InventoryEvent[] {
+  const parsed = parseJson<{ events?: unknown }>(text, `inventory segment ${id}`);
+  const events = Array.isArray(parsed?.events) ? (parsed.events as InventoryEvent[]) : undefined;
+  const valid = events?.every(
+    (e) =>
+      (e?.t === 'issue' && typeof e.record?.serial === 'string') ||
+      (e?.t === 'revoke' && typeof e.serial === 'string' && typeof e.at === 'string') ||
+      (e?.t === 'crl' && /^\d+$/.test(String(e.n))),
+  );
+  if (!events || !valid) {
+    throw new InternalError(`inventory segment ${id} in Barbican is not a certctl inventory segment; it was written or changed outside certctl — move it away (\`openstack secret delete\`) after checking what it is`);
+  }
+  return events;
 }
 
 function parseJson<T>(text: string, what: string): T {

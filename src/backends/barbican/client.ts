@@ -42,8 +42,10 @@ export class BarbicanClient {
    * @throws InvalidInputError when Barbican finds it too large (413); BackendAuthError; BackendUnavailableError.
    */
   async createSecret(name: string, type: SecretType, payload: string): Promise<string> {
-    const res = await this.call({ method: 'POST', url: barbicanUrls.secrets(await this.auth.endpoint()), body: secretBody(name, type, payload) }, [201], `the ${type} secret "${name}"`);
-    const { id, ref } = parseSecretCreated(res.data);
+    const url = barbicanUrls.secrets(await this.auth.endpoint());
+    const res = await this.call({ method: 'POST', url, body: secretBody(name, type, payload) }, [201], `the ${type} secret "${name}"`);
+    // A 201 whose body cannot be read still created a secret: "may have reached the server".
+    const { id, ref } = this.parsed(() => parseSecretCreated(res.data), url);
     this.refs.set(id, ref);
     return id;
   }
@@ -86,8 +88,9 @@ export class BarbicanClient {
   async createCertificateContainer(name: string, refs: Partial<Record<CertificateContainerSlot, string>>): Promise<string> {
     const endpoint = await this.auth.endpoint();
     const secretRefs = Object.fromEntries(Object.entries(refs).map(([slot, id]) => [slot, id && (this.refs.get(id) ?? barbicanUrls.secret(endpoint, id))]));
-    const res = await this.call({ method: 'POST', url: barbicanUrls.containers(endpoint), body: certificateContainerBody(name, secretRefs) }, [201], `the container "${name}"`);
-    return parseContainerCreated(res.data);
+    const url = barbicanUrls.containers(endpoint);
+    const res = await this.call({ method: 'POST', url, body: certificateContainerBody(name, secretRefs) }, [201], `the container "${name}"`);
+    return this.parsed(() => parseContainerCreated(res.data), url);
   }
 
   /** Deletes a container (not its secrets: Barbican keeps those); one already gone counts as deleted. */
@@ -100,30 +103,54 @@ export class BarbicanClient {
    * is applied exactly: Barbican matches `name` with SQL LIKE, where `_` and `%` are wildcards.
    */
   async listSecrets(filter: { name?: string; secretType?: SecretType } = {}): Promise<SecretEntity[]> {
+    return (await this.listSecretsWithTotal(filter)).items;
+  }
+
+  /**
+   * {@link listSecrets}, and whether the pages added up: Barbican pages by offset and sorts only
+   * by the creation second, so a listing made while others write can skip or repeat an item.
+   * `total` is undefined when the distinct items seen match what Barbican counted.
+   */
+  async listSecretsWithTotal(filter: { name?: string; secretType?: SecretType } = {}): Promise<{ items: SecretEntity[]; total?: number }> {
     const endpoint = await this.auth.endpoint();
-    const all = await this.pages((q) => barbicanUrls.secretList(endpoint, q), parseSecretPage, filter);
-    return filter.name === undefined ? all : all.filter((s) => s.name === filter.name);
+    const { items, total } = await this.pages((q) => barbicanUrls.secretList(endpoint, q), parseSecretPage, filter);
+    const distinct = [...new Map(items.map((s) => [s.id, s])).values()];
+    const exact = filter.name === undefined ? distinct : distinct.filter((s) => s.name === filter.name);
+    // `total` counts LIKE matches before the exact filter, so it is compared with the distinct raw items.
+    return { items: exact, total: distinct.length >= total ? undefined : total };
   }
 
   /** Every container matching the name exactly (see {@link listSecrets}), oldest first. */
   async listContainers(filter: { name?: string } = {}): Promise<ContainerEntity[]> {
     const endpoint = await this.auth.endpoint();
-    const all = await this.pages((q) => barbicanUrls.containerList(endpoint, q), parseContainerPage, filter);
+    const all = [...new Map((await this.pages((q) => barbicanUrls.containerList(endpoint, q), parseContainerPage, filter)).items.map((c) => [c.id, c])).values()];
     return filter.name === undefined ? all : all.filter((c) => c.name === filter.name);
   }
 
-  private async pages<T>(url: (q: ListQuery) => string, parse: (data: unknown) => Page<T>, filter: { name?: string; secretType?: string }): Promise<T[]> {
+  private async pages<T>(url: (q: ListQuery) => string, parse: (data: unknown) => Page<T>, filter: { name?: string; secretType?: string }): Promise<{ items: T[]; total: number }> {
     const out: T[] = [];
+    let total = 0;
     let offset: number | undefined = 0;
     while (offset !== undefined) {
-      const res = await this.call({ method: 'GET', url: url({ ...filter, offset, limit: PAGE }), idempotent: true }, [200], 'the list');
-      const page = parse(res.data);
+      const request: HttpRequest = { method: 'GET', url: url({ ...filter, offset, limit: PAGE }), idempotent: true };
+      const res = await this.call(request, [200], 'the list');
+      const page: Page<T> = this.parsed(() => parse(res.data), request.url);
+      if (offset === 0) total = page.total;
       out.push(...page.items);
       const next = nextOffset(page.next);
       // A `next` that does not move forward would loop for ever; stop instead.
       offset = next !== undefined && next > offset && page.items.length > 0 ? next : undefined;
     }
-    return out;
+    return { items: out, total };
+  }
+
+  /** Runs a response parser; a body of the wrong shape means the URL is not Barbican's. */
+  private parsed<T>(parse: () => T, url: string): T {
+    try {
+      return parse();
+    } catch (err) {
+      throw describeHttpFailure(err, 'Barbican', url, this.options);
+    }
   }
 
   /**

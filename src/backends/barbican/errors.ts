@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   BackendAuthError,
   BackendUnavailableError,
   CertctlError,
@@ -34,7 +35,13 @@ export function describeHttpFailure(
     return new BackendUnavailableError(`${where}: ${failure.message}; is this really ${service}'s URL?`, { cause: failure });
   }
   if (failure instanceof TransportError) {
-    const trust = options.caFile ? `the CA bundle ${options.caFile} (${options.caFileOrigin}) does not vouch for it` : `set barbican.ca_file (or OS_CACERT) to the CA bundle that signed its certificate`;
+    const trust = /ALTNAME|HOSTNAME/.test(failure.code)
+      ? 'its certificate does not name this host; use the host name the certificate was issued for'
+      : /EXPIRED|NOT_YET_VALID/.test(failure.code)
+        ? "the server's certificate is outside its validity period; renew it"
+        : options.caFile
+          ? `the CA bundle ${options.caFile} (${options.caFileOrigin}) does not vouch for it`
+          : `set barbican.ca_file (or OS_CACERT) to the CA bundle that signed its certificate`;
     return transportFailure(failure, where, options.timeoutMs, trust, 'barbican.timeout');
   }
   if (isFailedResponse(failure)) {
@@ -49,12 +56,16 @@ export function describeHttpFailure(
       case 401:
         return new BackendAuthError(`${where} rejected the credentials (401)${said}; check ${context.hint ?? 'the credentials'}`);
       case 403:
+        if (/quota/i.test(detail)) return new BackendUnavailableError(`${where} refused${what} (403)${said}; the project's Barbican quota is used up — delete unused secrets or ask for a higher quota`);
         return new BackendAuthError(`${where} refused${what} (403)${said}; check ${context.hint ?? 'the role of the user on the project'} (Barbican needs creator or admin to write)`);
       case 404:
         return new NotFoundError(`${where} has no${what || ' such object'} (404)${said}; it may have been deleted outside certctl, or the endpoint is wrong`);
       case 413:
         return new InvalidInputError(`${where} refused${what} as too large (413)${said}; Barbican stores at most max_allowed_secret_in_bytes (20,000 by default) per secret`);
       default:
+        if (failure.status >= 300 && failure.status < 400) {
+          return new ConfigError(`${where} redirects (${failure.status}); certctl does not follow redirects with credentials — configure the URL it redirects to`);
+        }
         if (failure.status >= 500) return new BackendUnavailableError(`${where} failed${what} (${failure.status})${said}; retry later or check its log`);
         return new InternalError(`${where} answered${what} with ${failure.status}${said}`);
     }

@@ -76,7 +76,11 @@ export function parseBarbicanOptions(config: ResolvedConfig): BarbicanOptions {
 
   const authUrl = env.OS_AUTH_URL || a.auth_url;
   const method = a.method ?? (env.OS_TOKEN ? 'token' : authUrl ? 'password' : undefined);
-  const endpoint = (env.CERTCTL_BARBICAN_ENDPOINT || o.endpoint)?.replace(/\/+$/, '');
+  // The API root: a trailing /v1 (as some catalogs and docs write it) is dropped, certctl adds it.
+  const endpoint = (env.CERTCTL_BARBICAN_ENDPOINT || o.endpoint)?.replace(/\/+$/, '').replace(/\/v1$/, '');
+  for (const [name, value] of [['CERTCTL_BARBICAN_ENDPOINT', env.CERTCTL_BARBICAN_ENDPOINT], ['OS_AUTH_URL', env.OS_AUTH_URL]] as const) {
+    if (value && !/^https?:\/\/[^/\s]+/.test(value)) throw new ConfigError(`${name}: "${value}" is not an http:// or https:// URL`);
+  }
   let auth: BarbicanAuthOptions;
   if (method === 'noauth') {
     const projectId = env.OS_PROJECT_ID || a.project_id;
@@ -117,7 +121,8 @@ export function parseBarbicanOptions(config: ResolvedConfig): BarbicanOptions {
     caFile: caFromEnv || file(o.ca_file),
     caFileOrigin: caFromEnv ? 'OS_CACERT' : 'barbican.ca_file',
     timeoutMs: (o.timeout ? parseDuration(o.timeout, 'barbican.timeout') : 30) * 1000,
-    interface: (env.OS_INTERFACE as BarbicanOptions['interface']) || o.interface || 'public',
+    // openrc files of old still say publicURL / internalURL.
+    interface: (env.OS_INTERFACE?.replace(/URL$/, '') as BarbicanOptions['interface']) || o.interface || 'public',
     regionName: env.OS_REGION_NAME || o.region_name,
     namePrefix: env.CERTCTL_BARBICAN_PREFIX || o.name_prefix || 'certctl',
     auth,

@@ -33,6 +33,13 @@ describe('barbican options', () => {
     expect(() => parseBarbicanOptions(config({ pasword_file: 'x' }))).toThrow(/unknown key "pasword_file"/);
   });
 
+  it('drops a trailing /v1 from the endpoint, reads legacy OS_INTERFACE values, and refuses a URL without a scheme', () => {
+    const o = parseBarbicanOptions(config({ endpoint: 'https://b.example:9311/v1/' }, { OS_TOKEN: 't', OS_INTERFACE: 'internalURL' }));
+    expect(o.endpoint).toBe('https://b.example:9311');
+    expect(o.interface).toBe('internal');
+    expect(() => parseBarbicanOptions(config({}, { OS_AUTH_URL: 'keystone:5000/v3', OS_USERNAME: 'u', OS_PASSWORD: 'p', OS_PROJECT_NAME: 'x' }))).toThrow(/OS_AUTH_URL: "keystone:5000\/v3" is not an http/);
+  });
+
   it('never takes a password from the YAML itself', () => {
     expect(() => parseBarbicanOptions(config({ auth: { password: 'in-the-file' } }))).toThrow(/unknown key "password"/);
   });
@@ -83,6 +90,8 @@ describe('barbican error translation', () => {
     [{ status: 413, data: {} }, InvalidInputError, /too large \(413\).*20,000/],
     [{ status: 400, data: { description: 'Malformed JSON' } }, InvalidInputError, /max_allowed_request_size_in_bytes/],
     [{ status: 503, data: '<html>busy</html>' }, BackendUnavailableError, /failed .*\(503\)/],
+    [{ status: 403, data: { description: 'Creation not allowed because a quota has been reached' } }, BackendUnavailableError, /quota is used up/],
+    [{ status: 302, data: '' }, ConfigError, /redirects \(302\)/],
   ])('%o', (failure, Kind, message) => {
     const err = describeHttpFailure(failure, 'Barbican', url, opts, { what: ' storing x', hint: 'the user' });
     expect(err).toBeInstanceOf(Kind);
