@@ -27,6 +27,8 @@ describeWithVault('certctl --backend vault (real Vault-API server)', (vault) => 
     const r = ok(dir, ['init', '--cn', 'Vault E2E Root'], env);
     expect(r.stderr).toContain(`enabled the PKI secrets engine at ${pkiMount}/`);
     expect(r.stderr).toContain('its key never leaves Vault');
+    expect(r.stderr).toContain('wrote the roles certctl signs default');
+    expect(vaultCurl(vault, 'GET', `${pkiMount}/roles/certctl-default-server-sig`).json.data.basic_constraints_valid_for_non_ca).toBe(true);
     const mount = vaultCurl(vault, 'GET', `sys/mounts/${pkiMount}/tune`);
     expect(mount.json.data.max_lease_ttl).toBeGreaterThanOrEqual(10 * 365 * 86400);
     const again = certctl(dir, ['init', '--cn', 'Vault E2E Root'], env);
@@ -35,7 +37,7 @@ describeWithVault('certctl --backend vault (real Vault-API server)', (vault) => 
     const second = ok(dir, ['--ca', 'second', 'init', '--cn', 'Second Root'], env);
     expect(second.stderr).toContain(`using the existing PKI mount ${pkiMount}/`);
     writeFileSync(join(dir, 'ca.pem'), ok(dir, ['ca', 'show'], env).stdout);
-    expect(readFileSync(join(dir, 'ca.pem'), 'utf8')).toBe(`${vaultCurl(vault, 'GET', `${pkiMount}/issuer/default`).json.data.certificate.trim()}\n`);
+    expect(readFileSync(join(dir, 'ca.pem'), 'utf8')).toBe(`${vaultCurl(vault, 'GET', `${pkiMount}/issuer/certctl-default`).json.data.certificate.trim()}\n`);
   });
 
   it('issue server and client, sign a CSR: Vault signs exactly the DESIGN.md profiles, openssl verifies', () => {
@@ -100,7 +102,7 @@ describeWithVault('certctl --backend vault (real Vault-API server)', (vault) => 
     const ca = vaultCurl(vault, 'GET', `secret/data/${kvPrefix}/default/ca`).json.data.data;
     expect(ca.key_pem).toBeUndefined();
     // Vault's key for the issuer is not exportable through the API.
-    const key = vaultCurl(vault, 'GET', `${pkiMount}/key/default`).json;
+    const key = vaultCurl(vault, 'GET', `${pkiMount}/key/certctl-default`).json;
     expect(JSON.stringify(key)).not.toContain('PRIVATE KEY');
     expect(privateKeyFilesUnder(dir, ['srv', 'cli', 'srv2', 'bob.key', 'alice.p12'].map((p) => join(dir, p)))).toEqual([]);
   });
@@ -122,10 +124,9 @@ describeWithVault('certctl --backend vault (real Vault-API server)', (vault) => 
     const path = `approle-${pkiMount}`;
     vaultCurl(vault, 'POST', `sys/auth/${path}`, { type: 'approle' });
     const policy = [
-      `path "${pkiMount}/issuer/+/sign-verbatim" { capabilities = ["create", "update"] }`,
+      `path "${pkiMount}/sign/certctl-*" { capabilities = ["update"] }`,
       `path "${pkiMount}/issuer/+" { capabilities = ["read"] }`,
       `path "${pkiMount}/certs" { capabilities = ["list"] }`,
-      `path "sys/mounts/${pkiMount}/tune" { capabilities = ["read"] }`,
       `path "secret/data/${kvPrefix}/*" { capabilities = ["create", "read", "update"] }`,
       `path "secret/metadata/${kvPrefix}/*" { capabilities = ["list", "read", "delete"] }`,
     ].join('\n');
@@ -152,16 +153,17 @@ describeWithVault('certctl --backend vault (real Vault-API server)', (vault) => 
     expect(bad.stderr).not.toContain('not-a-secret-id');
   });
 
-  it('a TTL beyond what the mount allows is refused before anything is signed', () => {
-    vaultCurl(vault, 'POST', `sys/mounts/${pkiMount}/tune`, { max_lease_ttl: '48h' });
-    try {
-      const before = (vaultCurl(vault, 'LIST', `${pkiMount}/certs`).json.data.keys as string[]).length;
-      const r = certctl(dir, ['issue', 'server', '--cn', 'long.example', '--dns', 'long.example', '--ttl', '30d'], env);
-      expect(r.stderr).toMatch(/max.lease.ttl|max TTL/i);
-      expect(r.status).toBe(3);
-      expect((vaultCurl(vault, 'LIST', `${pkiMount}/certs`).json.data.keys as string[]).length).toBe(before);
-    } finally {
-      vaultCurl(vault, 'POST', `sys/mounts/${pkiMount}/tune`, { max_lease_ttl: '87600h' });
-    }
+  it('a CSR asking for key usages and subject attributes of its own gets the profile, not what it asked for', () => {
+    run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'eve.key'), '-subj', '/CN=eve/O=Evil', '-addext', 'keyUsage=critical,keyCertSign', '-out', join(dir, 'eve.csr')]);
+    const r = ok(dir, ['sign', '--csr', 'eve.csr'], env);
+    writeFileSync(join(dir, 'eve.crt'), r.stdout);
+    const text = run('openssl', ['x509', '-in', join(dir, 'eve.crt'), '-noout', '-subject', '-ext', 'keyUsage,extendedKeyUsage,basicConstraints']).stdout;
+    expect(text).toContain('subject=CN = eve');
+    expect(text).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
+    expect(text).toMatch(/Key Usage: critical\s+Digital Signature\s/);
+    expect(text).toMatch(/TLS Web Client Authentication/);
+    expect(r.stderr).toMatch(/not taken from the CSR/);
   });
+
+
 });

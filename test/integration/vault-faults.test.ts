@@ -48,12 +48,12 @@ describeWithVault('Vault faults', (shared) => {
     });
 
     it('a policy without update on the sign path: exit 7 naming the path and the capability; nothing stored', () => {
-      const policy = `path "*" { capabilities = ["create", "read", "update", "delete", "list"] }\npath "${pkiMount}/issuer/+/sign-verbatim" { capabilities = ["read"] }\n`;
+      const policy = `path "*" { capabilities = ["create", "read", "update", "delete", "list"] }\npath "${pkiMount}/sign/*" { capabilities = ["read"] }\n`;
       expect(vaultCurl(shared, 'PUT', `sys/policies/acl/certctl-nosign-${pkiMount}`, { policy }).status).toBe(204);
       const token = vaultCurl(shared, 'POST', 'auth/token/create', { policies: [`certctl-nosign-${pkiMount}`], ttl: '10m', no_parent: true }).json.auth.client_token as string;
       const before = kvSerials(shared, kvPrefix);
       const r = certctl(dir, ['issue', 'server', '--cn', 'c.example', '--dns', 'c.example', '--out', 'never'], { ...env, VAULT_TOKEN: token });
-      expect(r.stderr).toContain(`${pkiMount}/issuer/default/sign-verbatim`);
+      expect(r.stderr).toContain(`${pkiMount}/sign/certctl-default-server-sig`);
       expect(r.stderr).toContain('"create/update"');
       expect(r.status).toBe(7);
       expect(kvSerials(shared, kvPrefix)).toEqual(before);
@@ -95,7 +95,7 @@ describeWithVault('Vault faults', (shared) => {
       const r = certctl(dir, ['issue', 'server', '--cn', 's.example', '--dns', 's.example'], env);
       expect(r.stderr).toContain('Vault is sealed');
       expect(r.status).toBe(6);
-      const key = /Unseal Key: (\S+)/.exec(readFileSync(join(state, 'vault.log'), 'utf8'))![1];
+      const key = readFileSync(join(state, 'unseal-key'), 'utf8').trim();
       expect(vaultCurl(vault, 'PUT', 'sys/unseal', { key }).json.sealed).toBe(false);
       expect(kvSerials(vault, kvPrefix)).toEqual(before);
     });
@@ -110,7 +110,7 @@ describeWithVault('Vault faults', (shared) => {
       for (let i = 0; i < 400 && kvSerials(vault, kvPrefix).length < before.length + 20; i++) await new Promise((r) => setTimeout(r, 25));
       expect(vaultCurl(vault, 'PUT', 'sys/seal').status).toBe(204);
       await new Promise((r) => setTimeout(r, 1000));
-      const key = /Unseal Key: (\S+)/.exec(readFileSync(join(state, 'vault.log'), 'utf8'))![1];
+      const key = readFileSync(join(state, 'unseal-key'), 'utf8').trim();
       vaultCurl(vault, 'PUT', 'sys/unseal', { key });
       expect(await exited).toBe(6);
       expect(stderr).toContain('Vault is sealed');

@@ -109,7 +109,9 @@ export class VaultClient {
     await this.ensureLogin();
     for (let attempt = 0; ; attempt++) {
       try {
-        const body = (await this.vault.request({ path: `/${path}`, method, json: data })) as VaultResponse<T> | string | undefined;
+        // Vault takes PATCH only as a JSON merge patch (RFC 7396).
+        const headers = method === 'PATCH' ? { 'Content-Type': 'application/merge-patch+json' } : undefined;
+        const body = (await this.vault.request({ path: `/${path}`, method, json: data, headers })) as VaultResponse<T> | string | undefined;
         if (body && typeof body === 'object' && Array.isArray(body.warnings)) this.warnings.push(...body.warnings);
         return opts.raw ? body : (body ?? {});
       } catch (err) {

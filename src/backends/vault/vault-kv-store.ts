@@ -13,6 +13,8 @@ interface Versioned<T> {
 /** What one certificate's KV entry holds. */
 interface CertEntry {
   record: CertificateRecord;
+  /** Position in its batch: certificates of one command share an issue time, and list keeps their order. */
+  position?: number;
   cert_pem: string;
   key_pem?: string;
 }
@@ -115,8 +117,8 @@ export class VaultKvStore implements CertStore {
     }
     const written: string[] = [];
     try {
-      for (const item of items) {
-        const entry: CertEntry = { record: item.record, cert_pem: item.certPem, ...(item.keyPem === undefined ? {} : { key_pem: item.keyPem }) };
+      for (const [position, item] of items.entries()) {
+        const entry: CertEntry = { record: item.record, position, cert_pem: item.certPem, ...(item.keyPem === undefined ? {} : { key_pem: item.keyPem }) };
         try {
           await this.write(`${ca}/certs/${item.record.serial}`, entry, 0);
         } catch (err) {
@@ -142,13 +144,13 @@ export class VaultKvStore implements CertStore {
   /** One LIST, then the entries read 16 at a time; oldest first by issue time. */
   async list(ca: string, filter?: ListFilter): Promise<CertificateRecord[]> {
     const serials = await this.client.list(this.metadata(`${ca}/certs`));
-    const records: CertificateRecord[] = [];
+    const entries: CertEntry[] = [];
     for (let i = 0; i < serials.length; i += LIST_CONCURRENCY) {
       const batch = await Promise.all(serials.slice(i, i + LIST_CONCURRENCY).map((s) => this.read<CertEntry>(`${ca}/certs/${s}`)));
-      for (const entry of batch) if (entry) records.push(entry.data.record);
+      for (const entry of batch) if (entry) entries.push(entry.data);
     }
-    records.sort((a, b) => a.issuedAt.localeCompare(b.issuedAt) || a.serial.localeCompare(b.serial));
-    return applyListFilter(records, filter);
+    entries.sort((a, b) => a.record.issuedAt.localeCompare(b.record.issuedAt) || (a.position ?? 0) - (b.position ?? 0) || a.record.serial.localeCompare(b.record.serial));
+    return applyListFilter(entries.map((e) => e.record), filter);
   }
 
   async hasSerial(ca: string, serial: string): Promise<boolean> {
@@ -184,12 +186,24 @@ export class VaultKvStore implements CertStore {
 
   /** A check-and-set counter: two processes can never draw the same number. */
   async nextCrlNumber(ca: string): Promise<bigint> {
+    return this.advanceCrlNumber(ca, (current) => current + 1n);
+  }
+
+  async raiseCrlNumber(ca: string, atLeast: bigint): Promise<bigint> {
+    if (!(await this.getCa(ca))) throw new NotFoundError(`no CA "${ca}" in Vault KV; create it with \`certctl init\``);
+    return this.advanceCrlNumber(ca, (current) => (current >= atLeast ? current : atLeast));
+  }
+
+  /** Moves the counter to `next(current)` with check-and-set, retrying when another process moved it first. */
+  private async advanceCrlNumber(ca: string, next: (current: bigint) => bigint): Promise<bigint> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const current = await this.read<{ n: string }>(`${ca}/crl-number`);
-      const next = (current ? BigInt(current.data.n) : 0n) + 1n;
+      const now = current ? BigInt(current.data.n) : 0n;
+      const value = next(now);
+      if (value === now) return now;
       try {
-        await this.write(`${ca}/crl-number`, { n: String(next) }, current?.version ?? 0);
-        return next;
+        await this.write(`${ca}/crl-number`, { n: String(value) }, current?.version ?? 0);
+        return value;
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
       }
