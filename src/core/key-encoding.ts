@@ -21,6 +21,7 @@ export interface EncodedKey {
 const EC_SHAPES = {
   'ec-p256': {
     curve: 'prime256v1',
+    jwkCurve: 'P-256',
     size: 32,
     spki: '3059301306072a8648ce3d020106082a8648ce3d030107034200',
     pkcs8Head: '308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420',
@@ -28,6 +29,7 @@ const EC_SHAPES = {
   },
   'ec-p384': {
     curve: 'secp384r1',
+    jwkCurve: 'P-384',
     size: 48,
     spki: '3076301006072a8648ce3d020106052b81040022036200',
     pkcs8Head: '3081b6020100301006072a8648ce3d020106052b8104002204819e30819b0201010430',
@@ -61,7 +63,12 @@ export function generateEncodedKeySync(type: 'ec-p256' | 'ec-p384' | 'ed25519'):
   return {
     spkiDer: Buffer.concat([Buffer.from(shape.spki, 'hex'), point]),
     pkcs8Pem: pem(pkcs8Der),
-    privateKey: () => createPrivateKey({ key: pkcs8Der, format: 'der', type: 'pkcs8' }),
+    // From JWK, not the PKCS#8 DER: OpenSSL 3's DER decoder takes ~0.4 ms, the JWK import ~0.05 ms.
+    privateKey: () =>
+      createPrivateKey({
+        key: { kty: 'EC', crv: shape.jwkCurve, d: d.toString('base64url'), x: point.subarray(1, 1 + shape.size).toString('base64url'), y: point.subarray(1 + shape.size).toString('base64url') },
+        format: 'jwk',
+      }),
   };
 }
 

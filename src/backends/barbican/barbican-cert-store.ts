@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { CertStore } from '../../core/cert-store';
 import { BackendUnavailableError, CertctlError, ConflictError, InternalError, NotFoundError } from '../../core/errors';
 import { TransportError } from '../http/transport';
+import { mapLimit } from '../../core/concurrency';
 import { applyListFilter, revokedRecords } from '../../core/inventory';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
 import type { BarbicanClient } from './client';
@@ -490,18 +491,4 @@ function parseJson<T>(text: string, what: string): T {
   } catch (err) {
     throw new InternalError(`${what} in Barbican is not valid JSON; it was changed outside certctl`, { cause: err });
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -234,12 +234,21 @@ export class FileCertStore implements CertStore {
   }
 
   async nextCrlNumber(ca: string): Promise<bigint> {
+    return this.advanceCrlNumber(ca, (current) => current + 1n);
+  }
+
+  async raiseCrlNumber(ca: string, atLeast: bigint): Promise<bigint> {
+    return this.advanceCrlNumber(ca, (current) => (current >= atLeast ? current : atLeast));
+  }
+
+  /** Moves the CRL counter to `next(current)` under the CA lock; writes only when it changes. */
+  private advanceCrlNumber(ca: string, next: (current: bigint) => bigint): Promise<bigint> {
     return this.withLock(ca, () => {
       const path = join(this.caDir(ca), 'crlnumber');
       const current = existsSync(path) ? BigInt(readFileSync(path, 'utf8').trim() || '0') : 0n;
-      const next = current + 1n;
-      writeFileAtomic(path, `${next}\n`, 0o600);
-      return next;
+      const value = next(current);
+      if (value !== current) writeFileAtomic(path, `${value}\n`, 0o600);
+      return value;
     });
   }
 
