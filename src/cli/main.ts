@@ -5,6 +5,7 @@ import { registerExport } from './commands/export';
 import { registerInit } from './commands/init';
 import { registerIssue } from './commands/issue';
 import { registerList } from './commands/list';
+import { registerMigrate } from './commands/migrate';
 import { registerRenew } from './commands/renew';
 import { registerRevoke } from './commands/revoke';
 import { registerShow } from './commands/show';
@@ -32,7 +33,7 @@ Examples:
 
 Exit codes: 0 ok, 1 internal, 2 invalid input, 3 invalid config, 4 not found, 5 policy violation,
 6 backend unavailable (retry), 7 backend auth, 8 conflict, 9 not supported.`);
-  for (const register of [registerInit, registerCa, registerIssue, registerSign, registerList, registerShow, registerRevoke, registerCrl, registerRenew, registerExport]) {
+  for (const register of [registerInit, registerCa, registerIssue, registerSign, registerList, registerShow, registerRevoke, registerCrl, registerRenew, registerExport, registerMigrate]) {
     register(program);
   }
   program.commands.forEach(function applyGlobals(cmd: Command) {

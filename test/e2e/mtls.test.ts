@@ -5,9 +5,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
+import { freePort } from '../support/tls-check';
 import { certctl, run, tempDir, type CliResult, requireTool, requireBuiltCli, ok } from '../support/cli';
 
 jest.setTimeout(120000);
@@ -100,16 +101,6 @@ function connectClient(port: number, opts: tls.ConnectionOptions): Promise<Clien
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts `openssl s_server` and resolves once it prints ACCEPT (it is listening). */
 function startSServer(args: string[], cwd: string): Promise<ChildProcess> {

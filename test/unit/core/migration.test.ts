@@ -1,0 +1,286 @@
+import 'reflect-metadata';
+import { treeDigest } from '../../support/digest';
+import { X509Certificate, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadBackend } from '../../../src/backends';
+import { FileCertStore } from '../../../src/backends/file/file-cert-store';
+import type { CertStore } from '../../../src/core/cert-store';
+import { loadConfig } from '../../../src/core/config/load';
+import { createContainer } from '../../../src/core/container';
+import { BackendUnavailableError, ConflictError, InvalidInputError, NotFoundError, NotSupportedError } from '../../../src/core/errors';
+import { IssuanceService } from '../../../src/core/issuance-service';
+import { canonicalJson, migrateStores, type MigrationProgress } from '../../../src/core/migration';
+import { newSerial, serialToHex } from '../../../src/core/serial';
+import type { CaRecord, IssuedCertificate } from '../../../src/core/types';
+
+x509.cryptoProvider.set(webcrypto);
+
+/** A CA service over a file store in `dir`, as `certctl` wires it (local signer, file store). */
+function serviceAt(dir: string, ca = 'default', passphrase?: string): IssuanceService {
+  const config = loadConfig({ ca }, { XDG_CONFIG_HOME: join(dir, 'xdg'), CERTCTL_FILE_DIR: dir }, dir);
+  const file = loadBackend('file', 'test');
+  return createContainer(config, { get: () => passphrase }, { signer: file, store: file }).get(IssuanceService);
+}
+
+/**
+ * A source store with CA "default" (key encrypted with a passphrase), `count` node
+ * certificates, one stored without a key (as `sign` leaves it), `revoke` of them revoked
+ * and `crls` CRLs drawn.
+ */
+async function seed(dir: string, count: number, revoke: number, crls = 1): Promise<{ store: FileCertStore; serials: string[]; revoked: string[] }> {
+  const service = serviceAt(dir, 'default', 'test passphrase');
+  await service.init({ commonName: 'Migration Test CA', passphrase: 'test passphrase' });
+  const { items } = await service.issue({ profile: 'node', count });
+  const store = new FileCertStore({ dir });
+  const keyless = { ...items[0], record: { ...items[0].record, serial: serialToHex(newSerial()), hasKey: false }, keyPem: undefined };
+  await store.putIssued('default', [keyless]);
+  const revoked = items.slice(0, revoke).map((i) => i.record.serial);
+  if (revoke) await service.revoke(revoked, 'keyCompromise');
+  for (let i = 0; i < crls; i++) await service.crl();
+  return { store, serials: [...items.map((i) => i.record.serial), keyless.record.serial], revoked };
+}
+
+
+/**
+ * A fault-injecting fake around a real store: delegates everything, but lets a test refuse a
+ * `putIssued` (a backend rejecting an object, or dying midway) or corrupt what `getKey` returns.
+ */
+class FaultInjectingStore implements CertStore {
+  readonly kind = 'fault-injecting';
+  puts = 0;
+  constructor(
+    private readonly inner: FileCertStore,
+    private readonly faults: { onPut?: (items: IssuedCertificate[], call: number) => Error | undefined; corruptKey?: string } = {},
+  ) {}
+  getCa(ca: string) { return this.inner.getCa(ca); }
+  listCas() { return this.inner.listCas(); }
+  createCa(record: CaRecord, keyPem?: string) { return this.inner.createCa(record, keyPem); }
+  getCaKey(ca: string) { return this.inner.getCaKey(ca); }
+  async putIssued(ca: string, items: IssuedCertificate[]) {
+    const err = this.faults.onPut?.(items, ++this.puts);
+    if (err) throw err;
+    return this.inner.putIssued(ca, items);
+  }
+  get(ca: string, serial: string) { return this.inner.get(ca, serial); }
+  async getKey(ca: string, serial: string) {
+    const key = await this.inner.getKey(ca, serial);
+    if (serial !== this.faults.corruptKey || !key) return key;
+    // One base64 character of the body changed: what a bit flip in the backend would look like.
+    const at = key.indexOf('\n') + 1;
+    return `${key.slice(0, at)}${key[at] === 'A' ? 'B' : 'A'}${key.slice(at + 1)}`;
+  }
+  list(ca: string) { return this.inner.list(ca); }
+  hasSerial(ca: string, serial: string) { return this.inner.hasSerial(ca, serial); }
+  markRevoked(...args: Parameters<CertStore['markRevoked']>) { return this.inner.markRevoked(...args); }
+  nextCrlNumber(ca: string) { return this.inner.nextCrlNumber(ca); }
+  raiseCrlNumber(ca: string, atLeast: bigint) { return this.inner.raiseCrlNumber(ca, atLeast); }
+}
+
+describe('migrateStores (file → file)', () => {
+  let tmp: string;
+  let src: string;
+  let dst: string;
+  beforeEach(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'certctl-migrate-'));
+    src = join(tmp, 'src');
+    dst = join(tmp, 'dst');
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('copies CA, key, chain, certificates, leaf keys and records (revocations included) byte for byte; CRL numbers continue', async () => {
+    const { store: source, serials, revoked } = await seed(src, 150, 12, 2);
+    const before = treeDigest(src);
+    const target = new FileCertStore({ dir: dst });
+    const progress: MigrationProgress[] = [];
+    const result = await migrateStores(source, target, { batchSize: 40, onProgress: (p) => progress.push(p) });
+
+    expect(result).toEqual({
+      from: 'file',
+      to: 'file',
+      dryRun: false,
+      warnings: [],
+      cas: [{ ca: 'default', caAction: 'create', caKey: true, certificates: 151, revoked: 12, copied: 151, skipped: 0, verified: 151, crlNumber: '2' }],
+    });
+    expect(await target.getCa('default')).toEqual(await source.getCa('default'));
+    expect(await target.getCaKey('default')).toBe(await source.getCaKey('default'));
+    expect((await target.getCaKey('default')).startsWith('-----BEGIN ENCRYPTED PRIVATE KEY-----')).toBe(true);
+    expect(await target.list('default')).toEqual(await source.list('default'));
+    for (const serial of serials) {
+      expect(await target.get('default', serial)).toEqual(await source.get('default', serial));
+      expect(await target.getKey('default', serial)).toBe(await source.getKey('default', serial));
+    }
+    expect((await target.list('default', { revokedOnly: true })).map((r) => r.serial).sort()).toEqual([...revoked].sort());
+    expect(await target.nextCrlNumber('default')).toBe(3n);
+    expect(treeDigest(src)).toEqual(before);
+    // Four batches of at most 40, then a read-back of all 151.
+    expect(progress.filter((p) => p.phase === 'copy').map((p) => p.done)).toEqual([0, 40, 80, 120, 151]);
+    expect(progress.at(-1)).toEqual({ ca: 'default', phase: 'verify', done: 151, total: 151 });
+  });
+
+  it('the target CA keeps working: a CRL from it lists the old revocations with the next number, and new certificates verify against the same CA', async () => {
+    const { store: source, revoked } = await seed(src, 20, 3, 1);
+    await migrateStores(source, new FileCertStore({ dir: dst }));
+    const service = serviceAt(dst, 'default', 'test passphrase');
+    const { items } = await service.issue({ profile: 'client', commonName: 'after the move' });
+    const ca = new X509Certificate((await source.getCa('default'))!.certPem);
+    expect(new X509Certificate(items[0].certPem).verify(ca.publicKey)).toBe(true);
+    await service.revoke([items[0].record.serial], 'superseded');
+    const crl = new x509.X509Crl(await service.crl());
+    expect(await crl.verify({ publicKey: new x509.X509Certificate((await source.getCa('default'))!.certPem) })).toBe(true);
+    const canonical = (hex: string) => hex.toUpperCase().replace(/^(00)+/, '');
+    expect(crl.entries.map((e) => canonical(e.serialNumber)).sort()).toEqual([...revoked, items[0].record.serial].map(canonical).sort());
+    // CRL number (2.5.29.20): the source drew 1, so the target's first CRL is 2.
+    const crlNumber = crl.getExtension('2.5.29.20');
+    expect(Buffer.from(crlNumber!.value).toString('hex')).toBe('020102');
+  });
+
+  it('--dry-run counts what would move and writes nothing to either store', async () => {
+    const { store: source } = await seed(src, 30, 4);
+    const before = treeDigest(src);
+    const result = await migrateStores(source, new FileCertStore({ dir: dst }), { dryRun: true });
+    expect(result.dryRun).toBe(true);
+    expect(result.cas).toEqual([{ ca: 'default', caAction: 'create', caKey: true, certificates: 31, revoked: 4, copied: 31, skipped: 0, verified: 0, crlNumber: '1' }]);
+    expect(existsSync(dst)).toBe(false);
+    expect(treeDigest(src)).toEqual(before);
+  });
+
+  it('resumes after an interruption: copies only what is missing, never duplicates, verifies everything', async () => {
+    const { store: source, serials } = await seed(src, 80, 5);
+    const target = new FileCertStore({ dir: dst });
+    // What an interrupted run leaves: the CA and the first half of the certificates.
+    await target.createCa((await source.getCa('default'))!, await source.getCaKey('default'));
+    const half = await Promise.all(serials.slice(0, 40).map(async (s) => ({ ...(await source.get('default', s))!, keyPem: await source.getKey('default', s) })));
+    await target.putIssued('default', half);
+
+    const dry = await migrateStores(source, target, { dryRun: true });
+    expect(dry.cas[0]).toMatchObject({ caAction: 'reuse', copied: 41, skipped: 40 });
+    const result = await migrateStores(source, target);
+    expect(result.cas[0]).toMatchObject({ caAction: 'reuse', certificates: 81, copied: 41, skipped: 40, verified: 81 });
+    const lines = readFileSync(join(dst, 'default', 'inventory.jsonl'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(81);
+    expect(new Set(lines.map((l) => JSON.parse(l).serial)).size).toBe(81);
+    // A third run finds nothing to copy.
+    expect((await migrateStores(source, target)).cas[0]).toMatchObject({ copied: 0, skipped: 81, verified: 81 });
+  });
+
+  it('a target dying midway keeps whole batches only; the re-run completes the copy', async () => {
+    const { store: source } = await seed(src, 100, 0);
+    const before = treeDigest(src);
+    const real = new FileCertStore({ dir: dst });
+    const dying = new FaultInjectingStore(real, { onPut: (_items, call) => (call === 3 ? new BackendUnavailableError('connection reset by the fault-injecting store') : undefined) });
+    const err = await migrateStores(source, dying, { batchSize: 25 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect((err as Error).message).toMatch(/copying certificates 51–75 of 101 of CA "default" .* failed: connection reset by the fault-injecting store\. The source is untouched and the 50 certificates before this batch are in the target/);
+    expect(await real.list('default')).toHaveLength(50);
+    expect(treeDigest(src)).toEqual(before);
+    expect((await migrateStores(source, real, { batchSize: 25 })).cas[0]).toMatchObject({ copied: 51, skipped: 50, verified: 101 });
+  });
+
+  it('a target that rejects an object (too large) stops with a clear error naming the batch, keeps none of it and leaves the source intact', async () => {
+    const { store: source, serials } = await seed(src, 30, 2);
+    const before = treeDigest(src);
+    const tooLarge = serials[17];
+    const real = new FileCertStore({ dir: dst });
+    const refusing = new FaultInjectingStore(real, {
+      onPut: (items) => (items.some((i) => i.record.serial === tooLarge) ? new InvalidInputError(`the store refused certificate ${tooLarge} as too large (413)`) : undefined),
+    });
+    const err = await migrateStores(source, refusing, { batchSize: 10 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as Error).message).toContain(`copying certificates 11–20 of 31 of CA "default" (serials ${serials[10]} … ${serials[19]}) into the fault-injecting store failed`);
+    expect((err as Error).message).toContain(`refused certificate ${tooLarge} as too large`);
+    expect((err as Error).message).not.toMatch(/PRIVATE KEY/);
+    expect((await real.list('default')).map((r) => r.serial)).toEqual(serials.slice(0, 10));
+    expect(treeDigest(src)).toEqual(before);
+  });
+
+  it('verification reads every object back and fails loudly, naming the serial, when the target holds something else', async () => {
+    const { store: source, serials } = await seed(src, 10, 0);
+    const real = new FileCertStore({ dir: dst });
+    const err = await migrateStores(source, real, { verifyTarget: () => new FaultInjectingStore(real, { corruptKey: serials[3] }) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as Error).message).toContain(`verification of CA "default" in the fault-injecting store failed`);
+    expect((err as Error).message).toContain(`1 certificate differs: ${serials[3]} (key)`);
+    expect((err as Error).message).not.toMatch(/BEGIN|PRIVATE/);
+  });
+
+  it('a serial the target already holds with other content is not overwritten and fails verification', async () => {
+    const { store: source, serials } = await seed(src, 5, 0);
+    const target = new FileCertStore({ dir: dst });
+    await target.createCa((await source.getCa('default'))!, await source.getCaKey('default'));
+    const original = (await source.get('default', serials[2]))!;
+    await target.putIssued('default', [{ record: { ...original.record, commonName: 'tampered' }, certPem: original.certPem, keyPem: await source.getKey('default', serials[2]) }]);
+    await expect(migrateStores(source, target)).rejects.toThrow(new RegExp(`1 certificate differs: ${serials[2]} \\(record\\)`));
+    expect(await target.list('default')).toHaveLength(6);
+  });
+
+  it('refuses a target holding a different CA of the same name before copying anything', async () => {
+    const { store: source } = await seed(src, 3, 0);
+    await serviceAt(dst).init({ commonName: 'Another CA' });
+    const target = new FileCertStore({ dir: dst });
+    await expect(migrateStores(source, target)).rejects.toThrow(ConflictError);
+    await expect(migrateStores(source, target)).rejects.toThrow(/already has a different CA "default"/);
+    expect(await target.list('default')).toEqual([]);
+  });
+
+  it('plans every CA before writing any: a conflict in the second CA leaves the target without the first', async () => {
+    const { store: source } = await seed(src, 3, 0);
+    await serviceAt(src, 'zeta', 'test passphrase').init({ commonName: 'Zeta CA', passphrase: 'test passphrase' });
+    await serviceAt(dst, 'zeta').init({ commonName: 'Another Zeta' });
+    const target = new FileCertStore({ dir: dst });
+    await expect(migrateStores(source, target)).rejects.toThrow(/already has a different CA "zeta"/);
+    expect(await target.listCas()).toEqual(['zeta']);
+  });
+
+  it('moves every CA by default (a root and its intermediate), or only the ones asked for', async () => {
+    const { store: source } = await seed(src, 4, 1);
+    await serviceAt(src, 'issuing', 'test passphrase').init({ commonName: 'Issuing CA', parent: 'default', passphrase: 'test passphrase' });
+    await serviceAt(src, 'issuing', 'test passphrase').issue({ profile: 'client', commonName: 'leaf' });
+    const only = await migrateStores(source, new FileCertStore({ dir: join(tmp, 'one') }), { cas: ['issuing'] });
+    expect(only.cas.map((c) => c.ca)).toEqual(['issuing']);
+    const all = await migrateStores(source, new FileCertStore({ dir: dst }));
+    expect(all.cas.map((c) => [c.ca, c.certificates])).toEqual([['default', 6], ['issuing', 1]]);
+    expect(await new FileCertStore({ dir: dst }).getCa('issuing')).toEqual(await source.getCa('issuing'));
+    await expect(migrateStores(source, new FileCertStore({ dir: dst }), { cas: ['nope'] })).rejects.toThrow(NotFoundError);
+  });
+
+  it('a CA whose key its signer keeps (Vault PKI) moves without a key, with a warning', async () => {
+    const { store: seeded } = await seed(src, 3, 0);
+    const keyless = new FileCertStore({ dir: join(tmp, 'pki-held') });
+    await keyless.createCa((await seeded.getCa('default'))!);
+    await keyless.putIssued('default', await Promise.all((await seeded.list('default')).map(async (r) => ({ ...(await seeded.get('default', r.serial))!, keyPem: await seeded.getKey('default', r.serial) }))));
+    const target = new FileCertStore({ dir: dst });
+    const result = await migrateStores(keyless, target);
+    expect(result.cas[0]).toMatchObject({ caKey: false, verified: 4 });
+    expect(result.warnings[0]).toMatch(/CA "default" has no key in the file store \(its signer keeps it\)/);
+    await expect(target.getCaKey('default')).rejects.toThrow(NotFoundError);
+  });
+
+  it('refuses stores that cannot carry the CRL number over, before writing anything', async () => {
+    const { store: source } = await seed(src, 2, 0);
+    const target = new FileCertStore({ dir: dst });
+    const noCrl = Object.assign(Object.create(target), { raiseCrlNumber: undefined, kind: 'legacy' }) as CertStore;
+    await expect(migrateStores(source, noCrl)).rejects.toThrow(NotSupportedError);
+    expect(existsSync(dst)).toBe(false);
+  });
+
+  it('raiseCrlNumber never lowers the counter and reads it without writing when asked for 0', async () => {
+    const { store } = await seed(src, 1, 0, 3);
+    const path = join(src, 'default', 'crlnumber');
+    const mtime = statSync(path).mtimeMs;
+    expect(await store.raiseCrlNumber('default', 0n)).toBe(3n);
+    expect(statSync(path).mtimeMs).toBe(mtime);
+    expect(await store.raiseCrlNumber('default', 2n)).toBe(3n);
+    expect(await store.raiseCrlNumber('default', 10n)).toBe(10n);
+    expect(await store.nextCrlNumber('default')).toBe(11n);
+    await expect(store.raiseCrlNumber('nope', 1n)).rejects.toThrow(NotFoundError);
+  });
+});
+
+describe('canonicalJson', () => {
+  it('sorts keys at every depth and drops undefined members, keeping array order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, 1], c: undefined, b: 'x' } })).toBe('{"a":{"b":"x","d":[2,1]},"b":1}');
+  });
+});
