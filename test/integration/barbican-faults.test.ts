@@ -8,6 +8,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { AxiosTransport } from '../../src/backends/http/transport';
@@ -156,6 +158,37 @@ describeWithOpenStack('Barbican faults leave nothing behind', (servers) => {
     }
     await expectUnchanged();
     expect(ok(dir, ['list', '--json'], env).json!.result).toHaveLength(1);
+  });
+
+  it('TLS is verified: a Barbican behind TLS with a private CA is refused (exit 3) until OS_CACERT names that CA', async () => {
+    // A TLS terminator in front of the real Barbican, its certificate from a certctl file CA.
+    const pki = tempDir('certctl-tls-front-');
+    try {
+      ok(pki.dir, ['init', '--cn', 'Front CA'], {});
+      ok(pki.dir, ['issue', 'server', '--cn', 'localhost', '--dns', 'localhost', '--ip', '127.0.0.1', '--out', 'front'], {});
+      const target = new URL(servers.endpoint);
+      const front = createHttpsServer({ cert: readFileSync(join(pki.dir, 'front/cert.pem')), key: readFileSync(join(pki.dir, 'front/key.pem')) }, (req, res) => {
+        const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        });
+        req.pipe(upstream);
+      });
+      await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+      const url = `https://localhost:${(front.address() as AddressInfo).port}`;
+      try {
+        const refused = await certctlAsync(dir, ['list'], { ...env, CERTCTL_BARBICAN_ENDPOINT: url });
+        expect(refused.stderr).toMatch(/TLS verification failed \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\).*OS_CACERT.*Verification stays on/);
+        expect(refused.status).toBe(3);
+        const trusted = await certctlAsync(dir, ['list', '--json'], { ...env, CERTCTL_BARBICAN_ENDPOINT: url, OS_CACERT: join(pki.dir, 'front/ca.pem') });
+        expect(trusted.status).toBe(0);
+        expect(trusted.json!.result).toHaveLength(1);
+      } finally {
+        await new Promise<void>((r) => front.close(() => r()));
+      }
+    } finally {
+      pki.cleanup();
+    }
   });
 
   it('a payload over Barbican\'s size limit: exit 2 naming the limit, nothing stored', async () => {
