@@ -8,6 +8,7 @@ import { generateEncodedKey } from './key-encoding';
 import { checkKeyType, checkNames, checkValidity } from './policy/check';
 import { keyUsageFor, type Profile } from './policy/profiles';
 import { newSerial, parseSerial, serialToHex } from './serial';
+import { certificateFacts } from './x509/der-reader';
 import { Signer, type LeafSpec } from './signer';
 import type { CaRecord, CertificateRecord, IssuedCertificate, KeyType, LeafProfileName, ListFilter, RevocationReason } from './types';
 import { toPem } from './x509/certificate-builder';
@@ -340,17 +341,17 @@ export function caNotAfter(ca: CaRecord): Date {
 
 function toIssued(spec: LeafSpec, profile: LeafProfileName, der: Buffer, keyPem: string | undefined, readBack = false): IssuedCertificate {
   // A remote CA chose serial and validity: record what the certificate says.
-  const signed = readBack ? new X509Certificate(der) : undefined;
+  const signed = readBack ? certificateFacts(der) : undefined;
   return {
     record: {
-      serial: signed ? parseSerial(signed.serialNumber) : serialToHex(spec.serial),
+      serial: signed ? signed.serial : serialToHex(spec.serial),
       profile,
       commonName: spec.commonName,
       dnsNames: spec.dnsNames,
       ipAddresses: spec.ipAddresses,
       keyType: spec.keyType,
-      notBefore: (signed ? new Date(signed.validFrom) : spec.notBefore).toISOString(),
-      notAfter: (signed ? new Date(signed.validTo) : spec.notAfter).toISOString(),
+      notBefore: (signed ? signed.notBefore : spec.notBefore).toISOString(),
+      notAfter: (signed ? signed.notAfter : spec.notAfter).toISOString(),
       issuedAt: new Date().toISOString(),
       hasKey: keyPem !== undefined,
       sha256: createHash('sha256').update(der).digest('hex'),
