@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Container, ContainerModule } from 'inversify';
 import type { BackendDescriptor } from './backend';
+import { CertStore } from './cert-store';
 import { ResolvedConfig } from './config/load';
 import { ConfigError } from './errors';
 import { IssuanceService } from './issuance-service';
@@ -33,5 +34,10 @@ export function createContainer(
     modules.push(new ContainerModule(({ bind }) => void bind(Signer).to(LocalSigner)));
   }
   container.loadSync(...modules);
+  // A remote signer that needs the store (Vault revoking a certificate it did not sign, e.g. one
+  // signed before `migrate --import-ca-key` moved the CA key into it) gets the configured one.
+  if (backends.signer.signerModule) {
+    container.get<Signer>(Signer).attachStore?.(container.get<CertStore>(CertStore));
+  }
   return container;
 }

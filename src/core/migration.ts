@@ -1,4 +1,5 @@
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
+import { readPrivateKey } from './keys';
 import type { CertStore } from './cert-store';
 import { CertctlError, ConflictError, InternalError, NotFoundError, NotSupportedError } from './errors';
 import type { CaRecord, CertificateRecord, IssuedCertificate } from './types';
@@ -21,6 +22,24 @@ export interface MigrationOptions {
   verifyTarget?: () => CertStore;
   /** Called as certificates are copied and verified. */
   onProgress?(progress: MigrationProgress): void;
+  /**
+   * Moves each CA key the source holds into a remote signer (Vault PKI) instead of the target
+   * store: the key is decrypted in memory, handed to the importer, and the target store gets the
+   * CA without its key.
+   */
+  caKeyImporter?: CaKeyImporter;
+  /** The CA passphrase, for decrypting an encrypted CA key before {@link caKeyImporter} takes it. */
+  passphrase?: () => string | undefined;
+}
+
+/** A signer that can take over a CA key certctl held (VaultPkiSigner.adoptCa). */
+export interface CaKeyImporter {
+  /** For messages, e.g. `Vault PKI (pki/)`. */
+  readonly name: string;
+  /** Writes nothing; throws when the CA cannot be imported (e.g. another CA of that name is there). */
+  checkAdoptable(record: CaRecord): Promise<void>;
+  /** Imports certificate + unencrypted key PEM; idempotent. @returns notes for the operator. */
+  adoptCa(record: CaRecord, keyPem: string): Promise<string[]>;
 }
 
 /** Progress of one phase of one CA. */
@@ -49,6 +68,8 @@ export interface CaMigration {
   verified: number;
   /** The source's current CRL number; the target's next CRL gets a higher one. */
   crlNumber: string;
+  /** With a key importer: whether the CA key goes into the signer (Vault PKI) rather than the target store. */
+  caKeyImported?: boolean;
 }
 
 /** The outcome of {@link migrateStores}. */
@@ -59,6 +80,8 @@ export interface MigrationResult {
   cas: CaMigration[];
   /** Things the operator should know (e.g. a CA whose key stays with its signer). */
   warnings: string[];
+  /** What a key importer did (mount enabled, issuer imported, roles written). */
+  notes?: string[];
 }
 
 /** SHA-256 digests of one certificate's three objects, compared between source and target. */
@@ -100,7 +123,8 @@ export async function migrateStores(source: CertStore, target: CertStore, option
   const migrators = cas.map((ca) => new CaMigrator(source, target, ca, options));
   for (const m of migrators) result.cas.push(await m.plan(result.warnings));
   if (options.dryRun) return result;
-  for (const m of migrators) await m.execute();
+  if (options.caKeyImporter) result.notes = [];
+  for (const m of migrators) await m.execute(result.notes);
   return result;
 }
 
@@ -108,6 +132,8 @@ export async function migrateStores(source: CertStore, target: CertStore, option
 interface CaPlan {
   record: CaRecord;
   caKey: string | undefined;
+  /** The decrypted CA key, in memory only, when it goes to the key importer. */
+  importKey?: KeyObject;
   existing: boolean;
   records: CertificateRecord[];
   crlNumber: bigint;
@@ -149,6 +175,24 @@ class CaMigrator {
     if (existing && fingerprint(existing.certPem) !== fingerprint(record.certPem)) {
       throw new ConflictError(`the ${target.kind} store already has a different CA "${ca}" (another certificate); nothing of it was copied — remove it or migrate another --ca`);
     }
+    let importKey: KeyObject | undefined;
+    const importer = this.options.caKeyImporter;
+    if (importer && caKey !== undefined) {
+      if (existing && (await readCaKey(target, ca)) !== undefined) {
+        // The store interface cannot delete a key, and the key must not stay beside Vault's copy.
+        throw new ConflictError(
+          `the ${target.kind} store already holds CA "${ca}" with its key (an earlier migration without --import-ca-key); certctl will not import the key into ${importer.name} and leave a copy in the store — remove the CA's entry from the ${target.kind} store first`,
+        );
+      }
+      // Decrypted now, before anything is written: a wrong or missing passphrase stops the run here.
+      importKey = readPrivateKey(caKey, record.keyEncrypted ? this.options.passphrase?.() : undefined, `the key of CA "${ca}" in the ${source.kind} store`);
+      if (!new X509Certificate(record.certPem).checkPrivateKey(importKey)) {
+        throw new ConflictError(`the key of CA "${ca}" in the ${source.kind} store does not match its certificate; nothing was imported`);
+      }
+      await importer.checkAdoptable(record);
+    } else if (importer) {
+      warnings.push(`CA "${ca}": the ${source.kind} store holds no key for it, so there is no key to import into ${importer.name}`);
+    }
     const records = await source.list(ca);
     const present = existing ? await this.targetSerials() : new Set<string>();
     const copied = records.filter((r) => !present.has(r.serial)).length;
@@ -164,14 +208,24 @@ class CaMigrator {
       verified: 0,
       crlNumber: String(crlNumber),
     };
-    this.planned = { record, caKey, existing: Boolean(existing), records, crlNumber, summary };
+    if (importer) summary.caKeyImported = importKey !== undefined;
+    this.planned = { record, caKey, importKey, existing: Boolean(existing), records, crlNumber, summary };
     return summary;
   }
 
   /** Creates the CA if needed, copies what the target lacks, carries the CRL number over, verifies. */
-  async execute(): Promise<void> {
+  async execute(notes: string[] = []): Promise<void> {
     if (!this.planned) throw new InternalError('CaMigrator.execute before plan');
-    const { record, caKey, existing, records, crlNumber, summary } = this.planned;
+    const { records, crlNumber, summary, existing, importKey } = this.planned;
+    let { record, caKey } = this.planned;
+    if (importKey && this.options.caKeyImporter) {
+      // Into the signer first (idempotent): a run interrupted after this imports again harmlessly.
+      // The PEM exists only in memory, on its way to the importer.
+      notes.push(...(await this.options.caKeyImporter.adoptCa(record, importKey.export({ type: 'pkcs8', format: 'pem' }) as string)));
+      // The target store keeps the CA without its key: the key lives only in the signer now.
+      record = { ...record, keyEncrypted: false };
+      caKey = undefined;
+    }
     if (!existing) await this.target.createCa(record, caKey);
     // Listed once more after creating: cheap for a new CA, and it lets a store answer its own
     // duplicate checks from what it has just read instead of a lookup per serial.

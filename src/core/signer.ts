@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { CertStore } from './cert-store';
 import type { CaRecord, CertificateRecord, KeyType } from './types';
 import type { ExtKeyUsageName, KeyUsageName } from './x509/certificate-builder';
 
@@ -71,6 +72,11 @@ export interface Signer {
   crl(ca: string, revoked: CertificateRecord[]): Promise<string>;
   /** Optional capability: tells a remote CA about a revocation (Vault keeps its own CRL). */
   revoke?(ca: string, serial: string): Promise<void>;
+  /**
+   * Optional capability: receives the configured store, for a remote signer that must read it
+   * (Vault revoking by PEM a certificate signed before its CA key was moved into Vault).
+   */
+  attachStore?(store: CertStore): void;
   /** Optional capability: every serial the remote CA has signed, canonical hex, for cross-checking the store. */
   issuedSerials?(): Promise<Set<string>>;
 }

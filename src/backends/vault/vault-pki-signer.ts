@@ -3,7 +3,8 @@ import type { ResolvedConfig } from '../../core/config/load';
 import { ConfigError, ConflictError, InternalError, NotFoundError, NotSupportedError } from '../../core/errors';
 import { serialFromHex } from '../../core/serial';
 import type { CaSpec, CreatedCa, LeafSpec, Signer } from '../../core/signer';
-import type { CertificateRecord, KeyType } from '../../core/types';
+import type { CaRecord, CertificateRecord, KeyType } from '../../core/types';
+import type { CertStore } from '../../core/cert-store';
 import { mapLimit } from '../../core/concurrency';
 import { pemBlocks } from '../../core/x509/der-reader';
 import { createDerSigner, type ExtKeyUsageName, type KeyUsageName } from '../../core/x509/certificate-builder';
@@ -135,8 +136,7 @@ export class VaultPkiSigner implements Signer {
       notes.push(`generated intermediate CA "${spec.name}" inside Vault, signed by "${spec.parent}"; its key never leaves Vault`);
     }
     this.issuers.delete(spec.name);
-    await this.writeRoles(spec.name);
-    notes.push(`wrote the roles certctl signs ${spec.name}'s leaves with: ${ROLE_SHAPES.map((r) => roleName(spec.name, r.ext, r.ku)).join(', ')}`);
+    notes.push(await this.writeRoles(spec.name));
     return {
       record: { name: spec.name, certPem: normalizePem(certPem), chainPem, parent: spec.parent, keyType: spec.keyType, keyEncrypted: false, createdAt: new Date().toISOString() },
       notes,
@@ -147,7 +147,7 @@ export class VaultPkiSigner implements Signer {
    * Enables the PKI engine at the mount when missing and raises its max TTL so it covers the CA;
    * configures the CRL/issuer URLs from certctl.yaml. Idempotent; says what it changed.
    */
-  private async ensureMount(spec: CaSpec): Promise<string[]> {
+  async ensureMount(spec: Pick<CaSpec, 'notAfter'>): Promise<string[]> {
     const notes: string[] = [];
     const hoursNeeded = Math.ceil((spec.notAfter.getTime() - Date.now()) / 3600000);
     const wanted = Math.max(MOUNT_MAX_TTL_HOURS, hoursNeeded);
@@ -178,8 +178,8 @@ export class VaultPkiSigner implements Signer {
     return notes;
   }
 
-  /** Writes (or rewrites: idempotent) the CA's roles. */
-  private async writeRoles(ca: string): Promise<void> {
+  /** Writes (or rewrites: idempotent) the CA's roles; returns a note for the operator. */
+  async writeRoles(ca: string): Promise<string> {
     for (const shape of ROLE_SHAPES) {
       await this.client.write(`${this.mount}/roles/${roleName(ca, shape.ext, shape.ku)}`, {
         issuer_ref: issuerName(ca),
@@ -207,6 +207,7 @@ export class VaultPkiSigner implements Signer {
         generate_lease: false,
       });
     }
+    return `wrote the roles certctl signs ${ca}'s leaves with: ${ROLE_SHAPES.map((r) => roleName(ca, r.ext, r.ku)).join(', ')}`;
   }
 
   private async issuer(name: string): Promise<{ certPem: string; notAfter: Date } | undefined> {
@@ -288,20 +289,114 @@ export class VaultPkiSigner implements Signer {
     return new Set(keys.map((k) => k.replace(/[:-]/g, '').toUpperCase()));
   }
 
-  async revoke(_ca: string, serial: string): Promise<void> {
+  async revoke(ca: string, serial: string): Promise<void> {
     try {
       await this.client.write(`${this.mount}/revoke`, { serial_number: vaultSerial(serial) });
     } catch (err) {
       // Revoking twice is not an error for certctl's purposes (the CRL lists it either way).
       if (/already (been )?revoked/i.test((err as Error).message)) return;
+      // Measured on Vault 1.14: pki/revoke by serial answers "certificate with serial … not found"
+      // for a certificate Vault did not sign (one signed by certctl before the CA key was moved
+      // into Vault with `migrate --import-ca-key`). pki/revoke takes the certificate itself for
+      // those, when an issuer of the mount signed it.
+      if (/not found/i.test((err as Error).message)) {
+        const found = this.store ? await this.store.get(ca, serial) : undefined;
+        if (!found) {
+          throw new NotFoundError(
+            `Vault's ${this.mount}/ mount does not know serial ${serial} of CA "${ca}" (it did not sign it) and certctl has no copy of the certificate to hand it over; the store records the revocation, but Vault's CRL cannot list it`,
+            { cause: err },
+          );
+        }
+        await this.revokeCertificate(found.certPem);
+        return;
+      }
       throw err;
     }
+  }
+
+  /** pki/revoke with the certificate itself: works for certificates Vault did not sign but one of the mount's issuers did. */
+  async revokeCertificate(certPem: string): Promise<void> {
+    try {
+      await this.client.write(`${this.mount}/revoke`, { certificate: certPem });
+    } catch (err) {
+      if (/already (been )?revoked/i.test((err as Error).message)) return;
+      throw err;
+    }
+  }
+
+  /** The store of the same certctl process, so {@link revoke} can hand Vault certificates it did not sign. */
+  private store?: CertStore;
+
+  /** Called by the core wiring (container.ts) with the configured store. */
+  attachStore(store: CertStore): void {
+    this.store = store;
+  }
+
+  /**
+   * Checks, writing nothing, that {@link adoptCa} can take this CA: no other issuer of the mount
+   * is already named `certctl-<ca>`.
+   * @throws ConflictError naming the issuer.
+   */
+  async checkAdoptable(record: CaRecord): Promise<void> {
+    const existing = await this.issuer(record.name);
+    if (existing && fingerprintOf(existing.certPem) !== fingerprintOf(record.certPem)) {
+      throw new ConflictError(
+        `Vault's ${this.mount}/ mount already has an issuer named "${issuerName(record.name)}" with another certificate; certctl cannot import CA "${record.name}" there — use another vault.pki_mount or remove that issuer`,
+      );
+    }
+  }
+
+  /**
+   * Moves a CA whose key certctl held (file, Barbican, Vault KV) into Vault's PKI engine so Vault
+   * signs from then on with the same CA certificate: enables/tunes the mount as `init` does,
+   * imports certificate + key as a PEM bundle (`issuers/import/bundle`, idempotent), names the
+   * issuer `certctl-<ca>` and writes the roles. `keyPem` must be unencrypted (PKCS#8 or SEC1);
+   * it is sent to Vault only, never written anywhere else.
+   * @returns what was done, for the operator.
+   * @throws ConflictError when the mount has another issuer of that name; InternalError when
+   *   Vault did not link the key to the issuer (it would not be able to sign).
+   */
+  async adoptCa(record: CaRecord, keyPem: string): Promise<string[]> {
+    if (keyPem.includes('ENCRYPTED')) throw new InternalError('adoptCa needs the CA key decrypted (Vault imports only unencrypted keys)');
+    await this.checkAdoptable(record);
+    const cert = new X509Certificate(record.certPem);
+    const notes = await this.ensureMount({ notAfter: new Date(cert.validTo) });
+    const res = await this.client.write<{ imported_issuers?: string[] | null; existing_issuers?: string[] | null; mapping?: Record<string, string> | null }>(
+      `${this.mount}/issuers/import/bundle`,
+      { pem_bundle: `${keyPem.trim()}\n${record.certPem.trim()}\n` },
+    );
+    // The import's warnings are about the CRL rebuild and AIA URLs of the mount, not about the CA.
+    this.client.takeWarnings();
+    const id = res.data?.imported_issuers?.[0] ?? res.data?.existing_issuers?.[0];
+    if (!id) throw new InternalError(`Vault imported no issuer from CA "${record.name}"'s certificate`);
+    const issuer = (await this.client.read<{ certificate?: string; key_id?: string; issuer_name?: string }>(`${this.mount}/issuer/${id}`))?.data;
+    if (!issuer?.certificate || fingerprintOf(issuer.certificate) !== fingerprintOf(record.certPem)) {
+      throw new InternalError(`Vault's issuer ${id} is not CA "${record.name}"'s certificate after the import`);
+    }
+    if (!issuer.key_id || !res.data?.mapping?.[id]) {
+      throw new InternalError(`Vault imported CA "${record.name}"'s certificate but did not link its key to issuer ${id}; it could not sign. Check that the key matches the certificate`);
+    }
+    if (issuer.issuer_name !== issuerName(record.name)) {
+      await this.client.write(`${this.mount}/issuer/${id}`, { issuer_name: issuerName(record.name) }, 'PATCH');
+    }
+    notes.push(
+      res.data?.imported_issuers?.length
+        ? `imported CA "${record.name}" (certificate and key) into Vault as issuer ${this.mount}/issuer/${issuerName(record.name)}; Vault signs with it from now on`
+        : `Vault already held CA "${record.name}" with its key (issuer ${this.mount}/issuer/${issuerName(record.name)}); nothing imported again`,
+    );
+    this.issuers.delete(record.name);
+    notes.push(await this.writeRoles(record.name));
+    return notes;
   }
 }
 
 function requirePem(pem: string | undefined, what: string): string {
   if (!pem || !pem.includes('-----BEGIN')) throw new InternalError(`Vault's ${what} answered without a PEM`);
   return pem;
+}
+
+function fingerprintOf(pem: string): string {
+  return new X509Certificate(pem).fingerprint256;
 }
 
 function normalizePem(pem: string): string {

@@ -19,6 +19,7 @@ interface MigrateOptions {
   dryRun?: boolean;
   deleteSource?: boolean;
   batchSize: string;
+  importCaKey?: boolean;
 }
 
 /** `certctl migrate`: moves CAs with their certificates, keys and inventory from one store to another. */
@@ -33,6 +34,7 @@ export function registerMigrate(program: Command): void {
     .option('--dry-run', 'show what would move; write nothing')
     .option('--delete-source', 'delete the source after a successful verification (not supported yet)')
     .option('--batch-size <n>', 'certificates per all-or-nothing write', '200')
+    .option('--import-ca-key', "with --to vault-kv: import each CA key the source holds into Vault's PKI engine (vault.pki_mount) so Vault signs from then on; the KV copy keeps no key (--passphrase-file decrypts an encrypted key in memory)")
     .addHelpText('after', `
 Both stores are configured by the same certctl.yaml sections (file:, barbican:, vault:) and
 environment as the other commands. Without --ca every CA of the source moves. Stop other
@@ -43,6 +45,7 @@ The source is left as it was.
 Examples:
   certctl migrate --from file --to barbican --dry-run
   certctl migrate --from file --to vault-kv --ca default
+  certctl migrate --from file --to vault-kv --import-ca-key --passphrase-file ca-pass   # then backend: vault
   certctl migrate --from file --to file --to-dir /srv/pki-new --json`)
     .action(async (opts: MigrateOptions, cmd: Command) => {
       // Not runtime.action(): that wires the configured backend's signer and store, which
@@ -63,6 +66,9 @@ async function runMigrate(globals: GlobalOptions, opts: MigrateOptions): Promise
   if (globals.backend) throw new InvalidInputError('migrate takes --from and --to, not --backend');
   if (opts.fromDir && from !== 'file') throw new InvalidInputError('--from-dir applies to --from file only');
   if (opts.toDir && to !== 'file') throw new InvalidInputError('--to-dir applies to --to file only');
+  if (opts.importCaKey && to !== 'vault-kv') {
+    throw new InvalidInputError(`--import-ca-key moves CA keys into Vault's PKI engine and needs --to vault-kv, not --to ${to}`);
+  }
   if (!/^\d+$/.test(opts.batchSize) || Number(opts.batchSize) < 1 || Number(opts.batchSize) > 10000) {
     throw new InvalidInputError(`--batch-size must be a whole number from 1 to 10000, not "${opts.batchSize}"`);
   }
@@ -84,6 +90,9 @@ async function runMigrate(globals: GlobalOptions, opts: MigrateOptions): Promise
   const openSource = storeFactory(from, fromConfig, '--from');
   const openTarget = storeFactory(to, toConfig, '--to');
   const { migrateStores } = require('../../core/migration') as typeof import('../../core/migration');
+  const caKeyImporter = opts.importCaKey ? vaultKeyImporter(toConfig) : undefined;
+  const { passphraseSource } = require('../../core/secrets') as typeof import('../../core/secrets');
+  const passphrase = passphraseSource(globals.passphraseFile, config.env);
   const progress = progressBars(globals);
   let result: MigrationResult;
   try {
@@ -93,11 +102,14 @@ async function runMigrate(globals: GlobalOptions, opts: MigrateOptions): Promise
       batchSize: Number(opts.batchSize),
       verifyTarget: openTarget,
       onProgress: progress?.update,
+      caKeyImporter,
+      passphrase: () => passphrase.get(),
     });
   } finally {
     progress?.stop();
   }
   result.warnings.forEach((w) => note(globals, `warning: ${w}`));
+  result.notes?.forEach((n) => note(globals, n));
   emit(globals, result, describe(result, from, to));
 }
 
@@ -141,6 +153,19 @@ function storeFactory(kind: StoreKind, config: ResolvedConfig, flag: string): ()
   return open;
 }
 
+/** Vault's PKI engine of the `vault:` section as the importer of CA keys (`--import-ca-key`). */
+function vaultKeyImporter(config: ResolvedConfig): import('../../core/migration').CaKeyImporter {
+  const vault = require('../../backends/vault') as typeof import('../../backends/vault');
+  const { parseVaultOptions } = require('../../backends/vault/options') as typeof import('../../backends/vault/options');
+  const signer = vault.createVaultPkiSigner(config);
+  const mount = parseVaultOptions(config).pkiMount;
+  return {
+    name: `Vault PKI (${mount}/)`,
+    checkAdoptable: (record) => signer.checkAdoptable(record),
+    adoptCa: (record, keyPem) => signer.adoptCa(record, keyPem),
+  };
+}
+
 /** Progress bars on a terminal (one per CA and phase), on stderr; none with --json or when piped. */
 function progressBars(globals: GlobalOptions): { update(p: MigrationProgress): void; stop(): void } | undefined {
   if (!process.stderr.isTTY || globals.json) return undefined;
@@ -170,9 +195,11 @@ function describe(result: MigrationResult, from: StoreKind, to: StoreKind): stri
   const line = (c: CaMigration) => {
     const certs = `${plural(c.certificates, 'certificate')} (${c.revoked} revoked)`;
     if (result.dryRun) {
-      return `  CA "${c.ca}": ${c.caAction === 'create' ? `create it (certificate, chain${c.caKey ? ', key' : ''})` : 'already there, reuse it'}; ${certs}: ${c.copied} to copy, ${c.skipped} already there; CRL number ${c.crlNumber} carries over`;
+      const key = c.caKeyImported ? '; import its key into Vault PKI (not into the store)' : '';
+      return `  CA "${c.ca}": ${c.caAction === 'create' ? `create it (certificate, chain${c.caKey && !c.caKeyImported ? ', key' : ''})` : 'already there, reuse it'}${key}; ${certs}: ${c.copied} to copy, ${c.skipped} already there; CRL number ${c.crlNumber} carries over`;
     }
-    return `  CA "${c.ca}": ${c.caAction === 'create' ? 'created' : 'already there, reused'}; ${certs}: ${c.copied} copied, ${c.skipped} already there, ${c.verified} verified by SHA-256; next CRL number after ${c.crlNumber}`;
+    const key = c.caKeyImported ? '; its key is in Vault PKI, not in the store' : '';
+    return `  CA "${c.ca}": ${c.caAction === 'create' ? 'created' : 'already there, reused'}${key}; ${certs}: ${c.copied} copied, ${c.skipped} already there, ${c.verified} verified by SHA-256; next CRL number after ${c.crlNumber}`;
   };
   if (result.cas.length === 0) return `the ${from} store has no CA; nothing to migrate`;
   const head = result.dryRun ? `dry run, nothing written: from the ${from} store to the ${to} store would move` : `migrated from the ${from} store to the ${to} store:`;

@@ -81,8 +81,8 @@ export function loadConfig(overrides: ConfigOverrides, env: NodeJS.ProcessEnv = 
     baseDir: path ? dirname(path) : cwd,
     backend,
     // An explicit --backend picks both halves; the file's signer:/store: refine a file-chosen backend.
-    signer: overrides.backend ? backend : (env.CERTCTL_SIGNER ?? file.signer ?? backend),
-    store: overrides.backend ? backend : (env.CERTCTL_STORE ?? file.store ?? backend),
+    signer: overrides.backend ? backend : backendOf(env.CERTCTL_SIGNER ?? file.signer ?? backend),
+    store: overrides.backend ? backend : backendOf(env.CERTCTL_STORE ?? file.store ?? backend),
     ca,
     profiles: buildProfiles(file.profiles),
     urls: { crl: file.urls?.crl ?? [], issuingCa: file.urls?.issuing_ca ?? [] },
@@ -90,6 +90,14 @@ export function loadConfig(overrides: ConfigOverrides, env: NodeJS.ProcessEnv = 
     sections: { file: file.file, vault: file.vault, barbican: file.barbican },
     env,
   };
+}
+
+/**
+ * The backend behind a store or signer kind: `store: vault-kv` (the name `migrate --to` and the
+ * messages use for Vault's KV store) and `signer: vault-pki` mean the vault backend.
+ */
+function backendOf(name: string): string {
+  return name === 'vault-kv' || name === 'vault-pki' ? 'vault' : name;
 }
 
 function readConfigFile(path: string): ConfigFile {
