@@ -14,7 +14,7 @@
  */
 import 'reflect-metadata';
 import { ContainerModule } from 'inversify';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -175,6 +175,159 @@ async function vault(count: number): Promise<string[]> {
   ];
 }
 
+// ---------------------------------------------------------------------------------------------
+// Migration into Barbican and Vault KV (issue #5: "bounded by the server: certctl's overhead
+// under 10% of the time spent in HTTP calls"). Run with `node bench/backends.mjs migrate` or
+// `node bench/migrate.mjs --remote` (which records it in bench/MIGRATE.md).
+//
+// A file store with N certificates (10% revoked, one CRL drawn) is migrated in-process through
+// migrateStores, as `certctl migrate --from file --to barbican|vault-kv` runs it (fresh target
+// instance for the read-back), with every HTTP request of the target timed. The migration reads
+// with several requests in flight, so the summed request time exceeds the wall time; the
+// overhead is therefore measured as wall time minus the time during which at least one request
+// was in flight ("HTTP-busy"): what is left is time in which certctl (including the file
+// source's disk reads) keeps the server waiting.
+
+/**
+ * Times requests of one or more transports together: the sum of their durations, and the union
+ * of the intervals in which at least one was in flight.
+ */
+class BusyClock {
+  calls = 0;
+  /** Sum of every request's duration. */
+  ms = 0;
+  /** Time with at least one request in flight. */
+  busyMs = 0;
+  private inFlight = 0;
+  private busySince = 0;
+  /** A transport that sends through `inner` and is timed on this clock. */
+  wrap(inner: HttpTransport): HttpTransport {
+    return { send: (r: HttpRequest) => this.time(() => inner.send(r)) };
+  }
+  private async time(send: () => Promise<HttpResponse>): Promise<HttpResponse> {
+    const t0 = performance.now();
+    if (this.inFlight++ === 0) this.busySince = t0;
+    try {
+      return await send();
+    } finally {
+      const t1 = performance.now();
+      this.ms += t1 - t0;
+      this.calls++;
+      if (--this.inFlight === 0) this.busyMs += t1 - this.busySince;
+    }
+  }
+  snapshot(): { calls: number; ms: number; busyMs: number } {
+    return { calls: this.calls, ms: this.ms, busyMs: this.busyMs };
+  }
+}
+
+/** A file store in a temp dir with CA "default", `count` node certificates, a tenth revoked, one CRL. */
+async function migrationSource(count: number): Promise<{ dir: string; store: CertStore }> {
+  const dir = mkdtempSync(join(tmpdir(), 'certctl-bench-migrate-src-'));
+  const config = loadConfig({}, { CERTCTL_FILE_DIR: join(dir, 'pki'), XDG_CONFIG_HOME: join(dir, 'xdg') }, dir);
+  const { fileBackend } = await import('../src/backends/file');
+  const container = createContainer(config, noPassphrase, { signer: fileBackend, store: fileBackend });
+  const service = container.get(IssuanceService);
+  await service.init({ commonName: 'Bench Migrate CA' });
+  const { items } = await service.issue({ profile: 'node', count });
+  await service.revoke(items.slice(0, Math.floor(count / 10)).map((i) => i.record.serial), 'superseded');
+  await service.crl();
+  return { dir, store: container.get<CertStore>(CertStore) };
+}
+
+interface MigrationRun {
+  label: string;
+  count: number;
+  wallMs: number;
+  http: { calls: number; ms: number; busyMs: number };
+  deleteMs: number;
+  deleteCalls: number;
+}
+
+/** Migrates the source into `target` (verifying through `fresh()`), timed; then deletes the CA from the target. */
+async function timedMigration(label: string, source: CertStore, target: CertStore, fresh: () => CertStore, timing: BusyClock, count: number): Promise<MigrationRun> {
+  const { migrateStores } = await import('../src/core/migration');
+  const before = timing.snapshot();
+  const t0 = performance.now();
+  const result = await migrateStores(source, target, { verifyTarget: fresh });
+  const wallMs = performance.now() - t0;
+  const after = timing.snapshot();
+  const c = result.cas[0];
+  if (c.copied !== count || c.verified !== count) throw new Error(`${label}: unexpected result ${JSON.stringify(c)}`);
+  // Clean up through the store's own deleteCa (what --delete-source uses), timed too.
+  const d0 = performance.now();
+  await fresh().deleteCa!('default');
+  const deleteMs = performance.now() - d0;
+  return {
+    label,
+    count,
+    wallMs,
+    http: { calls: after.calls - before.calls, ms: after.ms - before.ms, busyMs: after.busyMs - before.busyMs },
+    deleteMs,
+    deleteCalls: timing.calls - after.calls,
+  };
+}
+
+async function migrateIntoBarbican(source: CertStore, count: number): Promise<MigrationRun> {
+  const e = process.env;
+  if (!e.OS_AUTH_URL || !e.CERTCTL_IT_BARBICAN_ENDPOINT) throw new Error('Barbican is not running: eval "$(tools/openstack-dev.sh start)" first');
+  const dir = mkdtempSync(join(tmpdir(), 'certctl-bench-migrate-barbican-'));
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const config = loadConfig({}, { ...e, CERTCTL_BACKEND: 'barbican', CERTCTL_BARBICAN_PREFIX: prefix, XDG_CONFIG_HOME: join(dir, 'xdg') }, dir);
+  // One clock for the target and the fresh instance that verifies (the CLI opens both), each with its own transport as in the CLI.
+  const clock = new BusyClock();
+  const open = () => createBarbicanStore(config, (t) => clock.wrap(t));
+  return timedMigration('file → barbican', source, open(), open, clock, count);
+}
+
+async function migrateIntoVault(source: CertStore, count: number): Promise<MigrationRun> {
+  const e = process.env;
+  const addr = e.CERTCTL_IT_VAULT_ADDR ?? e.VAULT_ADDR;
+  const token = e.CERTCTL_IT_VAULT_TOKEN ?? e.VAULT_TOKEN;
+  if (!addr || !token) throw new Error('Vault is not running: eval "$(tools/vault-dev.sh start)" first');
+  const dir = mkdtempSync(join(tmpdir(), 'certctl-bench-migrate-vault-'));
+  const id = randomBytes(4).toString('hex');
+  writeFileSync(join(dir, 'certctl.yaml'), `backend: vault\nvault:\n  kv_mount: secret\n  kv_prefix: bench-migrate-${id}\n`);
+  const env: NodeJS.ProcessEnv = { VAULT_ADDR: addr, VAULT_TOKEN: token, XDG_CONFIG_HOME: join(dir, 'xdg') };
+  if (e.CERTCTL_IT_VAULT_CACERT ?? e.VAULT_CACERT) env.VAULT_CACERT = e.CERTCTL_IT_VAULT_CACERT ?? e.VAULT_CACERT;
+  const config: ResolvedConfig = loadConfig({}, env, dir);
+  const clock = new BusyClock();
+  const client = vaultClient(config, (t) => clock.wrap(t));
+  const { createVaultKvStore } = await import('../src/backends/vault');
+  // The CLI's fresh instance for the read-back: a new store (no cached CA record) over the same client.
+  return timedMigration('file → vault-kv', source, createVaultKvStore(config, client), () => createVaultKvStore(config, client), clock, count);
+}
+
+async function migration(count: number, which: string[]): Promise<string[]> {
+  const t0 = performance.now();
+  const { dir, store: source } = await migrationSource(count);
+  const buildS = (performance.now() - t0) / 1000;
+  const runs: MigrationRun[] = [];
+  try {
+    if (which.includes('barbican')) runs.push(await migrateIntoBarbican(source, count));
+    if (which.includes('vault')) runs.push(await migrateIntoVault(source, count));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const lines = [
+    `### Migration of ${count} certificates (${Math.floor(count / 10)} revoked) from the file store, in-process through migrateStores`,
+    '',
+    `Source built in ${buildS.toFixed(1)} s (not timed below). Each run: plan, create the CA, copy in batches of 200, raise the CRL number, read every object back through a fresh target instance and compare SHA-256. "HTTP-busy" is the time with at least one request in flight; certctl's own time is the wall time minus that (the file source's reads and hashing included).`,
+    '',
+    '| migration | wall | HTTP calls | summed request time | HTTP-busy | certctl\'s own time | **own / HTTP-busy** | verdict (< 10%) | then deleteCa on the target |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of runs) {
+    const own = r.wallMs - r.http.busyMs;
+    const share = own / r.http.busyMs;
+    lines.push(
+      `| ${r.label} | ${s(r.wallMs)} (${(r.count / (r.wallMs / 1000)).toFixed(0)} certs/s) | ${r.http.calls} (${(r.http.calls / r.count).toFixed(2)}/cert) | ${s(r.http.ms)} | ${s(r.http.busyMs)} | ${s(own)} | **${(share * 100).toFixed(1)}%** (${(own / r.http.ms * 100).toFixed(1)}% of summed) | ${share < 0.1 ? 'PASS' : 'FAIL'} | ${s(r.deleteMs)}, ${r.deleteCalls} calls |`,
+    );
+  }
+  return lines;
+}
+
 async function main(): Promise<void> {
   const which = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const quick = process.argv.includes('--quick');
@@ -183,6 +336,12 @@ async function main(): Promise<void> {
   out.push(`## ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} — ${machine}`, '');
   if (which.length === 0 || which.includes('barbican')) out.push(...(await barbican(quick ? 50 : 500)), '');
   if (which.length === 0 || which.includes('vault')) out.push(...(await vault(quick ? 100 : 1000)), '');
+  if (which.includes('migrate')) {
+    // Into both, or `--migrate-into=barbican` / `--migrate-into=vault`.
+    const into = process.argv.find((a) => a.startsWith('--migrate-into='))?.split('=')[1]?.split(',') ?? [];
+    const count = Number(process.argv.find((a) => a.startsWith('--migrate-count='))?.split('=')[1] ?? (quick ? 100 : 1000));
+    out.push(...(await migration(count, into.length ? into : ['barbican', 'vault'])), '');
+  }
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -58,6 +58,15 @@ export interface CertStore {
    * @throws NotFoundError when the CA does not exist.
    */
   raiseCrlNumber?(ca: string, atLeast: bigint): Promise<bigint>;
+  /**
+   * Optional capability: removes the CA and everything of it from this store (its record and
+   * key, every certificate, leaf key, inventory record and the CRL counter), for
+   * `certctl migrate --delete-source`. Only this store's objects: a signer keeping the CA key
+   * elsewhere (Vault PKI's issuer) is not touched. The CA's record goes last, so a run that
+   * fails midway leaves the CA listed and a second call finishes the job.
+   * @throws NotFoundError when the store holds nothing of that CA.
+   */
+  deleteCa?(ca: string): Promise<void>;
   /** Optional capability: keeps an audit trail. */
   recordEvent?(event: AuditEvent): Promise<void>;
 }

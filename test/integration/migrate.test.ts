@@ -3,7 +3,9 @@
  * every hop among file, Barbican and Vault KV against the real servers: a CA with 200
  * certificates (some revoked) goes round and comes back with the same inventory, CA, keys
  * (byte for byte) and CRL, whose number keeps counting. Also an interrupted migration (the
- * process killed midway) re-run to completion, and a target that refuses an object.
+ * process killed midway) re-run to completion, a target that refuses an object, and
+ * `--delete-source`: file → barbican → file with the source deleted after each hop leaves
+ * nothing of the CA in Barbican, and the same through Vault KV (a Vault PKI issuer survives).
  */
 import { treeDigest } from '../support/digest';
 import { spawn } from 'node:child_process';
@@ -109,6 +111,43 @@ async function roundTrip(dir: string, env: Record<string, string>, hops: StoreKi
   expect(crl.number).toBe('2');
 }
 
+/**
+ * `--delete-source` along `hops` (file first and last; the last hop into ./back): after each hop
+ * the source store no longer holds the CA and the target holds everything of it; what comes
+ * back matches what left. Returns each hop's --json result.
+ */
+async function deletingTrip(dir: string, env: Record<string, string>, hops: StoreKind[], count: number, revoke: number): Promise<any[]> {
+  const { serials } = await seed(dir, env, count, revoke);
+  const list: CertificateRecord[] = ok(dir, ['list', '--json'], env).json!.result;
+  const caPem = ok(dir, ['ca', 'show'], env).stdout;
+  const original = new FileCertStore({ dir: join(dir, 'pki') });
+  const keys = new Map<string, string | undefined>();
+  for (const serial of serials) keys.set(serial, await original.getKey('default', serial));
+  const caKey = await original.getCaKey('default');
+  const results: any[] = [];
+  for (let i = 1; i < hops.length; i++) {
+    const [from, to] = [hops[i - 1], hops[i]];
+    const toDir = i === hops.length - 1 ? ['--to-dir', 'back'] : [];
+    const result = migrate(dir, env, from, to, ['--delete-source', ...toDir]);
+    expect(result.deleteSource).toBe(true);
+    expect(result.cas).toEqual([expect.objectContaining({ ca: 'default', certificates: count, revoked: revoke, copied: count, verified: count, sourceDeleted: true })]);
+    results.push(result);
+    // The source no longer has the CA: migrating from it again finds nothing.
+    const fromDir = from === 'file' ? ['--from-dir', 'pki'] : [];
+    const again = certctl(dir, ['--ca', 'default', 'migrate', '--from', from, ...fromDir, '--to', to, ...toDir, '--json'], env);
+    expect(again.status).toBe(4);
+  }
+  expect(existsSync(join(dir, 'pki', 'default'))).toBe(false);
+  const back = { ...env, CERTCTL_FILE_DIR: join(dir, 'back') };
+  expect(ok(dir, ['ca', 'show'], back).stdout).toBe(caPem);
+  expect(bySerial(ok(dir, ['list', '--json'], back).json!.result)).toEqual(bySerial(list));
+  const b = new FileCertStore({ dir: join(dir, 'back') });
+  expect(await b.getCaKey('default')).toBe(caKey);
+  for (const serial of serials) expect(await b.getKey('default', serial)).toBe(keys.get(serial));
+  expect(await b.raiseCrlNumber('default', 0n)).toBe(1n);
+  return results;
+}
+
 describe('certctl migrate file → file (built CLI, no server)', () => {
   beforeAll(requireBuiltCli);
 
@@ -127,9 +166,11 @@ describe('certctl migrate file → file (built CLI, no server)', () => {
     try {
       writeConfig(t.dir);
       ok(t.dir, ['init', '--cn', 'Refusals']);
-      const del = certctl(t.dir, ['migrate', '--from', 'file', '--to', 'file', '--to-dir', 'other', '--delete-source', '--json']);
-      expect(del.status).toBe(9);
-      expect(del.json?.error?.message).toMatch(/--delete-source is not supported yet/);
+      // --delete-source with --dry-run only says what it would do.
+      const before = treeDigest(join(t.dir, 'pki'));
+      const dry = ok(t.dir, ['migrate', '--from', 'file', '--to', 'file', '--to-dir', 'other', '--delete-source', '--dry-run']);
+      expect(dry.stdout).toMatch(/dry run, nothing written.*\n.*CA "default": create it .*; then delete it from the file store/);
+      expect(treeDigest(join(t.dir, 'pki'))).toEqual(before);
       const same = certctl(t.dir, ['migrate', '--from', 'file', '--to', 'file']);
       expect(same.status).toBe(2);
       expect(same.stderr).toMatch(/name the same file store .*give --to-dir DIR/);
@@ -233,6 +274,15 @@ describeWithOpenStack('certctl migrate with a real Barbican', (openstack) => {
     expect(left.secrets.filter((s) => s.includes(serial))).toEqual([]);
   });
 
+  it('--delete-source: file → barbican, then barbican → file, each deleting its source: nothing of the CA is left in Barbican', async () => {
+    const { dir, barbicanPrefix } = setup();
+    const inspect = inspector(loadConfig({}, {}, dir));
+    await deletingTrip(dir, {}, ['file', 'barbican', 'file'], 40, 4);
+    // Counted by name over the whole project: no secret, container or inventory segment under the prefix.
+    const left = await inspect.objects(barbicanPrefix);
+    expect(left).toEqual({ secrets: [], containers: [] });
+  });
+
   it('a migration into Barbican killed midway (SIGKILL) re-runs to completion without duplicates', async () => {
     const { dir, barbicanPrefix } = setup();
     const { serials } = await seed(dir, {}, 60, 6);
@@ -269,6 +319,44 @@ describeWithVault('certctl migrate with a real Vault KV v2', (vault: VaultServer
       t.cleanup();
     }
   });
+  it('--delete-source: file → vault-kv, then vault-kv → file, each deleting its source: no KV entry of the CA is left', async () => {
+    const t = tempDir('certctl-migrate-vault-del-');
+    const vaultPrefix = freshPrefix();
+    try {
+      writeConfig(t.dir, { vaultPrefix });
+      await deletingTrip(t.dir, vaultEnv(vault), ['file', 'vault-kv', 'file'], 40, 4);
+      const listed = vaultCurl(vault, 'LIST', `secret/metadata/${vaultPrefix}`);
+      expect(listed.status).toBe(404);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('--delete-source from vault-kv of a CA whose key Vault PKI keeps deletes the KV copy only: the PKI issuer stays', () => {
+    const t = tempDir('certctl-migrate-vault-pki-del-');
+    const vaultPrefix = freshPrefix();
+    const env = vaultEnv(vault);
+    try {
+      writeConfig(t.dir, { vaultPrefix });
+      ok(t.dir, ['--backend', 'vault', '--ca', 'vroot', 'init', '--cn', 'Vault-held root'], env);
+      ok(t.dir, ['--backend', 'vault', '--ca', 'vroot', 'issue', 'node', '--count', '3'], env);
+      const issuersBefore = vaultCurl(vault, 'LIST', `pki-${vaultPrefix}/issuers`).json?.data?.keys;
+      expect(issuersBefore?.length).toBeGreaterThan(0);
+      const r = ok(t.dir, ['--ca', 'vroot', 'migrate', '--from', 'vault-kv', '--to', 'file', '--delete-source', '--json'], env);
+      expect(r.json!.result.cas).toEqual([expect.objectContaining({ ca: 'vroot', caKey: false, certificates: 3, verified: 3, sourceDeleted: true })]);
+      expect(r.json!.result.warnings).toEqual(
+        expect.arrayContaining([expect.stringMatching(/--delete-source deletes only what the vault-kv store holds of it.*Vault PKI's issuer is not touched/)]),
+      );
+      expect(vaultCurl(vault, 'LIST', `secret/metadata/${vaultPrefix}`).status).toBe(404);
+      expect(vaultCurl(vault, 'LIST', `pki-${vaultPrefix}/issuers`).json?.data?.keys).toEqual(issuersBefore);
+      // Vault still signs for it, with the same CA the file store now keeps.
+      expect(vaultCurl(vault, 'GET', `pki-${vaultPrefix}/ca/pem`).status).toBe(200);
+    } finally {
+      vaultCurl(vault, 'DELETE', `sys/mounts/pki-${vaultPrefix}`);
+      t.cleanup();
+    }
+  });
+
   it('a CA whose key Vault PKI keeps moves to the file store as certificate and records, with a warning', () => {
     const t = tempDir('certctl-migrate-vault-pki-');
     const vaultPrefix = freshPrefix();

@@ -234,6 +234,53 @@ export class BarbicanCertStore implements CertStore {
     return n;
   }
 
+  /**
+   * Deletes every object named under `<prefix>/<ca>/`, found by listing (so objects an earlier
+   * failed write left behind go too): the containers first (deleting a container leaves its
+   * secrets), then the inventory segments oldest first, the certificates' and keys' secrets, the
+   * CA's certificate, key, chain and bundle, and its `ca-record` last: a run that fails midway
+   * leaves the CA listed, and calling it again finishes the job.
+   * @throws NotFoundError when Barbican holds nothing of that CA.
+   */
+  async deleteCa(ca: string): Promise<void> {
+    const under = this.name(ca, '');
+    const [secrets, containers] = await Promise.all([this.client.listSecrets(), this.client.listContainers()]);
+    const ours = <T extends { name: string }>(items: T[]) => items.filter((o) => o.name.startsWith(under));
+    const mySecrets = ours(secrets);
+    const myContainers = ours(containers);
+    if (mySecrets.length === 0 && myContainers.length === 0) throw new NotFoundError(`no CA "${ca}" in Barbican (nothing named ${under}…)`);
+    const caParts = new Set(['ca', 'ca-key', 'ca-chain', 'ca-bundle'].map((p) => this.name(ca, p)));
+    const record = this.name(ca, 'ca-record');
+    const segment = this.name(ca, 'inventory');
+    // Oldest first, as listed: an issue event goes before the revocations that follow it.
+    const phases: { what: string; ids: string[]; container?: boolean; limit: number }[] = [
+      { what: 'containers', ids: myContainers.map((c) => c.id), container: true, limit: 8 },
+      { what: 'inventory segments', ids: mySecrets.filter((s) => s.name === segment).map((s) => s.id), limit: 1 },
+      { what: 'certificate and key secrets', ids: mySecrets.filter((s) => s.name !== segment && s.name !== record && !caParts.has(s.name)).map((s) => s.id), limit: 8 },
+      { what: 'CA secrets', ids: mySecrets.filter((s) => caParts.has(s.name)).map((s) => s.id), limit: 4 },
+      { what: 'the CA record', ids: mySecrets.filter((s) => s.name === record).map((s) => s.id), limit: 1 },
+    ];
+    const total = mySecrets.length + myContainers.length;
+    let done = 0;
+    this.docs.delete(ca);
+    this.inventories.delete(ca);
+    for (const phase of phases) {
+      try {
+        await mapLimit(phase.ids, phase.limit, async (id) => {
+          await (phase.container ? this.client.deleteContainer(id) : this.client.deleteSecret(id));
+          done++;
+        });
+      } catch (err) {
+        const message = `deleting CA "${ca}" from Barbican stopped at its ${phase.what} after ${done} of ${total} objects: ${(err as Error).message}. Its record is deleted last, so the CA is still there: run the deletion again to finish it`;
+        if (err instanceof CertctlError) {
+          const Kind = err.constructor as new (m: string, o?: { cause?: unknown }) => CertctlError;
+          throw new Kind(message, { cause: err });
+        }
+        throw new InternalError(message, { cause: err });
+      }
+    }
+  }
+
   private async doc(ca: string): Promise<CaDoc | undefined> {
     const cached = this.docs.get(ca);
     if (cached) return cached;

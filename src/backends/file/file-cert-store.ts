@@ -10,6 +10,7 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  unlinkSync,
   writeSync,
 } from 'node:fs';
 import { applyListFilter, revokedRecords } from '../../core/inventory';
@@ -249,6 +250,27 @@ export class FileCertStore implements CertStore {
       const value = next(current);
       if (value !== current) writeFileAtomic(path, `${value}\n`, 0o600);
       return value;
+    });
+  }
+
+  /**
+   * Removes the CA's directory under its lock: renamed aside first (the CA vanishes in one step,
+   * so no reader sees half of it), its ca.json removed so the renamed directory is never listed
+   * as a CA, then deleted.
+   */
+  async deleteCa(ca: string): Promise<void> {
+    const dir = this.caDir(ca);
+    // The lock lives inside the directory: it moves away with it, and its release finds nothing to remove.
+    await this.withLock(ca, () => {
+      const aside = join(this.options.dir, `.deleted-${ca}-${randomBytes(4).toString('hex')}`);
+      try {
+        renameSync(dir, aside);
+        unlinkSync(join(aside, CA_META));
+        fsyncDir(this.options.dir);
+        rmSync(aside, { recursive: true, force: true });
+      } catch (err) {
+        throw this.ioError(err, `delete the directory of CA "${ca}" (${dir})`);
+      }
     });
   }
 

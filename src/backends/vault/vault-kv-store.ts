@@ -216,6 +216,46 @@ export class VaultKvStore implements CertStore {
   }
 
   /**
+   * Deletes every KV entry under `<kv_prefix>/<ca>/` for good (metadata delete: all versions),
+   * listed recursively so entries certctl does not know of go too: the certificates first, then
+   * the other entries (the CRL number), and the CA entry `<ca>/ca` last, so a run that fails
+   * midway leaves the CA listed and calling it again finishes the job. Only the KV mount is
+   * touched: a CA whose key Vault's PKI engine holds keeps its issuer there.
+   * @throws NotFoundError when the KV mount holds nothing of that CA.
+   */
+  async deleteCa(ca: string): Promise<void> {
+    const leaves: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const key of await this.client.list(this.metadata(dir))) {
+        if (key.endsWith('/')) await walk(`${dir}${key}`);
+        else leaves.push(`${dir}${key}`);
+      }
+    };
+    await walk(`${ca}/`);
+    if (leaves.length === 0) throw new NotFoundError(`no CA "${ca}" in Vault KV (nothing under ${this.data(`${ca}/`)})`);
+    const record = `${ca}/ca`;
+    const certs = leaves.filter((p) => p.startsWith(`${ca}/certs/`));
+    const others = leaves.filter((p) => p !== record && !p.startsWith(`${ca}/certs/`));
+    this.cas.delete(ca);
+    let done = 0;
+    for (const [what, paths] of [['certificates', certs], ['other entries', others], ['CA entry', leaves.filter((p) => p === record)]] as const) {
+      try {
+        await mapLimit(paths, LIST_CONCURRENCY, async (p) => {
+          await this.client.delete(this.metadata(p));
+          done++;
+        });
+      } catch (err) {
+        const message = `deleting CA "${ca}" from Vault KV stopped at its ${what} after ${done} of ${leaves.length} entries: ${(err as Error).message}. Its CA entry is deleted last, so the CA is still there: run the deletion again to finish it`;
+        if (err instanceof CertctlError) {
+          const Kind = err.constructor as new (m: string, o?: { cause?: unknown }) => CertctlError;
+          throw new Kind(message, { cause: err });
+        }
+        throw new InternalError(message, { cause: err });
+      }
+    }
+  }
+
+  /**
    * Deletes entries written by a failed batch (all versions), retrying for a while when Vault is
    * briefly unreachable or sealed, then rethrows the failure; what still cannot be deleted is named.
    */

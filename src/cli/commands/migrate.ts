@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import type { CertStore } from '../../core/cert-store';
 import type { ResolvedConfig } from '../../core/config/load';
-import { InvalidInputError, NotSupportedError } from '../../core/errors';
+import { InvalidInputError } from '../../core/errors';
 import type { CaMigration, MigrationProgress, MigrationResult } from '../../core/migration';
 import { emit, fail, globalsOf, note, type GlobalOptions } from '../runtime';
 
@@ -32,7 +32,7 @@ export function registerMigrate(program: Command): void {
     .option('--from-dir <dir>', 'directory of a file source (instead of file.dir / CERTCTL_FILE_DIR)')
     .option('--to-dir <dir>', 'directory of a file target (instead of file.dir / CERTCTL_FILE_DIR)')
     .option('--dry-run', 'show what would move; write nothing')
-    .option('--delete-source', 'delete the source after a successful verification (not supported yet)')
+    .option('--delete-source', 'after every CA is copied and verified identical in the target, delete it from the source (never with --dry-run)')
     .option('--batch-size <n>', 'certificates per all-or-nothing write', '200')
     .option('--import-ca-key', "with --to vault-kv: import each CA key the source holds into Vault's PKI engine (vault.pki_mount) so Vault signs from then on; the KV copy keeps no key (--passphrase-file decrypts an encrypted key in memory)")
     .addHelpText('after', `
@@ -40,13 +40,18 @@ Both stores are configured by the same certctl.yaml sections (file:, barbican:, 
 environment as the other commands. Without --ca every CA of the source moves. Stop other
 certctl processes writing to the source first. Re-running after an interruption copies only
 what is missing; afterwards every object is read back from the target and compared by SHA-256.
-The source is left as it was.
+The source is left as it was, unless --delete-source is given: then, only once every CA has
+been verified in the target (and the source has not changed since it was read), each CA is
+deleted from the source store with its key, certificates, leaf keys and inventory. With
+--from vault-kv, that deletes the KV entries only: a CA whose key Vault's PKI engine holds
+(backend: vault) keeps its PKI issuer, which certctl never deletes.
 
 Examples:
   certctl migrate --from file --to barbican --dry-run
   certctl migrate --from file --to vault-kv --ca default
   certctl migrate --from file --to vault-kv --import-ca-key --passphrase-file ca-pass   # then backend: vault
-  certctl migrate --from file --to file --to-dir /srv/pki-new --json`)
+  certctl migrate --from file --to file --to-dir /srv/pki-new --json
+  certctl migrate --from barbican --to file --delete-source     # move, then remove from Barbican`)
     .action(async (opts: MigrateOptions, cmd: Command) => {
       // Not runtime.action(): that wires the configured backend's signer and store, which
       // migrate does not use and which may not even be configured (e.g. `backend: file`
@@ -71,12 +76,6 @@ async function runMigrate(globals: GlobalOptions, opts: MigrateOptions): Promise
   }
   if (!/^\d+$/.test(opts.batchSize) || Number(opts.batchSize) < 1 || Number(opts.batchSize) > 10000) {
     throw new InvalidInputError(`--batch-size must be a whole number from 1 to 10000, not "${opts.batchSize}"`);
-  }
-  if (opts.deleteSource) {
-    // Refused before anything is copied, so nobody discovers it after a long migration.
-    throw new NotSupportedError(
-      '--delete-source is not supported yet: the stores have no delete operation, so certctl cannot remove the source. Migrate without it, switch to the target, and remove the source with its own tools once you no longer need it',
-    );
   }
   const { loadConfig } = require('../../core/config/load') as typeof import('../../core/config/load');
   const config = loadConfig({ configPath: globals.config, ca: globals.ca });
@@ -104,6 +103,9 @@ async function runMigrate(globals: GlobalOptions, opts: MigrateOptions): Promise
       onProgress: progress?.update,
       caKeyImporter,
       passphrase: () => passphrase.get(),
+      // A source store without deleteCa is refused by migrateStores before anything is copied (exit 9).
+      deleteSource: opts.deleteSource,
+      freshSource: openSource,
     });
   } finally {
     progress?.stop();
@@ -196,13 +198,15 @@ function describe(result: MigrationResult, from: StoreKind, to: StoreKind): stri
     const certs = `${plural(c.certificates, 'certificate')} (${c.revoked} revoked)`;
     if (result.dryRun) {
       const key = c.caKeyImported ? '; import its key into Vault PKI (not into the store)' : '';
-      return `  CA "${c.ca}": ${c.caAction === 'create' ? `create it (certificate, chain${c.caKey && !c.caKeyImported ? ', key' : ''})` : 'already there, reuse it'}${key}; ${certs}: ${c.copied} to copy, ${c.skipped} already there; CRL number ${c.crlNumber} carries over`;
+      const del = result.deleteSource ? `; then delete it from the ${from} store` : '';
+      return `  CA "${c.ca}": ${c.caAction === 'create' ? `create it (certificate, chain${c.caKey && !c.caKeyImported ? ', key' : ''})` : 'already there, reuse it'}${key}; ${certs}: ${c.copied} to copy, ${c.skipped} already there; CRL number ${c.crlNumber} carries over${del}`;
     }
     const key = c.caKeyImported ? '; its key is in Vault PKI, not in the store' : '';
-    return `  CA "${c.ca}": ${c.caAction === 'create' ? 'created' : 'already there, reused'}${key}; ${certs}: ${c.copied} copied, ${c.skipped} already there, ${c.verified} verified by SHA-256; next CRL number after ${c.crlNumber}`;
+    const del = c.sourceDeleted ? `; deleted from the ${from} store (the CA${c.caKey ? ', its key' : ''} and its ${plural(c.certificates, 'certificate')} with their keys and records)` : '';
+    return `  CA "${c.ca}": ${c.caAction === 'create' ? 'created' : 'already there, reused'}${key}; ${certs}: ${c.copied} copied, ${c.skipped} already there, ${c.verified} verified by SHA-256; next CRL number after ${c.crlNumber}${del}`;
   };
   if (result.cas.length === 0) return `the ${from} store has no CA; nothing to migrate`;
   const head = result.dryRun ? `dry run, nothing written: from the ${from} store to the ${to} store would move` : `migrated from the ${from} store to the ${to} store:`;
-  const tail = result.dryRun ? '' : `\nthe source (the ${from} store) is left as it was`;
+  const tail = result.dryRun ? '' : result.deleteSource ? `\nthe source (the ${from} store) no longer holds ${result.cas.length === 1 ? 'this CA' : 'these CAs'}` : `\nthe source (the ${from} store) is left as it was`;
   return `${head}\n${result.cas.map(line).join('\n')}${tail}`;
 }

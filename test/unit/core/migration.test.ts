@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { treeDigest } from '../../support/digest';
 import { X509Certificate, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBackend } from '../../../src/backends';
@@ -101,6 +101,7 @@ describe('migrateStores (file → file)', () => {
       from: 'file',
       to: 'file',
       dryRun: false,
+      deleteSource: false,
       warnings: [],
       cas: [{ ca: 'default', caAction: 'create', caKey: true, certificates: 151, revoked: 12, copied: 151, skipped: 0, verified: 151, crlNumber: '2' }],
     });
@@ -276,6 +277,114 @@ describe('migrateStores (file → file)', () => {
     expect(await store.raiseCrlNumber('default', 10n)).toBe(10n);
     expect(await store.nextCrlNumber('default')).toBe(11n);
     await expect(store.raiseCrlNumber('nope', 1n)).rejects.toThrow(NotFoundError);
+  });
+});
+
+describe('migrateStores --delete-source (file → file)', () => {
+  let tmp: string;
+  let src: string;
+  let dst: string;
+  beforeEach(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'certctl-migrate-del-'));
+    src = join(tmp, 'src');
+    dst = join(tmp, 'dst');
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  /** Everything a store holds of a CA, for comparing a deleted source with its target. */
+  async function snapshot(store: CertStore, ca = 'default') {
+    const records = await store.list(ca);
+    const items = await Promise.all(records.map(async (r) => ({ ...(await store.get(ca, r.serial))!, keyPem: await store.getKey(ca, r.serial) })));
+    return { ca: await store.getCa(ca), key: await store.getCaKey(ca), records, items, crl: await store.raiseCrlNumber!(ca, 0n) };
+  }
+
+  it('deletes the source CA after every object verified identical in the target, and says so', async () => {
+    const { store: source } = await seed(src, 60, 7, 2);
+    const before = await snapshot(source);
+    const target = new FileCertStore({ dir: dst });
+    const result = await migrateStores(source, target, { deleteSource: true, batchSize: 25, verifyTarget: () => new FileCertStore({ dir: dst }) });
+    expect(result.deleteSource).toBe(true);
+    expect(result.cas).toEqual([
+      { ca: 'default', caAction: 'create', caKey: true, certificates: 61, revoked: 7, copied: 61, skipped: 0, verified: 61, crlNumber: '2', sourceDeleted: true },
+    ]);
+    // The source CA is gone, directory and all, with nothing left aside.
+    expect(await source.listCas()).toEqual([]);
+    expect(await source.getCa('default')).toBeUndefined();
+    expect(readdirSync(src)).toEqual([]);
+    // The target holds everything the source held.
+    expect(await snapshot(new FileCertStore({ dir: dst }))).toEqual(before);
+  });
+
+  it('a verification failure leaves the source intact: nothing is deleted', async () => {
+    const { store: source, serials } = await seed(src, 10, 1);
+    const before = treeDigest(src);
+    const real = new FileCertStore({ dir: dst });
+    const err = await migrateStores(source, real, { deleteSource: true, verifyTarget: () => new FaultInjectingStore(real, { corruptKey: serials[4] }) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as Error).message).toContain(`1 certificate differs: ${serials[4]} (key)`);
+    expect((err as Error).message).toContain('The source is untouched');
+    expect(treeDigest(src)).toEqual(before);
+    expect(await source.listCas()).toEqual(['default']);
+  });
+
+  it('with several CAs, deletes none of them when the last one fails verification', async () => {
+    const { store: source } = await seed(src, 3, 0);
+    const issuing = serviceAt(src, 'issuing', 'test passphrase');
+    await issuing.init({ commonName: 'Issuing CA', parent: 'default', passphrase: 'test passphrase' });
+    const { items } = await issuing.issue({ profile: 'client', commonName: 'leaf' });
+    const before = treeDigest(src);
+    const real = new FileCertStore({ dir: dst });
+    await expect(migrateStores(source, real, { deleteSource: true, verifyTarget: () => new FaultInjectingStore(real, { corruptKey: items[0].record.serial }) })).rejects.toThrow(
+      /verification of CA "issuing"/,
+    );
+    expect(treeDigest(src)).toEqual(before);
+    // Run again with an honest read-back: both CAs move, then both are deleted.
+    const result = await migrateStores(source, real, { deleteSource: true });
+    expect(result.cas.map((c) => [c.ca, c.sourceDeleted])).toEqual([['default', true], ['issuing', true]]);
+    expect(await source.listCas()).toEqual([]);
+  });
+
+  it('never deletes with --dry-run', async () => {
+    const { store: source } = await seed(src, 5, 0);
+    const before = treeDigest(src);
+    const result = await migrateStores(source, new FileCertStore({ dir: dst }), { deleteSource: true, dryRun: true });
+    expect(result).toMatchObject({ dryRun: true, deleteSource: true });
+    expect(result.cas[0]).toMatchObject({ copied: 6, verified: 0, sourceDeleted: false });
+    expect(treeDigest(src)).toEqual(before);
+    expect(existsSync(dst)).toBe(false);
+  });
+
+  it('refuses, before copying anything, a source store that cannot delete (exit 9)', async () => {
+    const { store: real } = await seed(src, 2, 0);
+    const source = new FaultInjectingStore(real);
+    expect('deleteCa' in source).toBe(false);
+    const err = await migrateStores(source, new FileCertStore({ dir: dst }), { deleteSource: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotSupportedError);
+    expect((err as NotSupportedError).exitCode).toBe(9);
+    expect((err as Error).message).toMatch(/the fault-injecting store cannot delete a CA.*nothing was copied/);
+    expect(existsSync(dst)).toBe(false);
+  });
+
+  it('does not delete a source that changed after it was copied (a certificate issued meanwhile)', async () => {
+    const { store: source } = await seed(src, 4, 0);
+    const target = new FileCertStore({ dir: dst });
+    let late = '';
+    // The fresh instance read just before deleting: another certctl has issued a certificate into the source by then.
+    const fresh = Object.assign(Object.create(source) as FileCertStore, {
+      async list(ca: string) {
+        late = (await serviceAt(src, 'default', 'test passphrase').issue({ profile: 'client', commonName: 'late' })).items[0].record.serial;
+        return source.list(ca);
+      },
+    });
+    const err = await migrateStores(source, target, { deleteSource: true, freshSource: () => fresh }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as Error).message).toMatch(/copied and verified in the file store, but the file store changed meanwhile \(1 certificate record differs.*nothing was deleted from the source/);
+    expect(await source.listCas()).toEqual(['default']);
+    expect((await source.get('default', late))?.record.commonName).toBe('late');
+  });
+
+  it('FileCertStore.deleteCa refuses an unknown CA', async () => {
+    await expect(new FileCertStore({ dir: src }).deleteCa('nope')).rejects.toThrow(NotFoundError);
   });
 });
 
