@@ -266,7 +266,7 @@ export class IssuanceService {
     const unknown = records.filter((r) => !known.has(r.serial)).map((r) => r.serial);
     if (unknown.length === 0) return [];
     const shown = unknown.slice(0, 5).join(', ') + (unknown.length > 5 ? `, … (${unknown.length - 5} more)` : '');
-    return [`${unknown.length} certificate${unknown.length === 1 ? ' in the inventory is' : 's in the inventory are'} unknown to the ${this.signer.kind} signer: ${shown}; they were not signed by this CA's mount`];
+    return [`${unknown.length} certificate${unknown.length === 1 ? ' in the inventory is' : 's in the inventory are'} unknown to the ${this.signer.kind} signer: ${shown}; expected for certificates signed before the CA key moved into it (\`migrate --import-ca-key\`), otherwise they were not signed by this CA`];
   }
 
   /**
