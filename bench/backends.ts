@@ -27,7 +27,7 @@ import { IssuanceService } from '../src/core/issuance-service';
 import { CertStore } from '../src/core/cert-store';
 import { generateEncodedKey } from '../src/core/key-encoding';
 import { buildCsrDer } from '../src/core/x509/csr-builder';
-import { createDerSigner } from '../src/core/x509/certificate-builder';
+import { createDerSigner, toPem } from '../src/core/x509/certificate-builder';
 import { randomUUID, randomBytes } from 'node:crypto';
 import { mapLimit } from '../src/core/concurrency';
 
@@ -106,7 +106,7 @@ async function vault(count: number): Promise<string[]> {
   const config: ResolvedConfig = loadConfig({}, env, dir);
   // The backend shares this (cached) client, so every one of its requests is timed.
   let timing: TimingTransport | undefined;
-  const client = vaultClient(config, (t) => (timing = new TimingTransport(t)));
+  vaultClient(config, (t) => (timing = new TimingTransport(t)));
   const container = createContainer(config, noPassphrase, { signer: vaultBackend, store: vaultBackend });
   const service = container.get(IssuanceService);
   await service.init({ commonName: 'Bench Vault CA' });
@@ -129,7 +129,7 @@ async function vault(count: number): Promise<string[]> {
   const makeCsr = async () => {
     const key = await generateEncodedKey('ec-p256');
     const der = buildCsrDer({ commonName: randomUUID(), dnsNames: [], ipAddresses: [], spkiDer: key.spkiDer }, createDerSigner(key.privateKey()));
-    return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+    return toPem(der, 'CERTIFICATE REQUEST');
   };
   const http = new AxiosTransport({ timeoutMs: 30000, caFile: env.VAULT_CACERT });
   const headers = { 'X-Vault-Token': token };

@@ -22,3 +22,32 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   if (failure) throw failure.error;
   return out;
 }
+
+/**
+ * Calls `fn` on each item, one at a time, and retries the failed ones with backoff (250 ms,
+ * doubling to 4 s) until all succeed or `windowMs` has passed; returns the items that still
+ * failed. The window is checked before each call too, because against a hung server every call
+ * can cost a full timeout. Used by rollbacks that must outlast a brief outage.
+ */
+export async function retryEachWithin<T>(items: readonly T[], windowMs: number, fn: (item: T) => Promise<void>): Promise<T[]> {
+  const deadline = Date.now() + windowMs;
+  let left = [...items];
+  for (let delay = 250; left.length; delay = Math.min(delay * 2, 4000)) {
+    const failed: T[] = [];
+    for (const [i, item] of left.entries()) {
+      if (i > 0 && Date.now() > deadline) {
+        failed.push(...left.slice(i));
+        break;
+      }
+      try {
+        await fn(item);
+      } catch {
+        failed.push(item);
+      }
+    }
+    left = failed;
+    if (!left.length || Date.now() + delay > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+  return left;
+}

@@ -96,3 +96,15 @@ export function toCertctlError(err: unknown): CertctlError {
   const message = err instanceof Error ? err.message : String(err);
   return new InternalError(`unexpected error: ${message}`, { cause: err });
 }
+
+/**
+ * The same kind of error (so the exit code still says whether a retry helps) with a message that
+ * says where and what is left; any other error becomes an InternalError. The original is the cause.
+ */
+export function withContext(err: unknown, message: string): CertctlError {
+  if (err instanceof CertctlError) {
+    const Kind = err.constructor as new (m: string, o?: { cause?: unknown }) => CertctlError;
+    return new Kind(message, { cause: err });
+  }
+  return new InternalError(message, { cause: err });
+}

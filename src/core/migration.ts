@@ -1,7 +1,7 @@
 import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import { readPrivateKey } from './keys';
 import type { CertStore } from './cert-store';
-import { CertctlError, ConflictError, InternalError, NotFoundError, NotSupportedError } from './errors';
+import { ConflictError, InternalError, NotFoundError, NotSupportedError, withContext } from './errors';
 import type { CaRecord, CertificateRecord, IssuedCertificate } from './types';
 
 /** What `certctl migrate` asks of {@link migrateStores}. */
@@ -453,11 +453,3 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
-/** The same kind of error (so the exit code still says whether a retry helps) with a message that says where. */
-function withContext(err: unknown, message: string): CertctlError {
-  if (err instanceof CertctlError) {
-    const Kind = err.constructor as new (m: string, o?: { cause?: unknown }) => CertctlError;
-    return new Kind(message, { cause: err });
-  }
-  return new InternalError(message, { cause: err });
-}

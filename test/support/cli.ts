@@ -20,26 +20,36 @@ export interface CliResult {
  * environment (no CERTCTL_* or VAULT_* from the developer's shell) plus `env`.
  */
 export function certctl(cwd: string, args: string[], env: Record<string, string> = {}, input?: string): CliResult {
-  const base: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(CERTCTL_|VAULT_|OS_)/.test(k)) base[k] = v;
-  }
   const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [CERTCTL_BIN, ...args], {
     cwd,
-    env: { ...base, XDG_CONFIG_HOME: join(cwd, '.xdg'), ...env },
+    env: userEnv(cwd, env),
     encoding: 'utf8',
     input,
     timeout: 120000,
   });
-  const out: CliResult = { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return result(args, r.status ?? -1, r.stdout, r.stderr);
+}
+
+/** A run's outcome, with stdout parsed when --json was given. */
+function result(args: string[], status: number, stdout: string, stderr: string): CliResult {
+  const out: CliResult = { status, stdout, stderr };
   if (args.includes('--json')) {
     try {
-      out.json = JSON.parse(r.stdout);
+      out.json = JSON.parse(stdout);
     } catch {
       /* left undefined: the test asserting on it will say so */
     }
   }
   return out;
+}
+
+/** The environment of a certctl run: the test's own minus CERTCTL_*, VAULT_* and OS_*, plus `env`. */
+function userEnv(cwd: string, env: Record<string, string>): Record<string, string> {
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^(CERTCTL_|VAULT_|OS_)/.test(k)) base[k] = v;
+  }
+  return { ...base, XDG_CONFIG_HOME: join(cwd, '.xdg'), ...env };
 }
 
 /** A fresh temporary directory, removed by the returned cleanup. */
@@ -80,12 +90,8 @@ export function ok(cwd: string, args: string[], env: Record<string, string> = {}
  * (a fault-injecting proxy) from the test process while certctl runs.
  */
 export function certctlAsync(cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const base: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(CERTCTL_|VAULT_|OS_)/.test(k)) base[k] = v;
-  }
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
-  const child = spawn(process.execPath, [CERTCTL_BIN, ...args], { cwd, env: { ...base, XDG_CONFIG_HOME: join(cwd, '.xdg'), ...env } });
+  const child = spawn(process.execPath, [CERTCTL_BIN, ...args], { cwd, env: userEnv(cwd, env) });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -94,15 +100,7 @@ export function certctlAsync(cwd: string, args: string[], env: Record<string, st
     const timer = setTimeout(() => child.kill('SIGKILL'), 120000);
     child.on('close', (code) => {
       clearTimeout(timer);
-      const out: CliResult = { status: code ?? -1, stdout, stderr };
-      if (args.includes('--json')) {
-        try {
-          out.json = JSON.parse(stdout);
-        } catch {
-          /* left undefined */
-        }
-      }
-      resolve(out);
+      resolve(result(args, code ?? -1, stdout, stderr));
     });
   });
 }

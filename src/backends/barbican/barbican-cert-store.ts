@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { CertStore } from '../../core/cert-store';
-import { BackendUnavailableError, CertctlError, ConflictError, InternalError, NotFoundError } from '../../core/errors';
+import { BackendUnavailableError, ConflictError, InternalError, NotFoundError, withContext } from '../../core/errors';
 import { TransportError } from '../http/transport';
-import { mapLimit } from '../../core/concurrency';
+import { mapLimit, retryEachWithin } from '../../core/concurrency';
 import { applyListFilter, revokedRecords } from '../../core/inventory';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
 import type { BarbicanClient } from './client';
@@ -272,11 +272,7 @@ export class BarbicanCertStore implements CertStore {
         });
       } catch (err) {
         const message = `deleting CA "${ca}" from Barbican stopped at its ${phase.what} after ${done} of ${total} objects: ${(err as Error).message}. Its record is deleted last, so the CA is still there: run the deletion again to finish it`;
-        if (err instanceof CertctlError) {
-          const Kind = err.constructor as new (m: string, o?: { cause?: unknown }) => CertctlError;
-          throw new Kind(message, { cause: err });
-        }
-        throw new InternalError(message, { cause: err });
+        throw withContext(err, message);
       }
     }
   }
@@ -447,41 +443,22 @@ export class BarbicanCertStore implements CertStore {
         .map((c) => (c.kind === 'report' ? c.what : 'id' in c ? `${c.kind} ${c.id}` : 'uncertainName' in c ? `${c.kind} named "${c.uncertainName}"` : `an inventory segment holding "w":"${c.uncertainNonce}"`))
         .join(', ');
       const message = `${(err as Error).message}; while undoing ${what}, ${left.length} object${left.length === 1 ? '' : 's'} could not be deleted — delete them with \`openstack secret delete\` / \`openstack secret container delete\`: ${list}`;
-      if (err instanceof CertctlError) {
-        const Kind = err.constructor as new (m: string, o?: { cause?: unknown }) => CertctlError;
-        throw new Kind(message, { cause: err });
-      }
-      throw new InternalError(message, { cause: err });
+      throw withContext(err, message);
     }
   }
 
   /** Deletes containers first, then secrets; returns what could not be deleted within `windowMs`. */
   private async deleteCreated(created: Created, windowMs: number): Promise<Created> {
-    const deadline = Date.now() + windowMs;
-    let left = [...created].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'container' ? -1 : 1));
-    if (left.every((c) => c.kind === 'report')) return left;
-    for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
-      const failed: Created = [];
-      for (const [i, c] of left.entries()) {
-        // A hung Barbican costs a timeout per request: past the window, stop and report the rest.
-        if (Date.now() > deadline && i > 0) {
-          failed.push(...left.slice(i));
-          break;
-        }
-        try {
-          for (const o of await this.resolve(c)) {
-            if (o.kind === 'container') await this.client.deleteContainer(o.id);
-            else await this.client.deleteSecret(o.id);
-          }
-        } catch {
-          failed.push(c);
-        }
+    const ordered = [...created].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'container' ? -1 : 1));
+    if (ordered.every((c) => c.kind === 'report')) return ordered;
+    return retryEachWithin(ordered, windowMs, async (c) => {
+      for (const o of await this.resolve(c)) {
+        if (o.kind === 'container') await this.client.deleteContainer(o.id);
+        else await this.client.deleteSecret(o.id);
       }
-      left = failed;
-      if (left.length === 0 || Date.now() + delay > deadline) return left;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
+    });
   }
+
 }
 
 /**

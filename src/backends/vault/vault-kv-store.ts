@@ -1,6 +1,6 @@
 import type { CertStore } from '../../core/cert-store';
-import { CertctlError, ConfigError, ConflictError, InternalError, NotFoundError } from '../../core/errors';
-import { mapLimit } from '../../core/concurrency';
+import { ConfigError, ConflictError, NotFoundError, withContext } from '../../core/errors';
+import { mapLimit, retryEachWithin } from '../../core/concurrency';
 import { applyListFilter, revokedRecords } from '../../core/inventory';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
 import type { VaultClient } from './client';
@@ -246,11 +246,7 @@ export class VaultKvStore implements CertStore {
         });
       } catch (err) {
         const message = `deleting CA "${ca}" from Vault KV stopped at its ${what} after ${done} of ${leaves.length} entries: ${(err as Error).message}. Its CA entry is deleted last, so the CA is still there: run the deletion again to finish it`;
-        if (err instanceof CertctlError) {
-          const Kind = err.constructor as new (m: string, o?: { cause?: unknown }) => CertctlError;
-          throw new Kind(message, { cause: err });
-        }
-        throw new InternalError(message, { cause: err });
+        throw withContext(err, message);
       }
     }
   }
@@ -260,27 +256,9 @@ export class VaultKvStore implements CertStore {
    * briefly unreachable or sealed, then rethrows the failure; what still cannot be deleted is named.
    */
   private async undo(paths: string[], err: unknown): Promise<never> {
-    let left = paths;
-    const deadline = Date.now() + this.cleanupWindowMs;
-    for (let delay = 250; left.length; delay = Math.min(delay * 2, 4000)) {
-      const failed: string[] = [];
-      for (const p of left) {
-        try {
-          await this.client.delete(this.metadata(p));
-        } catch {
-          failed.push(p);
-        }
-      }
-      left = failed;
-      if (!left.length || Date.now() + delay > deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
+    const left = await retryEachWithin(paths, this.cleanupWindowMs, (p) => this.client.delete(this.metadata(p)));
     if (left.length === 0) throw err;
     const message = `${(err as Error).message}; ${left.length} entr${left.length === 1 ? 'y' : 'ies'} written before the failure could not be removed: ${left.map((p) => this.data(p)).join(', ')}`;
-    if (err instanceof CertctlError) {
-      const Kind = err.constructor as new (m: string, o?: { cause?: unknown }) => CertctlError;
-      throw new Kind(message, { cause: err });
-    }
-    throw new InternalError(message, { cause: err });
+    throw withContext(err, message);
   }
 }

@@ -7,7 +7,7 @@ import type { CaRecord, CertificateRecord, KeyType } from '../../core/types';
 import type { CertStore } from '../../core/cert-store';
 import { mapLimit } from '../../core/concurrency';
 import { pemBlocks } from '../../core/x509/der-reader';
-import { createDerSigner, type ExtKeyUsageName, type KeyUsageName } from '../../core/x509/certificate-builder';
+import { createDerSigner, toPem, type ExtKeyUsageName, type KeyUsageName } from '../../core/x509/certificate-builder';
 import { buildCsrDer } from '../../core/x509/csr-builder';
 import type { VaultClient } from './client';
 
@@ -410,8 +410,7 @@ function toCsrPem(spec: LeafSpec): string {
     // Vault takes the key from a CSR; the names come from the request body.
     der = buildCsrDer({ commonName: spec.commonName, dnsNames: [], ipAddresses: [], spkiDer: spec.spkiDer }, createDerSigner(spec.subjectKey()));
   }
-  const b64 = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
-  return `-----BEGIN CERTIFICATE REQUEST-----\n${b64}\n-----END CERTIFICATE REQUEST-----\n`;
+  return toPem(der, 'CERTIFICATE REQUEST');
 }
 
 /** Serials a CRL lists, canonical upper-case hex without leading zeros. */

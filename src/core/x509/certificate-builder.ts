@@ -426,7 +426,7 @@ export function keyIdentifier(spkiDer: Buffer): Buffer {
 }
 
 /** PEM armour: 64-column base64 lines between BEGIN/END lines, ending in a newline. */
-export function toPem(der: Buffer, label: 'CERTIFICATE' | 'X509 CRL'): string {
+export function toPem(der: Buffer, label: 'CERTIFICATE' | 'X509 CRL' | 'CERTIFICATE REQUEST'): string {
   const base64 = der.toString('base64');
   let body = '';
   for (let i = 0; i < base64.length; i += 64) body += `${base64.slice(i, i + 64)}\n`;

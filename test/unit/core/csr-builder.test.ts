@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCsr } from '../../../src/core/csr';
-import { createDerSigner } from '../../../src/core/x509/certificate-builder';
+import { createDerSigner, toPem } from '../../../src/core/x509/certificate-builder';
 import { buildCsrDer } from '../../../src/core/x509/csr-builder';
 import { run, tempDir } from '../../support/cli';
 
@@ -17,7 +17,7 @@ describe('buildCsrDer', () => {
       { commonName: 'api.example', dnsNames: ['api.example', 'www.example'], ipAddresses: ['10.0.0.5', '2001:db8::1'], spkiDer: publicKey.export({ type: 'spki', format: 'der' }) },
       createDerSigner(privateKey),
     );
-    const pem = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE REQUEST-----\n`;
+    const pem = toPem(der, 'CERTIFICATE REQUEST');
     const parsed = await parseCsr(pem, 'test');
     expect(parsed.commonName).toBe('api.example');
     expect(parsed.dnsNames).toEqual(['api.example', 'www.example']);
