@@ -28,6 +28,9 @@
 #   VAULT_DEV_ROOT_TOKEN=…       fixed root token (default: random)
 #   VAULT_DEV_START_TIMEOUT=60   seconds to wait for /v1/sys/health
 #   VAULT_DEV_BIN=PATH           use this vault binary, skip the build
+#   VAULT_DEV_CPUS=LIST          run the server on these CPUs only (taskset -c LIST;
+#                                Go then uses as many threads as CPUs). bench/ uses it
+#                                to keep Vault and certctl off each other's CPUs.
 #   VAULT_BUILD_TIMEOUT=3600     seconds allowed for `go build`
 #   GOCACHE                      default: <repo>/.cache/vault-server/go-build
 #
@@ -237,6 +240,10 @@ cmd_start() {
   # Detach completely from our stdio so `eval "$(… start)"` returns.
   (
     unset VAULT_ADDR VAULT_TOKEN VAULT_CACERT VAULT_NAMESPACE
+    if [ -n "${VAULT_DEV_CPUS:-}" ]; then
+      command -v taskset >/dev/null || die "VAULT_DEV_CPUS needs taskset (util-linux)"
+      exec taskset -c "$VAULT_DEV_CPUS" "$BIN" "${args[@]}"
+    fi
     exec "$BIN" "${args[@]}"
   ) </dev/null >"$LOGFILE" 2>&1 &
   local pid=$!

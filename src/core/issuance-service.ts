@@ -1,6 +1,7 @@
 import { X509Certificate, createHash, randomUUID } from 'node:crypto';
 import { inject, injectable } from 'inversify';
 import { CertStore } from './cert-store';
+import { mapLimit } from './concurrency';
 import { ResolvedConfig } from './config/load';
 import { parseCsr } from './csr';
 import { InvalidInputError, NotFoundError } from './errors';
@@ -158,20 +159,31 @@ export class IssuanceService {
     const needsUuid = profile.uuidCommonName && !req.commonName;
     const warnings = validity.warning ? [validity.warning] : [];
 
-    const items: IssuedCertificate[] = [];
     this.signer.takeWarnings?.();
-    for (let start = 0; start < count; start += CHUNK) {
-      const specs: LeafSpec[] = [];
-      const keys: string[] = [];
-      for (let i = start; i < Math.min(count, start + CHUNK); i++) {
-        const names = needsUuid ? { ...checked, commonName: randomUUID() } : checked;
-        const key = await generateEncodedKey(keyType);
-        specs.push(this.leafSpec(profile, names, keyType, key.spkiDer, validity, { subjectKey: key.privateKey }));
-        keys.push(key.pkcs8Pem);
+    const leaf = async () => {
+      const key = await generateEncodedKey(keyType);
+      const names = needsUuid ? { ...checked, commonName: randomUUID() } : checked;
+      return { spec: this.leafSpec(profile, names, keyType, key.spkiDer, validity, { subjectKey: key.privateKey }), keyPem: key.pkcs8Pem };
+    };
+    const issued = (spec: LeafSpec, der: Buffer, keyPem: string) => toIssued(spec, req.profile, der, keyPem, this.signer.assignsSerials);
+    let items: IssuedCertificate[] = [];
+    if (this.signer.inFlight) {
+      // One certificate per request, each key made just before its request (see Signer.inFlight).
+      let done = 0;
+      items = await mapLimit(Array.from({ length: count }, (_, i) => i), this.signer.inFlight, async () => {
+        const { spec, keyPem } = await leaf();
+        const [der] = await this.signer.sign(ca.name, [spec]);
+        req.onProgress?.(++done, count);
+        return issued(spec, der, keyPem);
+      });
+    } else {
+      for (let start = 0; start < count; start += CHUNK) {
+        const batch: { spec: LeafSpec; keyPem: string }[] = [];
+        for (let i = start; i < Math.min(count, start + CHUNK); i++) batch.push(await leaf());
+        const ders = await this.signer.sign(ca.name, batch.map((b) => b.spec));
+        ders.forEach((der, i) => items.push(issued(batch[i].spec, der, batch[i].keyPem)));
+        req.onProgress?.(items.length, count);
       }
-      const ders = await this.signer.sign(ca.name, specs);
-      ders.forEach((der, i) => items.push(toIssued(specs[i], req.profile, der, keys[i], this.signer.assignsSerials)));
-      req.onProgress?.(items.length, count);
     }
     warnings.push(...(this.signer.takeWarnings?.() ?? []));
     const result = { items, ca, warnings };

@@ -56,6 +56,13 @@ export interface Signer {
    * records what the signed certificate says, not what the LeafSpec asked for.
    */
   readonly assignsSerials?: boolean;
+  /**
+   * Set by a remote signer that makes one request per certificate (Vault): how many requests it
+   * wants in flight. The core then hands it one certificate at a time with that many in flight
+   * and makes each key just before its request, so key generation overlaps the server's work
+   * instead of preceding it. Without it, the core signs in batches (the local signer).
+   */
+  readonly inFlight?: number;
   /** Optional capability: warnings the remote CA returned since the last call (e.g. a capped TTL). */
   takeWarnings?(): string[];
   /**

@@ -59,7 +59,7 @@ const ROLE_SHAPES: { ext: ExtKeyUsageName[]; ku: KeyUsageName[] }[] = (
 ).flatMap((ext) => [{ ext, ku: ['digitalSignature'] as KeyUsageName[] }, { ext, ku: ['digitalSignature', 'keyEncipherment'] as KeyUsageName[] }]);
 
 /** Signing requests in flight at once. */
-const IN_FLIGHT = 4;
+export const IN_FLIGHT = 4;
 
 /** The longest lifetime certctl asks Vault to allow on a mount it enables (10 years, as `init`'s default). */
 const MOUNT_MAX_TTL_HOURS = 87600;
@@ -82,6 +82,7 @@ const MOUNT_MAX_TTL_HOURS = 87600;
 export class VaultPkiSigner implements Signer {
   readonly kind = 'vault-pki';
   readonly assignsSerials = true;
+  readonly inFlight = IN_FLIGHT;
   private readonly issuers = new Map<string, { certPem: string; notAfter: Date }>();
 
   constructor(
@@ -228,7 +229,8 @@ export class VaultPkiSigner implements Signer {
 
   async sign(ca: string, specs: LeafSpec[]): Promise<Buffer[]> {
     if (!(await this.issuer(ca))) throw new NotFoundError(`no issuer "${ca}" in Vault's ${this.mount}/ mount; create it with \`certctl --backend vault init\``);
-    // A few requests in flight overlap certctl's work (keys, CSRs) with Vault's signing.
+    // A few requests in flight overlap certctl's work (CSRs) with Vault's signing. The issuance
+    // service calls with one spec at a time and IN_FLIGHT calls in flight (see `inFlight`).
     return mapLimit(specs, IN_FLIGHT, async (spec) => {
       if (spec.basicConstraints.ca) throw new NotSupportedError('Vault signs CA certificates only through `certctl init --parent`');
       const role = roleName(ca, spec.extKeyUsage, spec.keyUsage);
