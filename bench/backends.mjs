@@ -75,7 +75,7 @@ if (wantVault) {
   const placements = [];
   if (n >= 2 && hasTaskset()) {
     const clientCpus = n === 2 ? '0' : `0-${n - 2}`;
-    placements.push({ label: `Separate CPUs, as on separate hosts: Vault on CPU ${n - 1} (so Go runs 1 thread), certctl and the bare client on CPU ${clientCpus} — the verdict`, vaultCpus: String(n - 1), clientCpus, verdict: true });
+    placements.push({ label: `Separate CPUs, as on separate hosts: Vault on CPU ${n - 1} (so Go sets GOMAXPROCS to 1), certctl and the bare client on CPU ${clientCpus} — the verdict`, vaultCpus: String(n - 1), clientCpus, verdict: true });
     placements.push({ label: `Shared CPUs: Vault, certctl and the bare client all on the same ${n} CPUs (reported, not the verdict: see below)`, verdict: false });
   } else {
     placements.push({ label: `Shared CPUs: Vault, certctl and the bare client on the same ${n} CPU(s) (taskset unavailable, so this is the verdict)`, verdict: true });
