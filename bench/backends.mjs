@@ -33,7 +33,7 @@ const others = which.length === 0 ? ['barbican'] : which.filter((w) => w !== 'va
 
 /** Runs the bundled bench with `benchArgs`; its stdout, or exits with its status. */
 function bench(benchArgs, env = process.env, cpuList) {
-  const argv = [OUT, ...benchArgs, ...flags, '--no-header'];
+  const argv = [OUT, ...benchArgs, ...flags];
   const [cmd, cmdArgs] = cpuList ? ['taskset', ['-c', cpuList, process.execPath, ...argv]] : [process.execPath, argv];
   const r = spawnSync(cmd, cmdArgs, { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 60 * 60 * 1000 });
   if (r.status !== 0) {

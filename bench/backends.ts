@@ -17,7 +17,7 @@
 import 'reflect-metadata';
 import { ContainerModule } from 'inversify';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createBarbicanStore } from '../src/backends/barbican';
@@ -36,22 +36,6 @@ import { mapLimit } from '../src/core/concurrency';
 
 
 
-/** Times every request that passes through it. */
-class TimingTransport implements HttpTransport {
-  calls = 0;
-  ms = 0;
-  constructor(private readonly inner: HttpTransport) {}
-  async send(r: HttpRequest): Promise<HttpResponse> {
-    const t0 = performance.now();
-    try {
-      return await this.inner.send(r);
-    } finally {
-      this.ms += performance.now() - t0;
-      this.calls++;
-    }
-  }
-}
-
 const noPassphrase = { get: () => undefined };
 
 async function barbican(count: number): Promise<string[]> {
@@ -62,13 +46,13 @@ async function barbican(count: number): Promise<string[]> {
   const config = loadConfig({}, { ...e, CERTCTL_BACKEND: 'barbican', CERTCTL_BARBICAN_PREFIX: prefix, XDG_CONFIG_HOME: join(dir, 'xdg') }, dir);
   /** A service over a fresh store, as a new certctl process would have, with its HTTP timed. */
   const serviceWithTiming = () => {
-    let timing: TimingTransport | undefined;
-    const store = createBarbicanStore(config, (t) => (timing = new TimingTransport(t)));
+    const timing = new BusyClock();
+    const store = createBarbicanStore(config, (t) => timing.wrap(t));
     const container = createContainer(config, noPassphrase, {
       signer: { name: 'barbican' },
       store: { name: 'barbican', storeModule: () => new ContainerModule(({ bind }) => void bind(CertStore).toConstantValue(store)) },
     });
-    return { service: container.get(IssuanceService), timing: timing! };
+    return { service: container.get(IssuanceService), timing };
   };
   await serviceWithTiming().service.init({ commonName: 'Bench CA' });
   // The issuing run alone, from a fresh store: it pays the Keystone login and the CA reads too.
@@ -99,35 +83,44 @@ async function barbican(count: number): Promise<string[]> {
 }
 
 /**
- * One Vault measurement against the server in VAULT_ADDR (bench/backends.mjs starts a fresh one
- * per placement); `placement` says where the server and this process run.
+ * A certctl configuration for the Vault in CERTCTL_IT_VAULT_* (or VAULT_*), in a temp dir whose
+ * certctl.yaml holds `vaultYaml` (the lines under `vault:`); `id` is unique to this run.
  */
-async function vault(count: number, rounds: number, placement: string, verdict: boolean): Promise<string[]> {
+function vaultTarget(dirPrefix: string, vaultYaml: (id: string) => string): { addr: string; token: string; cacert?: string; id: string; config: ResolvedConfig } {
   const e = process.env;
   const addr = e.CERTCTL_IT_VAULT_ADDR ?? e.VAULT_ADDR;
   const token = e.CERTCTL_IT_VAULT_TOKEN ?? e.VAULT_TOKEN;
   if (!addr || !token) throw new Error('Vault is not running: eval "$(tools/vault-dev.sh start)" first');
-  const dir = mkdtempSync(join(tmpdir(), 'certctl-bench-vault-'));
+  const dir = mkdtempSync(join(tmpdir(), dirPrefix));
   const id = randomBytes(4).toString('hex');
-  writeFileSync(join(dir, 'certctl.yaml'), `backend: vault\nvault:\n  pki_mount: pki-bench-${id}\n  kv_prefix: bench-${id}\n`);
+  writeFileSync(join(dir, 'certctl.yaml'), `backend: vault\nvault:\n${vaultYaml(id)}`);
   const env: NodeJS.ProcessEnv = { VAULT_ADDR: addr, VAULT_TOKEN: token, XDG_CONFIG_HOME: join(dir, 'xdg') };
-  if (e.CERTCTL_IT_VAULT_CACERT ?? e.VAULT_CACERT) env.VAULT_CACERT = e.CERTCTL_IT_VAULT_CACERT ?? e.VAULT_CACERT;
-  const config: ResolvedConfig = loadConfig({}, env, dir);
+  const cacert = e.CERTCTL_IT_VAULT_CACERT ?? e.VAULT_CACERT;
+  if (cacert) env.VAULT_CACERT = cacert;
+  return { addr, token, cacert, id, config: loadConfig({}, env, dir) };
+}
+
+/**
+ * One Vault measurement against the server in VAULT_ADDR (bench/backends.mjs starts a fresh one
+ * per placement); `placement` says where the server and this process run.
+ */
+async function vault(count: number, rounds: number, placement: string, verdict: boolean): Promise<string[]> {
+  const { addr, token, cacert, id, config } = vaultTarget('certctl-bench-vault-', (id) => `  pki_mount: pki-bench-${id}\n  kv_prefix: bench-${id}\n`);
   // The backend shares this (cached) client, so every one of its requests is timed.
-  let timing: TimingTransport | undefined;
-  vaultClient(config, (t) => (timing = new TimingTransport(t)));
+  const timing = new BusyClock();
+  vaultClient(config, (t) => timing.wrap(t));
   const container = createContainer(config, noPassphrase, { signer: vaultBackend, store: vaultBackend });
   const service = container.get(IssuanceService);
   await service.init({ commonName: 'Bench Vault CA' });
 
   /** One certctl run of `n` certificates: wall time, HTTP calls and their summed time, node's CPU time. */
   const runCertctl = async (n: number) => {
-    const [calls0, ms0] = [timing!.calls, timing!.ms];
+    const [calls0, ms0] = [timing.calls, timing.ms];
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const issued = await service.issue({ profile: 'node', count: n });
     const ms = performance.now() - t0;
-    return { ms, cpuMs: cpuMs(cpu0), calls: timing!.calls - calls0, httpMs: timing!.ms - ms0, issued };
+    return { ms, cpuMs: cpuMs(cpu0), calls: timing.calls - calls0, httpMs: timing.ms - ms0, issued };
   };
 
   // The same HTTP calls, bare: pre-built CSRs (their key generation is not timed), then for each
@@ -144,7 +137,7 @@ async function vault(count: number, rounds: number, placement: string, verdict: 
     const der = buildCsrDer({ commonName: randomUUID(), dnsNames: [], ipAddresses: [], spkiDer: key.spkiDer }, createDerSigner(key.privateKey()));
     return toPem(der, 'CERTIFICATE REQUEST');
   };
-  const http = new AxiosTransport({ timeoutMs: 30000, caFile: env.VAULT_CACERT });
+  const http = new AxiosTransport({ timeoutMs: 30000, caFile: cacert });
   const headers = { 'X-Vault-Token': token };
   const notAfter = new Date(Date.now() + 300 * 86400000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const sample = (await runCertctl(1)).issued.items[0];
@@ -320,16 +313,7 @@ async function migrateIntoBarbican(source: CertStore, count: number): Promise<Mi
 }
 
 async function migrateIntoVault(source: CertStore, count: number): Promise<MigrationRun> {
-  const e = process.env;
-  const addr = e.CERTCTL_IT_VAULT_ADDR ?? e.VAULT_ADDR;
-  const token = e.CERTCTL_IT_VAULT_TOKEN ?? e.VAULT_TOKEN;
-  if (!addr || !token) throw new Error('Vault is not running: eval "$(tools/vault-dev.sh start)" first');
-  const dir = mkdtempSync(join(tmpdir(), 'certctl-bench-migrate-vault-'));
-  const id = randomBytes(4).toString('hex');
-  writeFileSync(join(dir, 'certctl.yaml'), `backend: vault\nvault:\n  kv_mount: secret\n  kv_prefix: bench-migrate-${id}\n`);
-  const env: NodeJS.ProcessEnv = { VAULT_ADDR: addr, VAULT_TOKEN: token, XDG_CONFIG_HOME: join(dir, 'xdg') };
-  if (e.CERTCTL_IT_VAULT_CACERT ?? e.VAULT_CACERT) env.VAULT_CACERT = e.CERTCTL_IT_VAULT_CACERT ?? e.VAULT_CACERT;
-  const config: ResolvedConfig = loadConfig({}, env, dir);
+  const { config } = vaultTarget('certctl-bench-migrate-vault-', (id) => `  kv_mount: secret\n  kv_prefix: bench-migrate-${id}\n`);
   const clock = new BusyClock();
   const client = vaultClient(config, (t) => clock.wrap(t));
   const { createVaultKvStore } = await import('../src/backends/vault');
@@ -371,10 +355,7 @@ async function main(): Promise<void> {
   const which = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const quick = process.argv.includes('--quick');
   const out: string[] = [];
-  if (!process.argv.includes('--no-header')) {
-    const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
-    out.push(`## ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} — ${machine}`, '');
-  }
+  // The date and machine heading is bench/backends.mjs's.
   if (which.length === 0 || which.includes('barbican')) out.push(...(await barbican(quick ? 50 : 500)), '');
   if (which.length === 0 || which.includes('vault')) {
     // bench/backends.mjs says where this process and the Vault server run.

@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError } from './errors';
-import type { CertificateRecord, ListFilter, RevocationReason } from './types';
+import type { CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from './types';
 
 /** Applies a {@link ListFilter} the same way in every store. */
 export function applyListFilter(records: CertificateRecord[], filter: ListFilter = {}): CertificateRecord[] {
@@ -10,6 +10,18 @@ export function applyListFilter(records: CertificateRecord[], filter: ListFilter
     out = out.filter((r) => r.status === 'valid' && Date.parse(r.notAfter) < limit);
   }
   return out;
+}
+
+/**
+ * Refuses a batch that names one serial twice, before a store writes any of it.
+ * @throws ConflictError naming the serial.
+ */
+export function checkDistinctSerials(items: IssuedCertificate[]): void {
+  const seen = new Set<string>();
+  for (const { record } of items) {
+    if (seen.has(record.serial)) throw new ConflictError(`serial ${record.serial} appears twice in one batch; nothing was stored`);
+    seen.add(record.serial);
+  }
 }
 
 /**

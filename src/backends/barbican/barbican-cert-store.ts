@@ -3,7 +3,7 @@ import type { CertStore } from '../../core/cert-store';
 import { BackendUnavailableError, ConflictError, InternalError, NotFoundError, withContext } from '../../core/errors';
 import { TransportError } from '../http/transport';
 import { mapLimit, retryEachWithin } from '../../core/concurrency';
-import { applyListFilter, revokedRecords } from '../../core/inventory';
+import { applyListFilter, checkDistinctSerials, revokedRecords } from '../../core/inventory';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
 import type { BarbicanClient } from './client';
 
@@ -26,7 +26,6 @@ export type InventoryEvent =
 interface Inventory {
   entries: Map<string, Extract<InventoryEvent, { t: 'issue' }>>;
   crlMax: bigint;
-  segments: string[];
 }
 
 /** A segment as read: its id, when Barbican created it, and its events as written. */
@@ -134,11 +133,7 @@ export class BarbicanCertStore implements CertStore {
 
   async putIssued(ca: string, items: IssuedCertificate[]): Promise<void> {
     const doc = await this.requireDoc(ca);
-    const seen = new Set<string>();
-    for (const { record } of items) {
-      if (seen.has(record.serial)) throw new ConflictError(`serial ${record.serial} appears twice in one batch; nothing was stored`);
-      seen.add(record.serial);
-    }
+    checkDistinctSerials(items);
     // 128-bit random serials never collide in practice, but "no serial used twice" is checked, not assumed.
     for (const { record } of items) {
       if (await this.hasSerial(ca, record.serial)) throw new ConflictError(`serial ${record.serial} is already in CA "${ca}"; nothing was stored`);
@@ -315,7 +310,7 @@ export class BarbicanCertStore implements CertStore {
       }
       consistent = total === undefined || unique.length >= total;
     }
-    const inventory: Inventory = { entries: new Map(), crlMax: 0n, segments: loaded!.map((s) => s.id) };
+    const inventory: Inventory = { entries: new Map(), crlMax: 0n };
     const revocations: Extract<InventoryEvent, { t: 'revoke' }>[] = [];
     // Events commute: issues first, then revocations (the earliest wins), so segment order and
     // duplicates left by an interrupted compaction do not matter.
@@ -332,7 +327,7 @@ export class BarbicanCertStore implements CertStore {
       if (entry && entry.record.status !== 'revoked') entry.record = { ...entry.record, status: 'revoked', revokedAt: r.at, revocationReason: r.reason };
     }
     this.inventories.set(ca, inventory);
-    if (consistent) await this.compact(ca, inventory, loaded!);
+    if (consistent) await this.compact(ca, loaded!);
     return inventory;
   }
 
@@ -344,7 +339,7 @@ export class BarbicanCertStore implements CertStore {
    * of certificates in younger segments survive). Merged segments are written before the old
    * ones are deleted; a reader in between sees duplicates, which are harmless.
    */
-  private async compact(ca: string, inventory: Inventory, loaded: LoadedSegment[]): Promise<void> {
+  private async compact(ca: string, loaded: LoadedSegment[]): Promise<void> {
     const old = loaded.filter((s) => s.created > 0 && s.created < Date.now() - COMPACT_GRACE_MS);
     if (old.length < COMPACT_AT) return;
     const issues = new Map<string, InventoryEvent>();
@@ -370,9 +365,7 @@ export class BarbicanCertStore implements CertStore {
       await this.deleteCreated(created, 0);
       return;
     }
-    const oldIds = new Set(old.map((s) => s.id));
-    inventory.segments = [...inventory.segments.filter((id) => !oldIds.has(id)), ...created.map((c) => ('id' in c ? c.id : ''))];
-    await mapLimit([...oldIds], 4, (id) => this.client.deleteSecret(id)).catch(() => undefined);
+    await mapLimit(old.map((s) => s.id), 4, (id) => this.client.deleteSecret(id)).catch(() => undefined);
   }
 
   private async appendEvents(ca: string, events: InventoryEvent[], created: Created): Promise<void> {
@@ -381,7 +374,6 @@ export class BarbicanCertStore implements CertStore {
       try {
         const id = await this.client.createSecret(this.name(ca, 'inventory'), 'opaque', chunk.text);
         created.push({ kind: 'secret', id });
-        this.inventories.get(ca)?.segments.push(id);
       } catch (err) {
         if (mayHaveReachedServer(err)) created.push({ kind: 'segment', ca, uncertainNonce: nonce });
         throw err;

@@ -22,8 +22,6 @@ const PAGE = 100; // Barbican's max_limit_paging
  * certctl's error kinds; the transport below bounds time and retries.
  */
 export class BarbicanClient {
-  /** Number of HTTP requests sent, for the benchmark's calls-per-certificate figure. */
-  calls = 0;
   /**
    * Barbican's own hrefs of secrets, by id. A container must name its secrets by the href
    * Barbican issued (it checks them against its host_href), which need not be the URL certctl
@@ -161,7 +159,6 @@ export class BarbicanClient {
     for (let attempt = 0; ; attempt++) {
       let res: HttpResponse;
       try {
-        this.calls++;
         res = await this.http.send({ ...request, headers: { Accept: 'application/json', ...request.headers, ...(await this.auth.headers()) } });
       } catch (err) {
         throw describeHttpFailure(err, 'Barbican', request.url, this.options, { what, hint: this.auth.hint });

@@ -37,10 +37,9 @@ export interface VaultResponse<T = Record<string, unknown>> {
 export class VaultClient {
   /** Warnings Vault returned since the last {@link takeWarnings}. */
   private warnings: string[] = [];
-  /** Number of HTTP requests sent (for the benchmark). */
-  calls = 0;
   private readonly vault: NodeVaultClient;
-  private loggedIn = false;
+  /** The AppRole login in effect, shared by every request; undefined with a plain token or before the first request. */
+  private login?: Promise<void>;
 
   constructor(
     http: HttpTransport,
@@ -58,7 +57,6 @@ export class VaultClient {
   }
 
   private async send(http: HttpTransport, o: RpOptions): Promise<{ statusCode: number; body: unknown; request: { path: string } }> {
-    this.calls++;
     const method = o.method as Method;
     const res = await http.send({
       method: method === 'LIST' ? 'LIST' : method,
@@ -106,7 +104,8 @@ export class VaultClient {
   }
 
   private async call<T>(method: Method, path: string, data?: unknown, opts: { absentOn404?: boolean; raw?: boolean } = {}): Promise<any> {
-    await this.ensureLogin();
+    const login = this.ensureLogin();
+    await login;
     for (let attempt = 0; ; attempt++) {
       try {
         // Vault takes PATCH only as a JSON merge patch (RFC 7396).
@@ -124,8 +123,9 @@ export class VaultClient {
           if (errors.length === 0) return undefined;
         }
         // An AppRole token that expired: log in again once and repeat.
-        if (status === 403 && attempt === 0 && this.options.auth.method === 'approle' && this.loggedIn) {
-          this.loggedIn = false;
+        if (status === 403 && attempt === 0 && login) {
+          // Requests that failed together share one new login.
+          if (this.login === login) this.login = undefined;
           await this.ensureLogin();
           continue;
         }
@@ -134,14 +134,27 @@ export class VaultClient {
     }
   }
 
-  private async ensureLogin(): Promise<void> {
+  /** The shared AppRole login, started on first use; undefined for token auth. */
+  private ensureLogin(): Promise<void> | undefined {
+    if (this.options.auth.method !== 'approle') return undefined;
+    if (!this.login) {
+      const started = this.logIn();
+      // A failed login is not kept: the next request tries again.
+      started.catch(() => {
+        if (this.login === started) this.login = undefined;
+      });
+      this.login = started;
+    }
+    return this.login;
+  }
+
+  private async logIn(): Promise<void> {
     const auth = this.options.auth;
-    if (auth.method !== 'approle' || this.loggedIn) return;
+    if (auth.method !== 'approle') return;
     try {
       const res = await this.vault.approleLogin({ role_id: auth.roleId, secret_id: auth.secretId, mount_point: auth.mount });
       if (!res.auth?.client_token) throw new BackendAuthError(`Vault's AppRole login at auth/${auth.mount}/login returned no token`);
       this.vault.token = res.auth.client_token;
-      this.loggedIn = true;
     } catch (err) {
       const status = (err as { response?: { statusCode?: number } }).response?.statusCode;
       if (status === 400 || status === 403) {

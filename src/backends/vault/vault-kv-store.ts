@@ -1,7 +1,7 @@
 import type { CertStore } from '../../core/cert-store';
 import { ConfigError, ConflictError, NotFoundError, withContext } from '../../core/errors';
 import { mapLimit, retryEachWithin } from '../../core/concurrency';
-import { applyListFilter, revokedRecords } from '../../core/inventory';
+import { applyListFilter, checkDistinctSerials, revokedRecords } from '../../core/inventory';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
 import type { VaultClient } from './client';
 
@@ -113,11 +113,7 @@ export class VaultKvStore implements CertStore {
 
   async putIssued(ca: string, items: IssuedCertificate[]): Promise<void> {
     if (!(await this.getCa(ca))) throw new NotFoundError(`no CA "${ca}" in Vault KV; create it with \`certctl init\``);
-    const seen = new Set<string>();
-    for (const { record } of items) {
-      if (seen.has(record.serial)) throw new ConflictError(`serial ${record.serial} appears twice in one batch; nothing was stored`);
-      seen.add(record.serial);
-    }
+    checkDistinctSerials(items);
     const written: string[] = [];
     try {
       // A few writes in flight: each is its own key with cas=0, so order does not matter to Vault.

@@ -83,7 +83,7 @@ export class VaultPkiSigner implements Signer {
   readonly kind = 'vault-pki';
   readonly assignsSerials = true;
   readonly inFlight = IN_FLIGHT;
-  private readonly issuers = new Map<string, { certPem: string; notAfter: Date }>();
+  private readonly issuers = new Map<string, Promise<{ certPem: string } | undefined>>();
 
   constructor(
     private readonly client: VaultClient,
@@ -211,9 +211,25 @@ export class VaultPkiSigner implements Signer {
     return `wrote the roles certctl signs ${ca}'s leaves with: ${ROLE_SHAPES.map((r) => roleName(ca, r.ext, r.ku)).join(', ')}`;
   }
 
-  private async issuer(name: string): Promise<{ certPem: string; notAfter: Date } | undefined> {
-    const cached = this.issuers.get(name);
-    if (cached) return cached;
+  /**
+   * The CA's issuer in Vault, or undefined. The lookup itself is cached, so the requests the core
+   * starts together share one read; only a found issuer stays cached.
+   */
+  private issuer(name: string): Promise<{ certPem: string } | undefined> {
+    let lookup = this.issuers.get(name);
+    if (!lookup) {
+      const started = this.readIssuer(name);
+      const forget = () => {
+        if (this.issuers.get(name) === started) this.issuers.delete(name);
+      };
+      started.then((found) => found || forget(), forget);
+      this.issuers.set(name, started);
+      lookup = started;
+    }
+    return lookup;
+  }
+
+  private async readIssuer(name: string): Promise<{ certPem: string } | undefined> {
     const res = await this.client.read<{ certificate?: string }>(`${this.mount}/issuer/${issuerName(name)}`).catch((err) => {
       // Vault 1.14 answers a missing issuer reference with 500 "unable to find PKI issuer"; a
       // missing mount with 404/400. Both mean "no such CA" to certctl.
@@ -221,10 +237,7 @@ export class VaultPkiSigner implements Signer {
       throw err;
     });
     const pem = res?.data?.certificate;
-    if (!pem) return undefined;
-    const found = { certPem: normalizePem(pem), notAfter: new Date(new X509Certificate(pem).validTo) };
-    this.issuers.set(name, found);
-    return found;
+    return pem ? { certPem: normalizePem(pem) } : undefined;
   }
 
   async sign(ca: string, specs: LeafSpec[]): Promise<Buffer[]> {
