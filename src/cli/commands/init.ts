@@ -19,18 +19,16 @@ Examples:
   certctl init --cn "Demo CA" --passphrase-file /run/secrets/ca-pass     # CA key encrypted at rest
   certctl --ca issuing init --cn "Issuing CA 1" --parent default         # intermediate (pathLen 0)`)
     .action(
-      action(async ({ service }, globals, opts: { cn: string; keyType: string; ttl?: string; parent?: string }) => {
+      action(async ({ service, passphrase }, globals, opts: { cn: string; keyType: string; ttl?: string; parent?: string }) => {
         if (!KEY_TYPES.includes(opts.keyType as KeyType)) {
           throw new InvalidInputError(`--key-type ${opts.keyType} is not supported; choose ${KEY_TYPES.join(', ')}`);
         }
-        const { passphraseSource } = await import('../../core/secrets');
-        const passphrase = passphraseSource(globals.passphraseFile, process.env).get();
         const { record, notes } = await service.init({
           commonName: opts.cn,
           keyType: opts.keyType as KeyType,
           ttlSeconds: opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined,
           parent: opts.parent,
-          passphrase,
+          passphrase: passphrase.get(),
         });
         for (const line of notes) note(globals, line);
         note(globals, `created ${record.parent ? `intermediate CA "${record.name}" signed by "${record.parent}"` : `root CA "${record.name}"`} (${record.keyType}${record.keyEncrypted ? ', key encrypted' : ''})`);
