@@ -20,7 +20,7 @@ export function buildProgram(): Command {
     .description('a certificate authority that keeps its keys where you choose: a directory, Vault or Barbican')
     .version(require('../../package.json').version)
     .option('--config <file>', 'config file (default: $CERTCTL_CONFIG, ./certctl.yaml, $XDG_CONFIG_HOME/certctl/config.yaml)')
-    .addOption(new Option('--backend <name>', `where keys live: ${registry.namesList()} (default from the config, else file)`))
+    .addOption(new Option('--backend <name>', `where keys live: ${registry.namesList()} (default from the config, else ${registry.defaultName})`))
     .option('--ca <name>', 'which CA of the store (default: "default")')
     .option('--json', 'machine-readable output: {"status": N, "result"|"error": …}')
     .option('--passphrase-file <file>', 'CA key passphrase (or CERTCTL_CA_PASSPHRASE)')

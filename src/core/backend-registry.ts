@@ -36,6 +36,12 @@ export class BackendRegistry {
     this.ordered.splice(this.ordered.indexOf(d), 1);
   }
 
+  /** The backend used when the configuration names none: the first registered (`file`, the embedded default). */
+  get defaultName(): string {
+    if (!this.ordered.length) throw new InternalError('no backend is registered');
+    return this.ordered[0].name;
+  }
+
   /** Every registered backend, in registration order. */
   all(): readonly AnyBackend[] {
     return this.ordered;

@@ -33,12 +33,12 @@ export function createContainer(
   registry: BackendRegistry,
   selection: BackendSelection = {},
 ): Container {
-  const store = registry.resolve(selection.store ?? config.store, selection.store ? 'store' : config.origins.store);
+  const store = registry.resolve(selection.store ?? config.store ?? registry.defaultName, selection.store ? 'store' : config.origins.store);
   if (!store.provides.store) {
     const stores = registry.all().filter((d) => d.provides.store).map((d) => d.name).join(', ');
     throw new ConfigError(`${config.origins.store}: the ${store.name} backend cannot store certificates; choose ${stores}`);
   }
-  const signerName = selection.signer === undefined ? config.signer : selection.signer;
+  const signerName = selection.signer === undefined ? (config.signer ?? registry.defaultName) : selection.signer;
   const signer = signerName === null ? undefined : registry.resolve(signerName, selection.signer ? 'signer' : config.origins.signer);
 
   const roles = new Map<AnyBackend, BackendRoles>([[store, { store: true, signer: false }]]);

@@ -20,11 +20,12 @@ export interface ResolvedConfig {
   path?: string;
   /** Directory relative paths in the file are resolved against (the file's, else the cwd). */
   baseDir: string;
-  backend: string;
-  /** Name or alias of the backend that signs (`signer:`, else `backend:`). */
-  signer: string;
-  /** Name or alias of the backend that stores (`store:`, else `backend:`). */
-  store: string;
+  /** Name or alias of the backend (`--backend`, CERTCTL_BACKEND, `backend:`); absent: the registry's default. */
+  backend?: string;
+  /** Name or alias of the backend that signs (`signer:`, else `backend:`); absent: the registry's default. */
+  signer?: string;
+  /** Name or alias of the backend that stores (`store:`, else `backend:`); absent: the registry's default. */
+  store?: string;
   /** Where `signer` and `store` came from, for messages (`--backend`, `store in /etc/certctl.yaml`). */
   origins: { signer: string; store: string };
   ca: string;
@@ -75,8 +76,8 @@ export function loadConfig(
 ): ResolvedConfig {
   const path = findConfigFile(overrides, env, cwd);
   const { file, backendSections } = path ? readConfigFile(path, sections) : { file: {} as ConfigFile, backendSections: {} };
-  const backend = overrides.backend ?? env.CERTCTL_BACKEND ?? file.backend ?? 'file';
-  const backendOrigin = overrides.backend ? '--backend' : env.CERTCTL_BACKEND ? 'CERTCTL_BACKEND' : file.backend ? `backend in ${path}` : 'backend (default)';
+  const backend = overrides.backend ?? env.CERTCTL_BACKEND ?? file.backend;
+  const backendOrigin = overrides.backend ? '--backend' : env.CERTCTL_BACKEND ? 'CERTCTL_BACKEND' : file.backend ? `backend in ${path}` : 'the default backend';
   const origin = (role: 'signer' | 'store', envName: string) =>
     overrides.backend ? backendOrigin : env[envName] ? envName : file[role] ? `${role} in ${path}` : backendOrigin;
   const ca = overrides.ca ?? env.CERTCTL_CA ?? file.ca ?? 'default';
