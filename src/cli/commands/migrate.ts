@@ -71,6 +71,8 @@ async function runMigrate(globals: GlobalOptions, opts: MigrateOptions): Promise
   if (globals.backend) throw new InvalidInputError('migrate takes --from and --to, not --backend');
   const batchSize = parseBatchSize(opts.batchSize);
   const { config, passphrase } = loadRuntimeConfig(globals);
+  // Refused on the descriptor, before any section is parsed or server reached.
+  if (opts.importCaKey) requireKeyImport(opts.to);
   const from = openSide(config, opts.from, '--from', opts.fromDir, '--from-dir');
   const to = openSide(config, opts.to, '--to', opts.toDir, '--to-dir');
   if (from.backend === to.backend && from.location === to.location) {
@@ -140,17 +142,24 @@ function openSide(base: ResolvedConfig, name: string, flag: string, dir: string 
 }
 
 /**
+ * Refuses `--import-ca-key` towards a backend whose signer cannot take a CA key.
+ * @throws NotSupportedError naming the backends that can.
+ */
+function requireKeyImport(name: string): void {
+  const { registry } = require('../../backends') as typeof import('../../backends');
+  const backend = registry.resolve(name, '--to', 'input');
+  if (backend.capabilities.signer.includes('caKeyImport')) return;
+  const able = registry.all().filter((d) => d.capabilities.signer.includes('caKeyImport')).map((d) => d.name);
+  throw new NotSupportedError(`--import-ca-key: the ${backend.name} backend has no signer that can take a CA key; use --to ${able.join(' or ')}`);
+}
+
+/**
  * The target backend's signer as the importer of CA keys (`--import-ca-key`), from a container
  * of the target's configuration.
  * @throws NotSupportedError when that backend's signer cannot take a CA key (checked on the
  *   descriptor, before any connection).
  */
 function keyImporter(to: Side, passphrase: PassphraseSource): CaKeyImporter {
-  if (!to.backend.capabilities.signer.includes('caKeyImport')) {
-    const { registry } = require('../../backends') as typeof import('../../backends');
-    const able = registry.all().filter((d) => d.capabilities.signer.includes('caKeyImport')).map((d) => d.name);
-    throw new NotSupportedError(`--import-ca-key: the ${to.backend.name} backend has no signer that can take a CA key; use --to ${able.join(' or ')}`);
-  }
   const { createContainer } = require('../../core/container') as typeof import('../../core/container');
   const { Signer: SignerToken, canImportCaKey } = require('../../core/signer') as typeof import('../../core/signer');
   const { registry } = require('../../backends') as typeof import('../../backends');
