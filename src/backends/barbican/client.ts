@@ -6,6 +6,7 @@ import { certificateContainerBody, secretBody, type CertificateContainerSlot, ty
 import {
   parseContainerCreated,
   parseContainerPage,
+  parseErrorResponse,
   parseSecretCreated,
   parseSecretPage,
   type ContainerEntity,
@@ -18,8 +19,9 @@ const PAGE = 100; // Barbican's max_limit_paging
 
 /**
  * Barbican's v1 REST API as certctl uses it: secrets and certificate containers. Every call
- * re-authenticates once after a 401 (an expired Keystone token) and translates failures into
- * certctl's error kinds; the transport below bounds time and retries.
+ * re-authenticates once after a 401 (an expired Keystone token); every failure is classified
+ * here into a typed failure and translated by errors.ts, so each method throws only
+ * CertctlErrors. The transport below bounds time and retries.
  */
 export class BarbicanClient {
   /**
@@ -165,7 +167,7 @@ export class BarbicanClient {
       }
       if (res.status === 401 && attempt === 0 && this.auth.invalidate()) continue;
       if (ok.includes(res.status) && !(notFoundIsError && res.status === 404)) return res;
-      throw describeHttpFailure(res, 'Barbican', request.url, this.options, { what, hint: this.auth.hint });
+      throw describeHttpFailure(parseErrorResponse(res.status, res.data), 'Barbican', request.url, this.options, { what, hint: this.auth.hint });
     }
   }
 }
