@@ -189,7 +189,7 @@ describeWithOpenStack('Barbican faults leave nothing behind', (servers) => {
     const options = parseBarbicanOptions(keystoneConfig(servers, prefix, dir));
     // Two certificates: cert, key, container, cert, then the 5th POST (the second key) fails.
     const faults = new FaultInjectingTransport(new RetryingTransport(new AxiosTransport(options), { retries: 2, baseDelayMs: 200 }), 5);
-    const store = new BarbicanCertStore(new BarbicanClient(faults, createAuth(options, faults), options), options.namePrefix, 300);
+    const store = new BarbicanCertStore(new BarbicanClient(faults, createAuth(options, faults), options), options, 300);
     const item = (serial: string): IssuedCertificate => ({
       record: { serial, profile: 'node', commonName: serial, dnsNames: [], ipAddresses: [], keyType: 'ec-p256', notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2027-01-01T00:00:00.000Z', issuedAt: '2026-01-01T00:00:00.000Z', hasKey: true, sha256: '00', status: 'valid' },
       certPem: `-----BEGIN CERTIFICATE-----\nMA${serial}\n-----END CERTIFICATE-----\n`,

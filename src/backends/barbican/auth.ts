@@ -7,6 +7,9 @@ import { keystoneUrls } from './urls';
 import { describeHttpFailure } from './errors';
 
 /** How a request to Barbican proves who it is, and where Barbican is. */
+/** inversify token of {@link BarbicanAuth}. */
+export const BarbicanAuth = Symbol.for('certctl.barbican.BarbicanAuth');
+
 export interface BarbicanAuth {
   /** Headers to send with every Barbican request. */
   headers(): Promise<Record<string, string>>;

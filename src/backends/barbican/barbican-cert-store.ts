@@ -4,7 +4,10 @@ import { mapLimit } from '../../core/concurrency';
 import { ConflictError, NotFoundError, withContext } from '../../core/errors';
 import { applyListFilter, checkDistinctSerials, revokedRecords } from '../../core/inventory';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
-import type { BarbicanClient } from './client';
+import { inject, injectable, optional } from 'inversify';
+import { BarbicanClient } from './client';
+import { BarbicanOptions } from './options';
+import { RollbackWindowMs } from './tokens';
 import { InventoryLog, type Inventory, type InventoryEvent } from './inventory-log';
 import { caSecrets, deletionPhases, ObjectNames, parseJson, type CaDoc } from './object-map';
 import { WriteRollback, type WriteJournal } from './write-rollback';
@@ -18,6 +21,7 @@ const SERIAL_LOOKUPS_IN_FLIGHT = 8;
  * says; the inventory is an append-only log of segments (inventory-log.ts). A write that fails
  * midway deletes what it created (write-rollback.ts), and names what it could not delete.
  */
+@injectable()
 export class BarbicanCertStore implements CertStore {
   readonly kind = 'barbican';
   private readonly names: ObjectNames;
@@ -27,12 +31,12 @@ export class BarbicanCertStore implements CertStore {
   private readonly inventories = new Map<string, Inventory>();
 
   constructor(
-    private readonly client: BarbicanClient,
-    prefix: string,
+    @inject(BarbicanClient) private readonly client: BarbicanClient,
+    @inject(BarbicanOptions) options: Pick<BarbicanOptions, 'namePrefix'>,
     /** How long a rollback keeps trying to delete what it created while Barbican is unreachable. */
-    cleanupWindowMs = 30_000,
+    @inject(RollbackWindowMs) @optional() cleanupWindowMs: number = 30_000,
   ) {
-    this.names = new ObjectNames(prefix);
+    this.names = new ObjectNames(options.namePrefix);
     this.rollback = new WriteRollback(client, cleanupWindowMs);
     this.log = new InventoryLog(client, this.names, this.rollback);
   }

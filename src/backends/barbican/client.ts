@@ -1,7 +1,9 @@
+import { inject, injectable } from 'inversify';
 import type { HttpRequest, HttpResponse, HttpTransport } from '../http/transport';
-import type { BarbicanAuth } from './auth';
+import { BarbicanAuth } from './auth';
 import { describeHttpFailure } from './errors';
-import type { BarbicanOptions } from './options';
+import { BarbicanOptions } from './options';
+import { BarbicanTransport } from './tokens';
 import { certificateContainerBody, secretBody, type CertificateContainerSlot, type SecretType } from './requests';
 import {
   parseContainerCreated,
@@ -23,6 +25,7 @@ const PAGE = 100; // Barbican's max_limit_paging
  * here into a typed failure and translated by errors.ts, so each method throws only
  * CertctlErrors. The transport below bounds time and retries.
  */
+@injectable()
 export class BarbicanClient {
   /**
    * Barbican's own hrefs of secrets, by id. A container must name its secrets by the href
@@ -32,9 +35,9 @@ export class BarbicanClient {
   private readonly refs = new Map<string, string>();
 
   constructor(
-    private readonly http: HttpTransport,
-    private readonly auth: BarbicanAuth,
-    private readonly options: BarbicanOptions,
+    @inject(BarbicanTransport) private readonly http: HttpTransport,
+    @inject(BarbicanAuth) private readonly auth: BarbicanAuth,
+    @inject(BarbicanOptions) private readonly options: BarbicanOptions,
   ) {}
 
   /**

@@ -2,13 +2,10 @@ import { ContainerModule } from 'inversify';
 import type { BackendDescriptor } from '../../core/backend';
 import { CertStore } from '../../core/cert-store';
 import type { HttpTransport } from '../http/transport';
-import { parseBarbicanOptions, type BarbicanOptions } from './options';
+import { BarbicanOptions, parseBarbicanOptions } from './options';
+import { BarbicanTransport } from './tokens';
 
-/**
- * inversify token of the HttpTransport the Barbican and Keystone clients send through:
- * fault-injection tests and the benchmarks wrap it with `container.onActivation(BarbicanTransport, …)`.
- */
-export const BarbicanTransport = Symbol.for('certctl.barbican.BarbicanTransport');
+export { BarbicanTransport } from './tokens';
 
 /**
  * OpenStack Barbican: secrets and certificate containers store everything; Barbican cannot
@@ -26,15 +23,16 @@ export const barbicanBackend: BackendDescriptor<BarbicanOptions> = {
   module(options) {
     // Loaded here: every command loads every descriptor, only Barbican's users need its client.
     const { AxiosTransport, RetryingTransport } = require('../http/transport') as typeof import('../http/transport');
-    const { createAuth } = require('./auth') as typeof import('./auth');
+    const { BarbicanAuth, createAuth } = require('./auth') as typeof import('./auth');
     const { BarbicanClient } = require('./client') as typeof import('./client');
     const { BarbicanCertStore } = require('./barbican-cert-store') as typeof import('./barbican-cert-store');
     return new ContainerModule(({ bind }) => {
+      bind(BarbicanOptions).toConstantValue(options);
       bind<HttpTransport>(BarbicanTransport).toDynamicValue(() => new RetryingTransport(new AxiosTransport(options), { retries: 2, baseDelayMs: 200 }));
-      bind(CertStore).toDynamicValue((ctx) => {
-        const http = ctx.get<HttpTransport>(BarbicanTransport);
-        return new BarbicanCertStore(new BarbicanClient(http, createAuth(options, http), options), options.namePrefix);
-      });
+      // Keystone (password or token) or noauth: which class depends on the options, so a factory.
+      bind(BarbicanAuth).toDynamicValue((ctx) => createAuth(options, ctx.get<HttpTransport>(BarbicanTransport)));
+      bind(BarbicanClient).toSelf();
+      bind(CertStore).to(BarbicanCertStore);
     });
   },
   location: (o) => `${o.endpoint ?? (o.auth.method === 'noauth' ? '' : o.auth.authUrl)} ${o.namePrefix}`,

@@ -47,6 +47,9 @@ export type BarbicanAuthOptions =
   | { method: 'noauth'; projectId: string };
 
 /** The barbican: section after defaults, environment and validation. */
+/** inversify token of {@link BarbicanOptions}. */
+export const BarbicanOptions = Symbol.for('certctl.barbican.BarbicanOptions');
+
 export interface BarbicanOptions {
   /** Barbican's API root (no /v1); absent: taken from Keystone's catalog. */
   endpoint?: string;
