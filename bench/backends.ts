@@ -30,7 +30,8 @@ import { IssuanceService } from '../src/core/issuance-service';
 import { CertStore } from '../src/core/cert-store';
 import { generateEncodedKey } from '../src/core/key-encoding';
 import { buildCsrDer } from '../src/core/x509/csr-builder';
-import { createDerSigner, toPem } from '../src/core/x509/certificate-builder';
+import { toPem } from '../src/core/x509/pem';
+import { createDerSigner } from '../src/core/x509/signing';
 import { randomUUID, randomBytes } from 'node:crypto';
 import { mapLimit } from '../src/core/concurrency';
 

@@ -12,7 +12,7 @@ import { newSerial, parseSerial, serialToHex } from './serial';
 import { certificateFacts } from './x509/der-reader';
 import { Signer, type LeafSpec } from './signer';
 import type { CaRecord, CertificateRecord, IssuedCertificate, KeyType, LeafProfileName, ListFilter, RevocationReason } from './types';
-import { toPem } from './x509/certificate-builder';
+import { toPem } from './x509/pem';
 
 /** What `certctl issue` asks for. */
 export interface IssueRequest {

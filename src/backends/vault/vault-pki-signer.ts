@@ -6,8 +6,9 @@ import type { CaSpec, CreatedCa, LeafSpec, Signer } from '../../core/signer';
 import type { CaRecord, CertificateRecord, KeyType } from '../../core/types';
 import type { CertStore } from '../../core/cert-store';
 import { mapLimit } from '../../core/concurrency';
-import { pemBlocks } from '../../core/x509/der-reader';
-import { createDerSigner, toPem, type ExtKeyUsageName, type KeyUsageName } from '../../core/x509/certificate-builder';
+import type { ExtKeyUsageName, KeyUsageName } from '../../core/x509/certificate-builder';
+import { pemBlocks, toPem } from '../../core/x509/pem';
+import { createDerSigner } from '../../core/x509/signing';
 import { buildCsrDer } from '../../core/x509/csr-builder';
 import type { VaultClient } from './client';
 

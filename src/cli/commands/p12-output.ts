@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { FileToWrite } from '../../core/fs-atomic';
 import { NotFoundError } from '../../core/errors';
 import type { CaRecord, IssuedCertificate } from '../../core/types';
-import { pemBlocks } from '../../core/x509/der-reader';
+import { pemBlocks } from '../../core/x509/pem';
 import { rootOf, safeName } from '../layouts';
 
 /** The PKCS#12 bundle of a certificate (key + leaf + chain) and the CA PEM next to it. */

@@ -1,21 +1,54 @@
+/**
+ * certctl's one DER reader: walks TLVs by hand to pick a few fields out of certificates certctl
+ * trusts (its CA's, a remote signer's answer) and to check the shape of DER it is handed. See
+ * der.ts for why by hand; untrusted input (a CSR to sign) goes through @peculiar/x509 instead.
+ * Single-octet tags and definite lengths only: all that DER certificates use.
+ */
 import { InvalidInputError } from '../errors';
-import { readTlv as readTlvHeader, type TlvPosition } from './der';
 
 /** One DER element: its tag and where its header and contents sit in the buffer. */
-export interface Tlv extends TlvPosition {
+export interface Tlv {
+  tag: number;
+  /** Offset of the tag octet. */
   start: number;
+  /** Offset of the first content octet. */
+  contentStart: number;
+  /** Offset just past the last content octet (= start of the next TLV). */
+  end: number;
 }
 
 /**
- * Reads the DER element at `offset`, keeping where its header starts.
- * @throws InvalidInputError on truncated or non-DER input.
+ * Reads the header of the DER element at `offset`.
+ * @throws InvalidInputError when the header is malformed, uses a multi-octet tag, or the element runs past the buffer.
  */
-export function readTlv(buf: Buffer, offset: number): Tlv {
-  return { start: offset, ...readTlvHeader(buf, offset) };
+export function readTlv(buf: Uint8Array, offset = 0): Tlv {
+  if (offset + 2 > buf.length) throw new InvalidInputError('truncated DER');
+  const tag = buf[offset];
+  if ((tag & 0x1f) === 0x1f) throw new InvalidInputError('unsupported multi-octet DER tag');
+  let length = buf[offset + 1];
+  let contentStart = offset + 2;
+  if (length & 0x80) {
+    const octets = length & 0x7f;
+    if (octets === 0 || octets > 4 || contentStart + octets > buf.length) throw new InvalidInputError('malformed DER length');
+    length = 0;
+    for (let i = 0; i < octets; i++) length = length * 256 + buf[contentStart + i];
+    contentStart += octets;
+  }
+  const end = contentStart + length;
+  if (end > buf.length) throw new InvalidInputError('truncated DER');
+  return { tag, start: offset, contentStart, end };
+}
+
+/**
+ * Whether `der` is exactly one DER SEQUENCE (a Name, an SPKI…), nothing before or after it.
+ * @throws InvalidInputError when its header is malformed.
+ */
+export function isSingleSequence(der: Uint8Array): boolean {
+  return der.length >= 2 && der[0] === 0x30 && readTlv(der).end === der.length;
 }
 
 /** The children of a constructed element. */
-export function children(buf: Buffer, parent: Tlv): Tlv[] {
+export function children(buf: Uint8Array, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
   for (let p = parent.contentStart; p < parent.end; ) {
     const t = readTlv(buf, p);
@@ -63,12 +96,6 @@ export function certificateParts(der: Buffer): CertificateParts {
   }
   const slice = (t: Tlv) => Buffer.from(der.subarray(t.start, t.end));
   return { subjectDer: slice(subject), issuerDer: slice(issuer), spkiDer: slice(spki), subjectKeyId };
-}
-
-/** DER bytes of every PEM block with the given label. */
-export function pemBlocks(pem: string, label: string): Buffer[] {
-  const re = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+?)-----END ${label}-----`, 'g');
-  return [...pem.matchAll(re)].map((m) => Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
 }
 
 /** Serial and validity of a certificate, as certctl records them. */

@@ -1,7 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import { generateEncodedKeySync } from '../../../src/core/key-encoding';
 import { parseSerial } from '../../../src/core/serial';
-import { buildCertificateDer, createDerSigner, encodeName, keyIdentifier } from '../../../src/core/x509/certificate-builder';
+import { buildCertificateDer } from '../../../src/core/x509/certificate-builder';
+import { encodeName } from '../../../src/core/x509/fields';
+import { createDerSigner, keyIdentifier } from '../../../src/core/x509/signing';
 import { certificateFacts } from '../../../src/core/x509/der-reader';
 
 describe('certificateFacts', () => {
