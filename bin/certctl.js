@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// The CLI is bundled into one file by `npm run build` (tools/build.mjs) so a command loads
+// The CLI is bundled into one file by `npm run build` (scripts/build.mjs) so a command loads
 // one script instead of resolving hundreds of modules: start-up is the hot path. The bundle
 // is compiled with V8's code cache (dist/certctl.js.cache, written by the build), which
 // saves most of its compile time; a missing or stale cache is simply recompiled.
@@ -18,7 +18,7 @@ try {
   cachedData = undefined;
 }
 // The bundle must not use import(): a vm.Script has no dynamic-import loader on Node 20
-// (tools/build.mjs fails the build if one appears).
+// (scripts/build.mjs fails the build if one appears).
 const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
 const mod = new Module(file, module);
 mod.filename = file;
