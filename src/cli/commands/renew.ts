@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration';
 import { parseSerial } from '../../core/serial';
-import { FORMATS, checkOutDir } from '../layouts';
+import { outputDelivery } from '../output/delivery';
+import { FORMATS, checkFormat, checkOutDir } from '../output/layouts';
+import { p12Password } from '../output/p12';
 import { action, emit, note } from '../runtime';
-import { checkFormat, outputDelivery, p12Password } from './issue';
 
 /** `certctl renew SERIAL`: same subject, SANs and profile; new key, new serial. */
 export function registerRenew(program: Command): void {
