@@ -10,7 +10,15 @@ const vm = require('node:vm');
 const Module = require('node:module');
 
 const file = path.join(__dirname, '..', 'dist', 'certctl.js');
-const source = fs.readFileSync(file, 'utf8');
+let source;
+try {
+  source = fs.readFileSync(file, 'utf8');
+} catch (err) {
+  if (err.code !== 'ENOENT') throw err;
+  // A checkout before its first build: say how to build, not an ENOENT stack.
+  process.stderr.write(`certctl: not built yet (no ${file}); run \`npm run build\` (or \`npm ci\`, which runs it) in ${path.dirname(__dirname)}\n`);
+  process.exit(1);
+}
 let cachedData;
 try {
   cachedData = fs.readFileSync(`${file}.cache`);
