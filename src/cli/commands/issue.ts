@@ -19,11 +19,11 @@ interface IssueOptions {
   passwordFile?: string;
 }
 
-/** `certctl issue PROFILE`: new key + certificate, written to --out in a deployable layout. */
+/** `certctl issue PROFILE`: new keys + certificates, kept in the store and, with --out, written there in a deployable layout. */
 export function registerIssue(program: Command): void {
   program
     .command('issue')
-    .description('issue a certificate with a new key and write it to --out')
+    .description('issue a certificate with a new key; with --out, also write it there in a layout (else `certctl export` writes it later)')
     .argument('<profile>', `profile: ${LEAF_PROFILES.join('|')}`)
     .option('--cn <name>', 'subject common name (node: defaults to a new UUID)')
     .option('--dns <name>', 'DNS subject alternative name (repeatable)', collect)

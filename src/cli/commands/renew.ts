@@ -15,7 +15,7 @@ export function registerRenew(program: Command): void {
     .requiredOption('--out <dir>', 'directory to write the new files to')
     .option('--format <format>', `layout: ${FORMATS.join('|')}`, 'pem')
     .option('--ttl <duration>', 'validity (default: the same as the old certificate, within the profile maximum)')
-    .option('--password-file <file>', 'PKCS#12 password (with --format p12)')
+    .option('--password-file <file>', 'PKCS#12 password (with --format p12); or CERTCTL_P12_PASSWORD')
     .addHelpText('after', `
 The old certificate stays valid; revoke it with --reason superseded once the new one is deployed.
 
