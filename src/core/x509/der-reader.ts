@@ -47,8 +47,8 @@ export function isSingleSequence(der: Uint8Array): boolean {
   return der.length >= 2 && der[0] === 0x30 && readTlv(der).end === der.length;
 }
 
-/** The children of a constructed element. */
-export function children(buf: Uint8Array, parent: Tlv): Tlv[] {
+/** The children of a constructed element; throws what {@link readTlv} throws. */
+function children(buf: Uint8Array, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
   for (let p = parent.contentStart; p < parent.end; ) {
     const t = readTlv(buf, p);
