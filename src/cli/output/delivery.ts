@@ -7,6 +7,7 @@ import { p12Files } from './p12';
 /**
  * The delivery of issued certificates into --out in a layout: staged before the store
  * write, made visible after it. Several certificates of one CN go to sub-directories.
+ * The returned delivery throws what layoutFiles, p12Files and stageFiles throw.
  */
 export function outputDelivery(format: OutputFormat, out: string, password?: string, onFiles?: (paths: string[]) => void): Delivery {
   return async ({ items, ca }) => {
