@@ -1,6 +1,6 @@
 import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import { readPrivateKey } from './keys';
-import type { CertStore } from './cert-store';
+import { canDeleteCa, canRaiseCrlNumber, type CertStore, type CrlNumberRaisingStore } from './cert-store';
 import { ConflictError, InternalError, NotFoundError, NotSupportedError, withContext } from './errors';
 import type { CaRecord, CertificateRecord, IssuedCertificate } from './types';
 
@@ -128,19 +128,20 @@ const NAMED_SERIALS = 20;
  *   with the batch that failed named, when a write is refused.
  */
 export async function migrateStores(source: CertStore, target: CertStore, options: MigrationOptions = {}): Promise<MigrationResult> {
-  if (!source.raiseCrlNumber || !target.raiseCrlNumber) {
+  if (!canRaiseCrlNumber(source) || !canRaiseCrlNumber(target)) {
     // Without it the target would number its CRLs from 1 again, and relying parties reject a CRL number going backwards.
-    const which = !source.raiseCrlNumber ? source : target;
+    const which = !canRaiseCrlNumber(source) ? source : target;
     throw new NotSupportedError(`the ${which.kind} store cannot carry CRL numbers over, so certctl cannot migrate ${which === source ? 'from' : 'into'} it`);
   }
-  if (options.deleteSource && !source.deleteCa) {
+  if (options.deleteSource && !canDeleteCa(source)) {
     throw new NotSupportedError(`the ${source.kind} store cannot delete a CA, so --delete-source cannot remove the source; nothing was copied — migrate without it and remove the source with the store's own tools`);
   }
   const cas = options.cas ?? (await source.listCas());
   const deleteSource = Boolean(options.deleteSource);
   const result: MigrationResult = { from: source.kind, to: target.kind, dryRun: Boolean(options.dryRun), deleteSource, cas: [], warnings: [] };
   // Every CA is planned (read only) before any is written, so a conflict in the last CA stops the run before the first is touched.
-  const migrators = cas.map((ca) => new CaMigrator(source, target, ca, options));
+  const [from, to] = [source, target];
+  const migrators = cas.map((ca) => new CaMigrator(from, to, ca, options));
   for (const m of migrators) result.cas.push(await m.plan(result.warnings));
   if (options.dryRun) return result;
   if (options.caKeyImporter) result.notes = [];
@@ -173,8 +174,8 @@ class CaMigrator {
   private verified = false;
 
   constructor(
-    private readonly source: CertStore,
-    private readonly target: CertStore,
+    private readonly source: CrlNumberRaisingStore,
+    private readonly target: CrlNumberRaisingStore,
     private readonly ca: string,
     private readonly options: MigrationOptions,
   ) {
@@ -220,7 +221,7 @@ class CaMigrator {
     const records = await source.list(ca);
     const present = existing ? await this.targetSerials() : new Set<string>();
     const copied = records.filter((r) => !present.has(r.serial)).length;
-    const crlNumber = await source.raiseCrlNumber!(ca, 0n);
+    const crlNumber = await source.raiseCrlNumber(ca, 0n);
     const summary: CaMigration = {
       ca,
       caAction: existing ? 'reuse' : 'create',
@@ -262,7 +263,7 @@ class CaMigrator {
     const present = await this.targetSerials();
     const missing = records.filter((r) => !present.has(r.serial));
     await this.copy(missing);
-    await this.target.raiseCrlNumber!(this.ca, crlNumber);
+    await this.target.raiseCrlNumber(this.ca, crlNumber);
     summary.copied = missing.length;
     summary.skipped = records.length - missing.length;
     summary.verified = await this.verify(record, caKey, records, crlNumber);
@@ -278,13 +279,13 @@ class CaMigrator {
    */
   async deleteFromSource(): Promise<void> {
     const { ca, source } = this;
-    if (!this.planned || !this.verified || !source.deleteCa) throw new InternalError(`deleting CA "${ca}" from the source before it was verified in the target`);
+    if (!this.planned || !this.verified || !canDeleteCa(source)) throw new InternalError(`deleting CA "${ca}" from the source before it was verified in the target`);
     const { records, crlNumber, summary } = this.planned;
-    const now = this.options.freshSource?.() ?? source;
+    const now = (this.options.freshSource?.() ?? source) as CrlNumberRaisingStore;
     const current = await now.list(ca);
     const verified = new Set(records.map((r) => sha256(canonicalJson(r))));
     const changed = current.filter((r) => !verified.has(sha256(canonicalJson(r)))).length + Math.max(0, records.length - current.length);
-    const crlNow = await now.raiseCrlNumber!(ca, 0n);
+    const crlNow = await now.raiseCrlNumber(ca, 0n);
     if (changed || crlNow !== crlNumber) {
       const what = changed ? `${changed} certificate record${changed === 1 ? '' : 's'} differ${changed === 1 ? 's' : ''} from what was copied` : `its CRL number moved from ${crlNumber} to ${crlNow}`;
       throw new ConflictError(
@@ -347,13 +348,13 @@ class CaMigrator {
    */
   private async verify(record: CaRecord, caKey: string | undefined, records: CertificateRecord[], crlNumber: bigint): Promise<number> {
     const { ca, source } = this;
-    const target = this.options.verifyTarget?.() ?? this.target;
+    const target = (this.options.verifyTarget?.() ?? this.target) as CrlNumberRaisingStore;
     const problems: string[] = [];
     const targetCa = await target.getCa(ca);
     if (!targetCa) problems.push('the CA record is missing');
     else if (sha256(canonicalJson(targetCa)) !== sha256(canonicalJson(record))) problems.push('the CA record (certificate, chain or metadata) differs');
     if (caKey !== undefined && sha256((await readCaKey(target, ca)) ?? '') !== sha256(caKey)) problems.push('the CA key differs or is missing');
-    const targetCrl = await target.raiseCrlNumber!(ca, 0n);
+    const targetCrl = await target.raiseCrlNumber(ca, 0n);
     if (targetCrl < crlNumber) problems.push(`the CRL number is ${targetCrl}, behind the source's ${crlNumber}`);
 
     const differing: string[] = [];

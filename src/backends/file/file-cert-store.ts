@@ -20,14 +20,10 @@ import * as lockfile from 'proper-lockfile';
 import type { AuditEvent, CertStore } from '../../core/cert-store';
 import { BackendUnavailableError, ConflictError, InternalError, NotFoundError } from '../../core/errors';
 import { ensureDir, fsyncDir, writeFileAtomic, writeFilesAtomic } from '../../core/fs-atomic';
+import { inject, injectable } from 'inversify';
+import { FileStoreOptions } from './options';
 import { SerialIndex } from './serial-index';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
-
-/** Options of the file backend (`file:` in certctl.yaml). */
-export interface FileStoreOptions {
-  /** Directory holding one sub-directory per CA. */
-  dir: string;
-}
 
 /** Where an object sits inside a pack file: [file name, byte offset, byte length]. */
 type PackRef = [string, number, number];
@@ -56,10 +52,11 @@ const INVENTORY = 'inventory.jsonl';
  * pointing at a half-written file. A torn last inventory line (crash mid-append) is
  * ignored on read and cut off by the next writer. Writers hold a lock per CA.
  */
+@injectable()
 export class FileCertStore implements CertStore {
   readonly kind = 'file';
 
-  constructor(private readonly options: FileStoreOptions) {}
+  constructor(@inject(FileStoreOptions) private readonly options: FileStoreOptions) {}
 
   private caDir(ca: string): string {
     return join(this.options.dir, ca);

@@ -5,7 +5,7 @@ import * as x509 from '@peculiar/x509';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBackend } from '../../../src/backends';
+import { registry } from '../../../src/backends';
 import { FileCertStore } from '../../../src/backends/file/file-cert-store';
 import type { CertStore } from '../../../src/core/cert-store';
 import { loadConfig } from '../../../src/core/config/load';
@@ -21,8 +21,7 @@ x509.cryptoProvider.set(webcrypto);
 /** A CA service over a file store in `dir`, as `certctl` wires it (local signer, file store). */
 function serviceAt(dir: string, ca = 'default', passphrase?: string): IssuanceService {
   const config = loadConfig({ ca }, { XDG_CONFIG_HOME: join(dir, 'xdg'), CERTCTL_FILE_DIR: dir }, dir);
-  const file = loadBackend('file', 'test');
-  return createContainer(config, { get: () => passphrase }, { signer: file, store: file }).get(IssuanceService);
+  return createContainer(config, { get: () => passphrase }, registry).get(IssuanceService);
 }
 
 /**
@@ -295,7 +294,7 @@ describe('migrateStores --delete-source (file → file)', () => {
   async function snapshot(store: CertStore, ca = 'default') {
     const records = await store.list(ca);
     const items = await Promise.all(records.map(async (r) => ({ ...(await store.get(ca, r.serial))!, keyPem: await store.getKey(ca, r.serial) })));
-    return { ca: await store.getCa(ca), key: await store.getCaKey(ca), records, items, crl: await store.raiseCrlNumber!(ca, 0n) };
+    return { ca: await store.getCa(ca), key: await store.getCaKey(ca), records, items, crl: await (store as FileCertStore).raiseCrlNumber(ca, 0n) };
   }
 
   it('deletes the source CA after every object verified identical in the target, and says so', async () => {

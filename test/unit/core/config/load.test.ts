@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../../src/core/errors';
 import { loadConfig } from '../../../../src/core/config/load';
-import { parseFileOptions } from '../../../../src/backends/file';
+import { parseFileOptions } from '../../../../src/backends/file/options';
 
 describe('loadConfig', () => {
   let dir: string;
