@@ -1,7 +1,8 @@
 /**
- * certctl's one DER reader: walks TLVs by hand to pick a few fields out of certificates certctl
- * trusts (its CA's, a remote signer's answer) and to check the shape of DER it is handed. See
- * der.ts for why by hand; untrusted input (a CSR to sign) goes through @peculiar/x509 instead.
+ * certctl's one DER reader: walks TLVs by hand to pick the few fields the signer needs out of its
+ * own CA certificate and to check the shape of DER handed to the builders. See der.ts for why by
+ * hand; a CSR to sign and a remote signer's certificate are parsed and checked with
+ * @peculiar/x509 and node:crypto instead (core/csr.ts, x509/signed-check.ts).
  * Single-octet tags and definite lengths only: all that DER certificates use.
  */
 import { InvalidInputError } from '../errors';
@@ -96,38 +97,4 @@ export function certificateParts(der: Buffer): CertificateParts {
   }
   const slice = (t: Tlv) => Buffer.from(der.subarray(t.start, t.end));
   return { subjectDer: slice(subject), issuerDer: slice(issuer), spkiDer: slice(spki), subjectKeyId };
-}
-
-/** Serial and validity of a certificate, as certctl records them. */
-export interface CertificateFacts {
-  /** Canonical serial: upper-case hex of the positive integer, even length. */
-  serial: string;
-  notBefore: Date;
-  notAfter: Date;
-}
-
-/**
- * Reads serial, notBefore and notAfter straight from a certificate's DER — what certctl records
- * for a certificate a remote CA signed — without a full X.509 parse (which costs ~0.2 ms each).
- * @throws InvalidInputError when the DER is not a certificate.
- */
-export function certificateFacts(der: Buffer): CertificateFacts {
-  const cert = readTlv(der, 0);
-  const tbs = readTlv(der, cert.contentStart);
-  const fields = children(der, tbs);
-  const at = (i: number) => fields[i + (fields[0]?.tag === 0xa0 ? 1 : 0)];
-  const [serial, validity] = [at(0), at(3)];
-  if (!serial || serial.tag !== 0x02 || !validity || validity.tag !== 0x30) throw new InvalidInputError('not an X.509 certificate');
-  let hex = der.subarray(serial.contentStart, serial.end).toString('hex').replace(/^(00)+(?=..)/, '').toUpperCase();
-  if (hex.length % 2) hex = `0${hex}`;
-  const [nb, na] = children(der, validity).map((t) => derTime(der.subarray(t.contentStart, t.end).toString('latin1'), t.tag));
-  return { serial: hex, notBefore: nb, notAfter: na };
-}
-
-/** UTCTime (YYMMDDHHMMSSZ, years 1950–2049) or GeneralizedTime (YYYYMMDDHHMMSSZ), as RFC 5280 4.1.2.5 fixes them. */
-function derTime(text: string, tag: number): Date {
-  const m = /^(\d{2}|\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-  if (!m || (tag === 0x17) !== (m[1].length === 2)) throw new InvalidInputError(`not an RFC 5280 time: ${text}`);
-  const year = m[1].length === 2 ? (Number(m[1]) < 50 ? 2000 : 1900) + Number(m[1]) : Number(m[1]);
-  return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
 }

@@ -10,10 +10,10 @@
  * Buffers. The tests under test/unit/core/x509 prove the output byte-identical to
  * @peculiar/x509's generators.
  *
- * Reading is split the same way: der-reader.ts picks the few fields certctl needs
- * out of certificates it trusts (its own CA's, a remote signer's answer) by hand,
- * for the same speed reason; input from outside (a CSR to sign) is parsed and its
- * signature verified by @peculiar/x509 (core/csr.ts).
+ * Reading is split the same way: der-reader.ts picks the few fields the signer needs
+ * out of its own CA certificate by hand; input from outside (a CSR to sign, a remote
+ * signer's certificate) is parsed and verified with @peculiar/x509 and node:crypto
+ * (core/csr.ts, x509/signed-check.ts).
  *
  * Every function returns one complete TLV. Constructed types take their children
  * already encoded and copy them once into a single allocation, so the cost of a
