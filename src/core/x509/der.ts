@@ -272,7 +272,7 @@ export function printableString(value: string): Buffer {
   return stringTlv(Tag.PRINTABLE_STRING, value, 'latin1');
 }
 
-const IA5 = /^[\x00-\x7f]*$/;
+const IA5 = /^\p{ASCII}*$/u;
 
 /**
  * IA5String (7-bit ASCII), as used by dNSName and URIs.

@@ -32,7 +32,7 @@ interface Issued {
 }
 
 async function generateKeys(algorithm: typeof EC_P256 | typeof RSA_2048): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
 }
 
 async function issued(keys: CryptoKeyPair, cert: x509.X509Certificate): Promise<Issued> {
