@@ -280,7 +280,7 @@ interface MigrationRun {
 
 /** Migrates the source into `target` (verifying through `fresh()`), timed; then deletes the CA from the target. */
 async function timedMigration(label: string, source: CertStore, target: CertStore, fresh: () => CertStore, timing: BusyClock, count: number): Promise<MigrationRun> {
-  const { migrateStores } = await import('../src/core/migration');
+  const { migrateStores } = require('../src/core/migration') as typeof import('../src/core/migration');
   const before = timing.snapshot();
   const t0 = performance.now();
   const result = await migrateStores(source, target, { verifyTarget: fresh });
