@@ -32,7 +32,8 @@ import { IssuanceService } from '../src/core/issuance-service';
 import { CertStore } from '../src/core/cert-store';
 import { generateEncodedKey } from '../src/core/key-encoding';
 import { buildCsrDer } from '../src/core/x509/csr-builder';
-import { createDerSigner, toPem } from '../src/core/x509/certificate-builder';
+import { toPem } from '../src/core/x509/pem';
+import { createDerSigner } from '../src/core/x509/signing';
 import { randomUUID, randomBytes } from 'node:crypto';
 import { mapLimit } from '../src/core/concurrency';
 
@@ -279,7 +280,7 @@ interface MigrationRun {
 
 /** Migrates the source into `target` (verifying through `fresh()`), timed; then deletes the CA from the target. */
 async function timedMigration(label: string, source: CertStore, target: CertStore, fresh: () => CertStore, timing: BusyClock, count: number): Promise<MigrationRun> {
-  const { migrateStores } = await import('../src/core/migration');
+  const { migrateStores } = require('../src/core/migration') as typeof import('../src/core/migration');
   const before = timing.snapshot();
   const t0 = performance.now();
   const result = await migrateStores(source, target, { verifyTarget: fresh });

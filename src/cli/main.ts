@@ -18,7 +18,7 @@ export function buildProgram(): Command {
   const { registry } = require('../backends') as typeof import('../backends');
   const program = new Command('certctl')
     .description('a certificate authority that keeps its keys where you choose: a directory, Vault or Barbican')
-    .version(require('../../package.json').version)
+    .version((require('../../package.json') as typeof import('../../package.json')).version)
     .option('--config <file>', 'config file (default: $CERTCTL_CONFIG, ./certctl.yaml, $XDG_CONFIG_HOME/certctl/config.yaml)')
     .addOption(new Option('--backend <name>', `where keys live: ${registry.namesList()} (default from the config, else ${registry.defaultName})`))
     .option('--ca <name>', 'which CA of the store (default: "default")')

@@ -11,8 +11,8 @@ import { keyUsageFor, type Profile } from './policy/profiles';
 import { newSerial, parseSerial } from './serial';
 import { Signer, canRevoke, listsIssuedSerials, reportsWarnings, type LeafSpec } from './signer';
 import type { CaRecord, CertificateRecord, IssuedCertificate, KeyType, LeafProfileName, ListFilter, RevocationReason } from './types';
-import { createDerSigner } from './x509/certificate-builder';
 import { buildCsrDer } from './x509/csr-builder';
+import { createDerSigner } from './x509/signing';
 
 /** What `certctl issue` asks for. */
 export interface IssueRequest {

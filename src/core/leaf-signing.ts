@@ -3,7 +3,7 @@ import { mapLimit } from './concurrency';
 import { isRemoteSigner, type LeafSpec, type Signer } from './signer';
 import { serialToHex } from './serial';
 import type { CaRecord, IssuedCertificate, LeafProfileName } from './types';
-import { toPem } from './x509/certificate-builder';
+import { toPem } from './x509/pem';
 import { checkSignedCertificate, type SignedFacts } from './x509/signed-check';
 
 /** One certificate ready for the signer, and the key PEM the store keeps beside it (absent for a CSR). */

@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError } from '../../src/core/errors';
 import { generateEncodedKeySync } from '../../src/core/key-encoding';
 import { newSerial, serialToHex } from '../../src/core/serial';
 import { canRevoke, isRemoteSigner, signerCapabilities, type LeafSpec, type Signer, type SignerCapability } from '../../src/core/signer';
-import { createDerSigner } from '../../src/core/x509/certificate-builder';
+import { createDerSigner } from '../../src/core/x509/signing';
 import { buildCsrDer } from '../../src/core/x509/csr-builder';
 
 /** A signer under test over a fresh store. */

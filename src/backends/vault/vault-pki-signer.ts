@@ -6,8 +6,8 @@ import type { CaSpec, CreatedCa, LeafSpec, Signer } from '../../core/signer';
 import type { CaRecord, CertificateRecord, KeyType } from '../../core/types';
 import type { CertStore } from '../../core/cert-store';
 import { mapLimit } from '../../core/concurrency';
-import { pemBlocks } from '../../core/x509/der-reader';
-import { toPem, type ExtKeyUsageName, type KeyUsageName } from '../../core/x509/certificate-builder';
+import type { ExtKeyUsageName, KeyUsageName } from '../../core/x509/certificate-builder';
+import { pemBlocks, toPem } from '../../core/x509/pem';
 import type { VaultClient } from './client';
 
 const KEY_USAGE: Record<KeyUsageName, string> = {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration';
 import { InvalidInputError } from '../../core/errors';
+import { CA_NAME_PATTERN, CA_NAME_RULE } from '../../core/names';
 import { KEY_TYPES, type KeyType } from '../../core/types';
 import { action, emit, note } from '../runtime';
 
@@ -22,6 +23,9 @@ Examples:
       action(async ({ service, passphrase }, globals, opts: { cn: string; keyType: string; ttl?: string; parent?: string }) => {
         if (!KEY_TYPES.includes(opts.keyType as KeyType)) {
           throw new InvalidInputError(`--key-type ${opts.keyType} is not supported; choose ${KEY_TYPES.join(', ')}`);
+        }
+        if (opts.parent !== undefined && !CA_NAME_PATTERN.test(opts.parent)) {
+          throw new InvalidInputError(`--parent "${opts.parent}" is not a CA name; use ${CA_NAME_RULE}`);
         }
         const { record, notes } = await service.init({
           commonName: opts.cn,

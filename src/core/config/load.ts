@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors';
 import { parseDuration } from '../duration';
+import { CA_NAME_PATTERN, CA_NAME_RULE } from '../names';
 import { buildProfiles, type Profile } from '../policy/profiles';
 import type { ProfileName } from '../types';
 import { CORE_KEYS, configSchema, describeIssues, type ConfigFile } from './schema';
@@ -81,8 +82,8 @@ export function loadConfig(
   const origin = (role: 'signer' | 'store', envName: string) =>
     overrides.backend ? backendOrigin : env[envName] ? envName : file[role] ? `${role} in ${path}` : backendOrigin;
   const ca = overrides.ca ?? env.CERTCTL_CA ?? file.ca ?? 'default';
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(ca)) {
-    throw new ConfigError(`ca: "${ca}" is not a valid CA name; use letters, digits, ".", "_" or "-"`);
+  if (!CA_NAME_PATTERN.test(ca)) {
+    throw new ConfigError(`ca: "${ca}" is not a valid CA name; use ${CA_NAME_RULE}`);
   }
   let crlValiditySeconds = 7 * 86400;
   if (file.crl?.validity) {

@@ -1,6 +1,7 @@
 // zod/mini: the same validator, tree-shakeable to ~30 KB; the full build would be ~600 KB
 // of start-up parsing on every command.
 import * as z from 'zod/mini';
+import { CA_NAME_PATTERN, CA_NAME_RULE } from '../names';
 import { KEY_TYPES } from '../types';
 
 const duration = z.string().check(z.regex(/^\d+\s*[smhdwy]$/i, 'expected a duration like 398d, 10y or 12h'));
@@ -29,7 +30,7 @@ const coreConfigShape = {
   backend: z.optional(nonEmpty),
   signer: z.optional(nonEmpty),
   store: z.optional(nonEmpty),
-  ca: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a CA name of letters, digits, ".", "_" or "-"'))),
+  ca: z.optional(z.string().check(z.regex(CA_NAME_PATTERN, `expected a CA name of ${CA_NAME_RULE}`))),
   profiles: z.optional(
     z.strictObject({
       server: z.optional(profileSchema),
