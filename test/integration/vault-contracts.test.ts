@@ -38,7 +38,7 @@ describeWithVault('Vault backend', (vault) => {
     return { store: createVaultKvStore(fx.config, fx.client), cleanup: fx.cleanup };
   });
 
-  describeSignerContract('vault PKI (sign-verbatim) over vault KV v2', async () => {
+  describeSignerContract('vault PKI (sign/:role) over vault KV v2', async () => {
     const fx = fixture();
     return { signer: createVaultPkiSigner(fx.config, fx.client), store: createVaultKvStore(fx.config, fx.client), cleanup: fx.cleanup };
   });
