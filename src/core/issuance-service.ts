@@ -249,13 +249,17 @@ export class IssuanceService {
   }
 
   /**
-   * Cross-checks inventory records with a remote CA's own list (Vault's pki/certs): warnings for
+   * Cross-checks inventory records with a remote CA's own list (a SerialListingSigner): warnings for
    * records the CA does not know, e.g. written by hand or from another mount.
    */
   async crossCheck(records: CertificateRecord[]): Promise<string[]> {
     if (!listsIssuedSerials(this.signer) || records.length === 0) return [];
-    const known = await this.signer.issuedSerials();
-    const unknown = records.filter((r) => !known.has(r.serial)).map((r) => r.serial);
+    // One record (`show`): one lookup; more (`list`): the CA's whole list once.
+    const signer = this.signer;
+    const unknown =
+      records.length === 1
+        ? (await signer.hasIssued(records[0].serial)) ? [] : [records[0].serial]
+        : await signer.issuedSerials().then((known) => records.filter((r) => !known.has(r.serial)).map((r) => r.serial));
     if (unknown.length === 0) return [];
     const shown = unknown.slice(0, 5).join(', ') + (unknown.length > 5 ? `, … (${unknown.length - 5} more)` : '');
     return [`${unknown.length} certificate${unknown.length === 1 ? ' in the inventory is' : 's in the inventory are'} unknown to the ${this.signer.kind} signer: ${shown}; expected for certificates signed before the CA key moved into it (\`migrate --import-ca-key\`), otherwise they were not signed by this CA`];

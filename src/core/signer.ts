@@ -94,9 +94,12 @@ export interface RevokingSigner extends Signer {
   revoke(ca: string, serial: string): Promise<void>;
 }
 
-/** Capability: lists every serial the CA has signed, canonical hex, for cross-checking the store. */
+/** Capability: the CA keeps a list of what it signed, for cross-checking the store's inventory. */
 export interface SerialListingSigner extends Signer {
+  /** Every serial the CA has signed, canonical hex (`list`). */
   issuedSerials(): Promise<Set<string>>;
+  /** Whether the CA knows one serial: one lookup instead of the whole list (`show`). */
+  hasIssued(serial: string): Promise<boolean>;
 }
 
 /** Capability: takes over a CA key certctl held (`migrate --import-ca-key`), so it signs from then on. */
@@ -135,7 +138,8 @@ export function canRevoke(s: Signer): s is RevokingSigner {
 
 /** Whether the signer is a {@link SerialListingSigner}. */
 export function listsIssuedSerials(s: Signer): s is SerialListingSigner {
-  return typeof (s as Partial<SerialListingSigner>).issuedSerials === 'function';
+  const c = s as Partial<SerialListingSigner>;
+  return typeof c.issuedSerials === 'function' && typeof c.hasIssued === 'function';
 }
 
 /** Whether the signer is a {@link CaKeyImportingSigner}. */

@@ -36,7 +36,7 @@ describeWithVault('Vault backend', (vault) => {
     return { ...openStore(fx.config, 'vault'), cleanup: fx.cleanup };
   });
 
-  describeSignerContract('vault PKI over vault KV v2', async () => {
+  describeSignerContract('vault PKI (sign/:role) over vault KV v2', async () => {
     const fx = fixture();
     const { signer, store, declared } = openSignerAndStore(fx.config, 'vault');
     return { signer, store, declared, cleanup: fx.cleanup };

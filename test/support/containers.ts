@@ -15,9 +15,17 @@ export function openStore(config: ResolvedConfig, backend: string) {
   return { store, declared: d.capabilities.store };
 }
 
+/**
+ * The container `--backend NAME` wires, nothing resolved yet: a test can still wrap a transport
+ * (`container.onActivation(VaultTransport, …)`) before it asks for the signer or the store.
+ */
+export function containerFor(config: ResolvedConfig, backend: string, passphrase = noPassphrase) {
+  return createContainer(config, passphrase, registry, { store: backend, signer: backend });
+}
+
 /** A backend's signer and store from one container (the signer gets the store injected), as `--backend NAME` wires them. */
 export function openSignerAndStore(config: ResolvedConfig, backend: string, passphrase = noPassphrase) {
   const d = registry.resolve(backend, 'test');
-  const container = createContainer(config, passphrase, registry, { store: backend, signer: backend });
+  const container = containerFor(config, backend, passphrase);
   return { signer: container.get<Signer>(Signer), store: container.get<CertStore>(CertStore), declared: d.capabilities.signer, container };
 }

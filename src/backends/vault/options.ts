@@ -37,6 +37,9 @@ export type VaultAuthOptions =
   | { method: 'approle'; mount: string; roleId: string; secretId: string };
 
 /** The vault: section after defaults, environment and validation. */
+/** inversify token of {@link VaultOptions}. */
+export const VaultOptions = Symbol.for('certctl.vault.VaultOptions');
+
 export interface VaultOptions {
   address: string;
   namespace?: string;
@@ -65,9 +68,7 @@ export function parseVaultOptions(config: ResolvedConfig): VaultOptions {
 
   const address = (env.VAULT_ADDR || o.address)?.replace(/\/+$/, '');
   if (!address) throw new ConfigError('vault.address: where is Vault? Set it (e.g. https://vault.example:8200) or VAULT_ADDR');
-  try {
-    if (!/^https?:$/.test(new URL(address).protocol)) throw new Error('scheme');
-  } catch {
+  if (!URL.canParse(address) || !/^https?:$/.test(new URL(address).protocol)) {
     throw new ConfigError(`${env.VAULT_ADDR ? 'VAULT_ADDR' : 'vault.address'}: "${address}" is not an http:// or https:// URL`);
   }
 

@@ -3,7 +3,10 @@ import { ConfigError, ConflictError, NotFoundError, withContext } from '../../co
 import { mapLimit, retryEachWithin } from '../../core/concurrency';
 import { applyListFilter, checkDistinctSerials, revokedRecords } from '../../core/inventory';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
-import type { VaultClient } from './client';
+import { inject, injectable, optional } from 'inversify';
+import { VaultClient } from './client';
+import { VaultOptions } from './options';
+import { RollbackWindowMs } from './tokens';
 
 /** A KV v2 read: the data and the version check-and-set must name to replace it. */
 interface Versioned<T> {
@@ -38,17 +41,23 @@ const IN_FLIGHT = 4;
  * Every write uses check-and-set: `cas=0` creates only, `cas=<version>` replaces only what was
  * read, so two certctl processes cannot overwrite each other's records.
  */
+@injectable()
 export class VaultKvStore implements CertStore {
   readonly kind = 'vault-kv';
   private readonly cas = new Map<string, CaRecord>();
 
+  private readonly mount: string;
+  private readonly prefix: string;
+
   constructor(
-    private readonly client: VaultClient,
-    private readonly mount: string,
-    private readonly prefix: string,
+    @inject(VaultClient) private readonly client: VaultClient,
+    @inject(VaultOptions) options: Pick<VaultOptions, 'kvMount' | 'kvPrefix'>,
     /** How long a rollback keeps trying while Vault is unreachable or sealed. */
-    private readonly cleanupWindowMs = 30_000,
-  ) {}
+    @inject(RollbackWindowMs) @optional() private readonly cleanupWindowMs: number = 30_000,
+  ) {
+    this.mount = options.kvMount;
+    this.prefix = options.kvPrefix;
+  }
 
   private data(path: string): string {
     return `${this.mount}/data/${this.prefix}/${path}`;
@@ -156,7 +165,7 @@ export class VaultKvStore implements CertStore {
 
   /**
    * Revokes all or none: every entry is read and checked first, then each is replaced with
-   * check-and-set; if one write fails, the ones already written are put back.
+   * check-and-set; if one write fails, the ones already written are put back ({@link putBack}).
    */
   async markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date): Promise<CertificateRecord[]> {
     const entries = new Map<string, Versioned<CertEntry>>();
@@ -173,12 +182,23 @@ export class VaultKvStore implements CertStore {
         done.push({ serial: record.serial, version });
       }
     } catch (err) {
-      for (const d of done.reverse()) {
-        await this.write(`${ca}/certs/${d.serial}`, entries.get(d.serial)!.data, d.version).catch(() => undefined);
-      }
-      throw err;
+      await this.putBack(ca, done.reverse(), entries, err);
     }
     return out;
+  }
+
+  /**
+   * Rollback of a failed markRevoked: writes back what each certificate held before (check-and-set
+   * on the version certctl wrote), retrying for a while when Vault is briefly unreachable or
+   * sealed, then rethrows the failure; the entries that could not be put back are named.
+   */
+  private async putBack(ca: string, done: { serial: string; version: number }[], before: Map<string, Versioned<CertEntry>>, err: unknown): Promise<never> {
+    const left = await retryEachWithin(done, this.cleanupWindowMs, async (d) => {
+      await this.write(`${ca}/certs/${d.serial}`, before.get(d.serial)!.data, d.version);
+    });
+    if (left.length === 0) throw err;
+    const message = `${(err as Error).message}; ${left.length} of the ${done.length} certificate${done.length === 1 ? '' : 's'} already marked revoked could not be put back and read as revoked: ${left.map((d) => this.data(`${ca}/certs/${d.serial}`)).join(', ')}`;
+    throw withContext(err, message);
   }
 
   /** A check-and-set counter: two processes can never draw the same number. */
@@ -193,6 +213,7 @@ export class VaultKvStore implements CertStore {
 
   /** Moves the counter to `next(current)` with check-and-set, retrying when another process moved it first. */
   private async advanceCrlNumber(ca: string, next: (current: bigint) => bigint): Promise<bigint> {
+    let lost: unknown;
     for (let attempt = 0; attempt < 10; attempt++) {
       const current = await this.read<{ n: string }>(`${ca}/crl-number`);
       const now = current ? BigInt(current.data.n) : 0n;
@@ -202,10 +223,12 @@ export class VaultKvStore implements CertStore {
         await this.write(`${ca}/crl-number`, { n: String(value) }, current?.version ?? 0);
         return value;
       } catch (err) {
+        // Another process moved the counter first: read it again.
         if (!(err instanceof ConflictError)) throw err;
+        lost = err;
       }
     }
-    throw new ConflictError(`the CRL number of CA "${ca}" kept changing under certctl; retry`);
+    throw new ConflictError(`the CRL number of CA "${ca}" kept changing under certctl; retry`, { cause: lost });
   }
 
   /**
