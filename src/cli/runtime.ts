@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { Command } from 'commander';
 import type { IssuanceService } from '../core/issuance-service';
 import type { ResolvedConfig } from '../core/config/load';
@@ -22,7 +23,7 @@ export interface Runtime {
 
 /** Global options of the running command. */
 export function globalsOf(cmd: Command): GlobalOptions {
-  return cmd.optsWithGlobals() as GlobalOptions;
+  return cmd.optsWithGlobals<GlobalOptions>();
 }
 
 /**
@@ -68,7 +69,7 @@ export function fail(err: unknown, json: boolean): number {
   const e: CertctlError = toCertctlError(err);
   if (json) process.stdout.write(`${JSON.stringify({ status: e.exitCode, error: { code: e.code, message: e.message } })}\n`);
   process.stderr.write(`certctl: ${e.message}\n`);
-  if (process.env.CERTCTL_DEBUG && e.cause) process.stderr.write(`cause: ${String((e.cause as Error)?.stack ?? e.cause)}\n`);
+  if (process.env.CERTCTL_DEBUG && e.cause) process.stderr.write(`cause: ${e.cause instanceof Error ? e.cause.stack : inspect(e.cause)}\n`);
   return e.exitCode ?? EXIT_CODES.internal;
 }
 

@@ -13,7 +13,7 @@
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { certctl, run, tempDir, requireTool, requireBuiltCli, ok } from '../support/cli';
+import { run, tempDir, requireTool, requireBuiltCli, ok } from '../support/cli';
 
 jest.setTimeout(300000);
 

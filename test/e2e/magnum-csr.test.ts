@@ -132,7 +132,7 @@ describe('Magnum CSR flow: openssl CSR signed by `certctl sign`', () => {
           clearTimeout(timer);
           resolve(data);
         });
-        socket.on('error', (e) => {
+        socket.on('error', (e: Error) => {
           clearTimeout(timer);
           reject(e);
         });

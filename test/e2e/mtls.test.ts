@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { freePort } from '../support/tls-check';
-import { certctl, run, tempDir, type CliResult, requireTool, requireBuiltCli, ok } from '../support/cli';
+import { run, tempDir, type CliResult, requireTool, requireBuiltCli, ok } from '../support/cli';
 
 jest.setTimeout(120000);
 
@@ -118,8 +118,8 @@ function startSServer(args: string[], cwd: string): Promise<ChildProcess> {
         resolve(child);
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.once('error', (e) => {
       clearTimeout(timer);
       reject(new Error(`cannot run openssl s_server: ${e.message}`));

@@ -94,8 +94,8 @@ export function certctlAsync(cwd: string, args: string[], env: Record<string, st
   const child = spawn(process.execPath, [CERTCTL_BIN, ...args], { cwd, env: userEnv(cwd, env) });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 120000);
     child.on('close', (code) => {

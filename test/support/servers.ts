@@ -33,7 +33,6 @@ export function openstackServers(): OpenStackServers | undefined {
   if (!e.CERTCTL_IT_BARBICAN_ENDPOINT || !e.OS_AUTH_URL || !e.OS_PASSWORD) {
     const why = e.CERTCTL_IT_OPENSTACK_UNAVAILABLE ?? 'CERTCTL_IT_BARBICAN_ENDPOINT / OS_AUTH_URL are not set';
     if (e.CI) throw new Error(`Barbican/Keystone integration tests cannot run under CI: ${why}`);
-    // eslint-disable-next-line no-console
     console.warn(`\n*** SKIPPING Barbican/Keystone integration tests: ${why}.\n*** ${HOW_TO_START}.\n`);
     return undefined;
   }
@@ -127,7 +126,6 @@ export function vaultServer(): VaultServer | undefined {
   if (!e.CERTCTL_IT_VAULT_ADDR || !e.CERTCTL_IT_VAULT_TOKEN) {
     const why = e.CERTCTL_IT_VAULT_UNAVAILABLE ?? 'CERTCTL_IT_VAULT_ADDR / CERTCTL_IT_VAULT_TOKEN are not set';
     if (e.CI) throw new Error(`Vault integration tests cannot run under CI: ${why}`);
-    // eslint-disable-next-line no-console
     console.warn(`\n*** SKIPPING Vault integration tests: ${why}.\n*** ${HOW_TO_START_VAULT}.\n`);
     return undefined;
   }

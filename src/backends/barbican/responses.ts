@@ -109,13 +109,13 @@ const lastSegment = (ref: string) => ref.replace(/\/+$/, '').split('/').pop() ??
 
 /** `{"secret_ref": …}` of POST /v1/secrets → the new secret's id and Barbican's own href of it. */
 export function parseSecretCreated(data: unknown): { id: string; ref: string } {
-  const href = parse(ref('secret_ref'), data, 'secret creation').secret_ref as string;
+  const href = parse(ref('secret_ref'), data, 'secret creation').secret_ref;
   return { id: lastSegment(href), ref: href };
 }
 
 /** `{"container_ref": …}` of POST /v1/containers → the new container's id. */
 export function parseContainerCreated(data: unknown): string {
-  return lastSegment(parse(ref('container_ref'), data, 'container creation').container_ref as string);
+  return lastSegment(parse(ref('container_ref'), data, 'container creation').container_ref);
 }
 
 /** A page of GET /v1/secrets. */

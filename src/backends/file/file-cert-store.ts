@@ -65,7 +65,7 @@ export class FileCertStore implements CertStore {
       const dir = this.caDir(ca);
       let meta: Omit<CaRecord, 'certPem' | 'chainPem'>;
       try {
-        meta = JSON.parse(readFileSync(join(dir, CA_META), 'utf8'));
+        meta = JSON.parse(readFileSync(join(dir, CA_META), 'utf8')) as Omit<CaRecord, 'certPem' | 'chainPem'>;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw err;

@@ -123,7 +123,7 @@ export class AxiosTransport implements HttpTransport {
       headers['Content-Type'] ??= 'application/json';
     }
     try {
-      const res = await this.axios.request({ method: request.method as 'GET', url: request.url, headers, data });
+      const res = await this.axios.request({ method: request.method, url: request.url, headers, data });
       const out: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && v !== null) out[k.toLowerCase()] = String(v);
       return { status: res.status, headers: out, data: parseBody(res.data as string, out['content-type']) };

@@ -150,12 +150,12 @@ export class VaultClient {
 
   /** Reads a path; undefined when nothing is stored there (404 with no errors); a path not mounted throws (reason `no-route`). */
   async read<T = Record<string, unknown>>(path: string): Promise<VaultResponse<T> | undefined> {
-    return this.call<T>('GET', path, undefined, { absentOn404: true });
+    return (await this.call<T>('GET', path, undefined, { absentOn404: true })) as VaultResponse<T> | undefined;
   }
 
   /** Writes a path; 200, 202 and 204 are success. */
   async write<T = Record<string, unknown>>(path: string, data: unknown, method: 'POST' | 'PUT' | 'PATCH' = 'POST'): Promise<VaultResponse<T>> {
-    return (await this.call<T>(method, path, data)) ?? {};
+    return ((await this.call<T>(method, path, data)) as VaultResponse<T> | undefined) ?? {};
   }
 
   /** The keys under a path; empty when Vault answers 404 with no errors (its way of saying "nothing here"). */
@@ -165,7 +165,9 @@ export class VaultClient {
 
   /** A LIST with Vault's `key_info` per key (e.g. each issuer's name under `<pki>/issuers`); empty as {@link list} is. */
   async listWithInfo<I = Record<string, unknown>>(path: string): Promise<{ keys: string[]; info: Record<string, I> }> {
-    const res = await this.call<{ keys?: string[]; key_info?: Record<string, I> }>('LIST', path, undefined, { absentOn404: true });
+    const res = (await this.call<{ keys?: string[]; key_info?: Record<string, I> }>('LIST', path, undefined, { absentOn404: true })) as
+      | VaultResponse<{ keys?: string[]; key_info?: Record<string, I> }>
+      | undefined;
     return { keys: res?.data?.keys ?? [], info: res?.data?.key_info ?? {} };
   }
 
@@ -177,10 +179,11 @@ export class VaultClient {
   /** A GET whose body is not JSON (a PEM). */
   async readText(path: string): Promise<string | undefined> {
     const body = await this.call<unknown>('GET', path, undefined, { absentOn404: true, raw: true });
-    return body === undefined ? undefined : String(body);
+    return typeof body === 'string' ? body : undefined;
   }
 
-  private async call<T>(method: Method, path: string, data?: unknown, opts: { absentOn404?: boolean; raw?: boolean } = {}): Promise<any> {
+  /** One request: the parsed response (with `raw`, the body as Vault sent it), or undefined for an absent path with `absentOn404`. */
+  private async call<T>(method: Method, path: string, data?: unknown, opts: { absentOn404?: boolean; raw?: boolean } = {}): Promise<VaultResponse<T> | string | undefined> {
     const login = this.ensureLogin();
     await login;
     for (let attempt = 0; ; attempt++) {
@@ -193,7 +196,7 @@ export class VaultClient {
       } catch (err) {
         const response = responseOf(err);
         // node-vault counts only 200 and 204 as success.
-        if (response?.status === 202) return opts.raw ? response.body : (response.body ?? {});
+        if (response?.status === 202) return (opts.raw ? response.body : (response.body ?? {})) as VaultResponse<T> | string | undefined;
         const failure = response ? new VaultApiError(method, path, response.status, errorsOf(response.body)) : err;
         if (failure instanceof VaultApiError) {
           if (failure.reason === 'absent' && opts.absentOn404) return undefined;

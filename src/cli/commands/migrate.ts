@@ -90,7 +90,7 @@ async function runMigrate(globals: GlobalOptions, opts: MigrateOptions): Promise
       dryRun: opts.dryRun,
       batchSize,
       verifyTarget: to.open,
-      onProgress: progress?.update,
+      onProgress: progress ? (p) => progress.update(p) : undefined,
       caKeyImporter,
       passphrase: () => passphrase.get(),
       // A source store without deleteCa is refused by migrateStores before anything is copied (exit 9).
@@ -118,7 +118,7 @@ interface Side {
   config: ResolvedConfig;
   location: string;
   /** A fresh store instance each call (verification and the delete check read through new ones), from its own container. */
-  open(): CertStore;
+  open: () => CertStore;
 }
 
 /**

@@ -82,7 +82,7 @@ function checkExtensions(der: Buffer, spec: LeafSpec, fail: Fail): void {
 
   const ku = cert.getExtension(x509.KeyUsagesExtension);
   const wantedKu = spec.keyUsage.reduce((bits, u) => bits | KEY_USAGE_FLAGS[u], 0);
-  if (!ku || ku.usages !== wantedKu) throw fail('key usage', ku ? describeKeyUsage(ku.usages) : '(none)', spec.keyUsage.join(', '));
+  if (!ku || Number(ku.usages) !== wantedKu) throw fail('key usage', ku ? describeKeyUsage(Number(ku.usages)) : '(none)', spec.keyUsage.join(', '));
 
   const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
   sameSet('extended key usage', (eku?.usages ?? []).map(String), spec.extKeyUsage.map((u) => EKU_OIDS[u]), fail);

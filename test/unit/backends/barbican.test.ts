@@ -2,7 +2,7 @@ import { describeHttpFailure, mayHaveTakenEffect } from '../../../src/backends/b
 import { chunkEvents, compactedEvents, foldSegments, type InventoryEvent } from '../../../src/backends/barbican/inventory-log';
 import { ObjectNames } from '../../../src/backends/barbican/object-map';
 import { parseBarbicanOptions } from '../../../src/backends/barbican/options';
-import { parseErrorResponse, parseSecretPage, UnexpectedResponseError, UnexpectedStatusError } from '../../../src/backends/barbican/responses';
+import { parseErrorResponse, parseSecretPage, UnexpectedResponseError } from '../../../src/backends/barbican/responses';
 import { barbicanUrls, nextOffset } from '../../../src/backends/barbican/urls';
 import { leftoverMessage, WriteJournal } from '../../../src/backends/barbican/write-rollback';
 import { RetryingTransport, TransportError, type HttpRequest, type HttpResponse, type HttpTransport } from '../../../src/backends/http/transport';
