@@ -90,6 +90,12 @@ class FaultInjectingStore implements CertStore {
   raiseCrlNumber(ca: string, atLeast: bigint) { return this.inner.raiseCrlNumber(ca, atLeast); }
 }
 
+/** Two store directories, `a` and `b`, in a fresh temporary directory (their parent). */
+function storeDirs(prefix: string): [string, string] {
+  const tmp = mkdtempSync(join(tmpdir(), prefix));
+  return [join(tmp, 'a'), join(tmp, 'b')];
+}
+
 /** Everything a store holds of a CA (CA, key, records in order, certificates with keys, CRL number), for comparing two stores. */
 async function snapshot(store: CertStore, ca = 'default') {
   const records = await store.list(ca);
@@ -402,15 +408,10 @@ describe('migrateStores --delete-source (file → file)', () => {
 });
 
 describe('migrateStores back and forth: the target ends equal to the source, conflicts stop before any write', () => {
-  let tmp: string;
   let a: string;
   let b: string;
-  beforeEach(() => {
-    tmp = mkdtempSync(join(tmpdir(), 'certctl-migrate-back-'));
-    a = join(tmp, 'a');
-    b = join(tmp, 'b');
-  });
-  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+  beforeEach(() => ([a, b] = storeDirs('certctl-migrate-back-')));
+  afterEach(() => rmSync(join(a, '..'), { recursive: true, force: true }));
 
   /**
    * CA "default" in A (11 certificates, 2 revoked, CRL 1), moved to B with A kept, then used on
