@@ -18,12 +18,13 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { bundleOptions } from '../scripts/bundle-options.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
 const OUT = join(ROOT, '.cache', 'bench', 'backends.js');
 mkdirSync(dirname(OUT), { recursive: true });
-await build({ entryPoints: [join(HERE, 'backends.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: OUT, external: ['@peculiar/x509', 'pkijs', 'asn1js', 'axios', 'node-vault'], logLevel: 'warning' });
+await build({ ...bundleOptions, entryPoints: [join(HERE, 'backends.ts')], outfile: OUT, logLevel: 'warning' });
 
 const args = process.argv.slice(2).filter((a) => a !== '--no-write');
 const which = args.filter((a) => !a.startsWith('--'));

@@ -15,14 +15,16 @@
  *   runs this once per placement of Vault and this process on the CPUs.
  */
 import 'reflect-metadata';
-import { ContainerModule } from 'inversify';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createBarbicanStore } from '../src/backends/barbican';
+import { registry } from '../src/backends';
+import { BarbicanTransport } from '../src/backends/barbican';
 import { AxiosTransport, type HttpRequest, type HttpResponse, type HttpTransport } from '../src/backends/http/transport';
-import { vaultBackend, vaultClient } from '../src/backends/vault';
+import { VaultTransport } from '../src/backends/vault';
+import type { BackendSelection } from '../src/core/container';
+import type { CaDeletingStore } from '../src/core/cert-store';
 import { IN_FLIGHT } from '../src/backends/vault/vault-pki-signer';
 import { loadConfig, type ResolvedConfig } from '../src/core/config/load';
 import { createContainer } from '../src/core/container';
@@ -30,13 +32,21 @@ import { IssuanceService } from '../src/core/issuance-service';
 import { CertStore } from '../src/core/cert-store';
 import { generateEncodedKey } from '../src/core/key-encoding';
 import { buildCsrDer } from '../src/core/x509/csr-builder';
-import { createDerSigner, toPem } from '../src/core/x509/certificate-builder';
+import { toPem } from '../src/core/x509/pem';
+import { createDerSigner } from '../src/core/x509/signing';
 import { randomUUID, randomBytes } from 'node:crypto';
 import { mapLimit } from '../src/core/concurrency';
 
 
 
 const noPassphrase = { get: () => undefined };
+
+/** A container as the CLI builds it, with every Vault and Barbican request timed by `clock` (wrapped at activation). */
+function timedContainer(config: ResolvedConfig, clock: BusyClock | undefined, selection?: BackendSelection) {
+  const container = createContainer(config, noPassphrase, registry, selection);
+  if (clock) for (const token of [VaultTransport, BarbicanTransport]) container.onActivation<HttpTransport>(token, (_ctx, t) => clock.wrap(t));
+  return container;
+}
 
 async function barbican(count: number): Promise<string[]> {
   const e = process.env;
@@ -47,12 +57,7 @@ async function barbican(count: number): Promise<string[]> {
   /** A service over a fresh store, as a new certctl process would have, with its HTTP timed. */
   const serviceWithTiming = () => {
     const timing = new BusyClock();
-    const store = createBarbicanStore(config, (t) => timing.wrap(t));
-    const container = createContainer(config, noPassphrase, {
-      signer: { name: 'barbican' },
-      store: { name: 'barbican', storeModule: () => new ContainerModule(({ bind }) => void bind(CertStore).toConstantValue(store)) },
-    });
-    return { service: container.get(IssuanceService), timing };
+    return { service: timedContainer(config, timing).get(IssuanceService), timing };
   };
   await serviceWithTiming().service.init({ commonName: 'Bench CA' });
   // The issuing run alone, from a fresh store: it pays the Keystone login and the CA reads too.
@@ -106,11 +111,9 @@ function vaultTarget(dirPrefix: string, vaultYaml: (id: string) => string): { ad
  */
 async function vault(count: number, rounds: number, placement: string, verdict: boolean): Promise<string[]> {
   const { addr, token, cacert, id, config } = vaultTarget('certctl-bench-vault-', (id) => `  pki_mount: pki-bench-${id}\n  kv_prefix: bench-${id}\n`);
-  // The backend shares this (cached) client, so every one of its requests is timed.
+  // The signer and the store share the container's one client, so every one of its requests is timed.
   const timing = new BusyClock();
-  vaultClient(config, (t) => timing.wrap(t));
-  const container = createContainer(config, noPassphrase, { signer: vaultBackend, store: vaultBackend });
-  const service = container.get(IssuanceService);
+  const service = timedContainer(config, timing).get(IssuanceService);
   await service.init({ commonName: 'Bench Vault CA' });
 
   /** One certctl run of `n` certificates: wall time, HTTP calls and their summed time, node's CPU time. */
@@ -257,8 +260,7 @@ class BusyClock {
 async function migrationSource(count: number): Promise<{ dir: string; store: CertStore }> {
   const dir = mkdtempSync(join(tmpdir(), 'certctl-bench-migrate-src-'));
   const config = loadConfig({}, { CERTCTL_FILE_DIR: join(dir, 'pki'), XDG_CONFIG_HOME: join(dir, 'xdg') }, dir);
-  const { fileBackend } = await import('../src/backends/file');
-  const container = createContainer(config, noPassphrase, { signer: fileBackend, store: fileBackend });
+  const container = timedContainer(config, undefined);
   const service = container.get(IssuanceService);
   await service.init({ commonName: 'Bench Migrate CA' });
   const { items } = await service.issue({ profile: 'node', count });
@@ -278,7 +280,7 @@ interface MigrationRun {
 
 /** Migrates the source into `target` (verifying through `fresh()`), timed; then deletes the CA from the target. */
 async function timedMigration(label: string, source: CertStore, target: CertStore, fresh: () => CertStore, timing: BusyClock, count: number): Promise<MigrationRun> {
-  const { migrateStores } = await import('../src/core/migration');
+  const { migrateStores } = require('../src/core/migration') as typeof import('../src/core/migration');
   const before = timing.snapshot();
   const t0 = performance.now();
   const result = await migrateStores(source, target, { verifyTarget: fresh });
@@ -288,7 +290,7 @@ async function timedMigration(label: string, source: CertStore, target: CertStor
   if (c.copied !== count || c.verified !== count) throw new Error(`${label}: unexpected result ${JSON.stringify(c)}`);
   // Clean up through the store's own deleteCa (what --delete-source uses), timed too.
   const d0 = performance.now();
-  await fresh().deleteCa!('default');
+  await (fresh() as CaDeletingStore).deleteCa('default');
   const deleteMs = performance.now() - d0;
   return {
     label,
@@ -308,17 +310,16 @@ async function migrateIntoBarbican(source: CertStore, count: number): Promise<Mi
   const config = loadConfig({}, { ...e, CERTCTL_BACKEND: 'barbican', CERTCTL_BARBICAN_PREFIX: prefix, XDG_CONFIG_HOME: join(dir, 'xdg') }, dir);
   // One clock for the target and the fresh instance that verifies (the CLI opens both), each with its own transport as in the CLI.
   const clock = new BusyClock();
-  const open = () => createBarbicanStore(config, (t) => clock.wrap(t));
+  const open = () => timedContainer(config, clock, { store: 'barbican', signer: null }).get<CertStore>(CertStore);
   return timedMigration('file → barbican', source, open(), open, clock, count);
 }
 
 async function migrateIntoVault(source: CertStore, count: number): Promise<MigrationRun> {
   const { config } = vaultTarget('certctl-bench-migrate-vault-', (id) => `  kv_mount: secret\n  kv_prefix: bench-migrate-${id}\n`);
   const clock = new BusyClock();
-  const client = vaultClient(config, (t) => clock.wrap(t));
-  const { createVaultKvStore } = await import('../src/backends/vault');
-  // The CLI's fresh instance for the read-back: a new store (no cached CA record) over the same client.
-  return timedMigration('file → vault-kv', source, createVaultKvStore(config, client), () => createVaultKvStore(config, client), clock, count);
+  // The CLI's fresh instance for the read-back: a new store (no cached CA record) from a new container.
+  const open = () => timedContainer(config, clock, { store: 'vault', signer: null }).get<CertStore>(CertStore);
+  return timedMigration('file → vault-kv', source, open(), open, clock, count);
 }
 
 async function migration(count: number, which: string[]): Promise<string[]> {

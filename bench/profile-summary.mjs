@@ -13,7 +13,8 @@ const B64 = Object.fromEntries([...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr
 /** Decodes a source map's mappings into per-generated-line sorted [col, sourceIndex, line] arrays. */
 function decodeMap(map) {
   const lines = [];
-  let src = 0, srcLine = 0, srcCol = 0;
+  // The fourth field (source column) is decoded but not kept: summaries name lines only.
+  let src = 0, srcLine = 0;
   for (const lineText of map.mappings.split(';')) {
     const segs = [];
     let col = 0;
@@ -35,7 +36,6 @@ function decodeMap(map) {
         if (vals.length >= 4) {
           src += vals[1];
           srcLine += vals[2];
-          srcCol += vals[3];
           segs.push([col, src, srcLine]);
         }
       }

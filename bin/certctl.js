@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// The CLI is bundled into one file by `npm run build` (tools/build.mjs) so a command loads
+// The CLI is bundled into one file by `npm run build` (scripts/build.mjs) so a command loads
 // one script instead of resolving hundreds of modules: start-up is the hot path. The bundle
 // is compiled with V8's code cache (dist/certctl.js.cache, written by the build), which
 // saves most of its compile time; a missing or stale cache is simply recompiled.
@@ -10,7 +10,15 @@ const vm = require('node:vm');
 const Module = require('node:module');
 
 const file = path.join(__dirname, '..', 'dist', 'certctl.js');
-const source = fs.readFileSync(file, 'utf8');
+let source;
+try {
+  source = fs.readFileSync(file, 'utf8');
+} catch (err) {
+  if (err.code !== 'ENOENT') throw err;
+  // A checkout before its first build: say how to build, not an ENOENT stack.
+  process.stderr.write(`certctl: not built yet (no ${file}); run \`npm run build\` (or \`npm ci\`, which runs it) in ${path.dirname(__dirname)}\n`);
+  process.exit(1);
+}
 let cachedData;
 try {
   cachedData = fs.readFileSync(`${file}.cache`);
@@ -18,7 +26,7 @@ try {
   cachedData = undefined;
 }
 // The bundle must not use import(): a vm.Script has no dynamic-import loader on Node 20
-// (tools/build.mjs fails the build if one appears).
+// (scripts/build.mjs fails the build if one appears).
 const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
 const mod = new Module(file, module);
 mod.filename = file;

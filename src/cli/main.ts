@@ -15,11 +15,12 @@ import { InvalidInputError } from '../core/errors';
 
 /** Builds the certctl command tree. */
 export function buildProgram(): Command {
+  const { registry } = require('../backends') as typeof import('../backends');
   const program = new Command('certctl')
     .description('a certificate authority that keeps its keys where you choose: a directory, Vault or Barbican')
-    .version(require('../../package.json').version)
+    .version((require('../../package.json') as typeof import('../../package.json')).version)
     .option('--config <file>', 'config file (default: $CERTCTL_CONFIG, ./certctl.yaml, $XDG_CONFIG_HOME/certctl/config.yaml)')
-    .addOption(new Option('--backend <name>', 'where keys live: file|vault|barbican (default from the config, else file)'))
+    .addOption(new Option('--backend <name>', `where keys live: ${registry.namesList()} (default from the config, else ${registry.defaultName})`))
     .option('--ca <name>', 'which CA of the store (default: "default")')
     .option('--json', 'machine-readable output: {"status": N, "result"|"error": …}')
     .option('--passphrase-file <file>', 'CA key passphrase (or CERTCTL_CA_PASSPHRASE)')

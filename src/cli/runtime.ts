@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { IssuanceService } from '../core/issuance-service';
 import type { ResolvedConfig } from '../core/config/load';
+import type { PassphraseSource } from '../core/secrets';
 import { CertctlError, EXIT_CODES, toCertctlError } from '../core/errors';
 
 /** Options every command accepts (before or after the command name). */
@@ -12,10 +13,11 @@ export interface GlobalOptions {
   passphraseFile?: string;
 }
 
-/** What a command needs to run: the wired service and the resolved configuration. */
+/** What a command needs to run: the wired service, the resolved configuration and the CA passphrase. */
 export interface Runtime {
   service: IssuanceService;
   config: ResolvedConfig;
+  passphrase: PassphraseSource;
 }
 
 /** Global options of the running command. */
@@ -24,24 +26,30 @@ export function globalsOf(cmd: Command): GlobalOptions {
 }
 
 /**
- * Loads configuration and wires the container: only when a command runs, and only the
- * backends it names, so `--help` and the hot path stay cheap.
+ * Loads the configuration, with the backend sections the registry knows, and the passphrase
+ * source: what every command starts from.
+ * @throws ConfigError for a bad config file or environment.
+ */
+export function loadRuntimeConfig(globals: GlobalOptions): { config: ResolvedConfig; passphrase: PassphraseSource } {
+  const { loadConfig } = require('../core/config/load') as typeof import('../core/config/load');
+  const { registry } = require('../backends') as typeof import('../backends');
+  const { passphraseSource } = require('../core/secrets') as typeof import('../core/secrets');
+  const config = loadConfig({ configPath: globals.config, backend: globals.backend, ca: globals.ca }, process.env, process.cwd(), registry.sections());
+  return { config, passphrase: passphraseSource(globals.passphraseFile, config.env) };
+}
+
+/**
+ * Loads configuration and wires the container: only when a command runs, so `--help` stays
+ * cheap. The one container of the command, built by the core's composition root.
  * @throws ConfigError / NotSupportedError for a bad config or backend.
  */
 export function createRuntime(globals: GlobalOptions): Runtime {
-  const { loadConfig } = require('../core/config/load') as typeof import('../core/config/load');
-  const { loadBackend } = require('../backends') as typeof import('../backends');
+  const { registry } = require('../backends') as typeof import('../backends');
   const { createContainer } = require('../core/container') as typeof import('../core/container');
-  const { passphraseSource } = require('../core/secrets') as typeof import('../core/secrets');
   const { IssuanceService } = require('../core/issuance-service') as typeof import('../core/issuance-service');
-  const config = loadConfig({ configPath: globals.config, backend: globals.backend, ca: globals.ca });
-  const origin = (role: 'signer' | 'store') =>
-    globals.backend ? '--backend' : config.env.CERTCTL_BACKEND ? 'CERTCTL_BACKEND' : config.path ? `${role === 'signer' ? 'signer/backend' : 'store/backend'} in ${config.path}` : 'backend';
-  const container = createContainer(config, passphraseSource(globals.passphraseFile, config.env), {
-    signer: loadBackend(config.signer, origin('signer')),
-    store: loadBackend(config.store, origin('store')),
-  });
-  return { service: container.get(IssuanceService), config };
+  const { config, passphrase } = loadRuntimeConfig(globals);
+  const container = createContainer(config, passphrase, registry);
+  return { service: container.get(IssuanceService), config, passphrase };
 }
 
 /** Prints a command's result: `{"status":0,"result":…}` with --json, else the human text on stdout. */

@@ -12,7 +12,8 @@ export interface AuditEvent {
 /**
  * Keeps CA material, issued certificates, leaf private keys and the inventory
  * (DESIGN.md "Two interfaces"). Implementations translate their native errors into
- * CertctlError kinds and never decide policy.
+ * CertctlError kinds and never decide policy. What only some stores do is a capability below,
+ * detected at run time with its guard.
  */
 export interface CertStore {
   /** The store's type name, for messages (`file`, `barbican`, `vault-kv`). */
@@ -42,8 +43,6 @@ export interface CertStore {
   getKey(ca: string, serial: string): Promise<string | undefined>;
   /** Inventory records, oldest first, filtered. */
   list(ca: string, filter?: ListFilter): Promise<CertificateRecord[]>;
-  /** True when the serial is already used in this CA. */
-  hasSerial(ca: string, serial: string): Promise<boolean>;
   /**
    * Marks certificates revoked, all or none, and returns their updated records in order.
    * @throws NotFoundError for an unknown serial; ConflictError when one is already revoked or listed twice.
@@ -51,25 +50,65 @@ export interface CertStore {
   markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date): Promise<CertificateRecord[]>;
   /** Allocates the next CRL number (monotonic per CA). */
   nextCrlNumber(ca: string): Promise<bigint>;
-  /**
-   * Optional capability: raises the CA's CRL counter to at least `atLeast`, never lowering it,
-   * and returns the counter as it then stands (`atLeast` 0 reads it without writing), so a CA
-   * moved by `certctl migrate` keeps numbering its CRLs past the source's.
-   * @throws NotFoundError when the CA does not exist.
-   */
-  raiseCrlNumber?(ca: string, atLeast: bigint): Promise<bigint>;
-  /**
-   * Optional capability: removes the CA and everything of it from this store (its record and
-   * key, every certificate, leaf key, inventory record and the CRL counter), for
-   * `certctl migrate --delete-source`. Only this store's objects: a signer keeping the CA key
-   * elsewhere (Vault PKI's issuer) is not touched. The CA's record goes last, so a run that
-   * fails midway leaves the CA listed and a second call finishes the job.
-   * @throws NotFoundError when the store holds nothing of that CA.
-   */
-  deleteCa?(ca: string): Promise<void>;
-  /** Optional capability: keeps an audit trail. */
-  recordEvent?(event: AuditEvent): Promise<void>;
 }
 
 /** inversify token of {@link CertStore}. */
 export const CertStore = Symbol.for('certctl.CertStore');
+
+/**
+ * Capability: the CRL counter can be raised to a given value, so a CA moved by `certctl migrate`
+ * keeps numbering its CRLs past the source's.
+ */
+export interface CrlNumberRaisingStore extends CertStore {
+  /**
+   * Raises the CA's CRL counter to at least `atLeast`, never lowering it, and returns the counter
+   * as it then stands (`atLeast` 0 reads it without writing).
+   * @throws NotFoundError when the CA does not exist.
+   */
+  raiseCrlNumber(ca: string, atLeast: bigint): Promise<bigint>;
+}
+
+/** Capability: a CA can be removed with everything of it, for `certctl migrate --delete-source`. */
+export interface CaDeletingStore extends CertStore {
+  /**
+   * Removes the CA and everything of it from this store (its record and key, every certificate,
+   * leaf key, inventory record and the CRL counter). Only this store's objects: a signer keeping
+   * the CA key elsewhere (Vault PKI's issuer) is not touched. The CA's record goes last, so a run
+   * that fails midway leaves the CA listed and a second call finishes the job.
+   * @throws NotFoundError when the store holds nothing of that CA.
+   */
+  deleteCa(ca: string): Promise<void>;
+}
+
+/** Capability: the store keeps an audit trail beside the inventory. */
+export interface AuditingStore extends CertStore {
+  recordEvent(event: AuditEvent): Promise<void>;
+}
+
+/** The names of the store capabilities, as backend descriptors declare them. */
+export type StoreCapability = 'raiseCrlNumber' | 'deleteCa' | 'audit';
+
+/** Whether the store is a {@link CrlNumberRaisingStore}. */
+export function canRaiseCrlNumber(s: CertStore): s is CrlNumberRaisingStore {
+  return typeof (s as Partial<CrlNumberRaisingStore>).raiseCrlNumber === 'function';
+}
+
+/** Whether the store is a {@link CaDeletingStore}. */
+export function canDeleteCa(s: CertStore): s is CaDeletingStore {
+  return typeof (s as Partial<CaDeletingStore>).deleteCa === 'function';
+}
+
+/** Whether the store is an {@link AuditingStore}. */
+export function keepsAudit(s: CertStore): s is AuditingStore {
+  return typeof (s as Partial<AuditingStore>).recordEvent === 'function';
+}
+
+/** The capabilities a store object has, by the guards above (checked against descriptors in tests). */
+export function storeCapabilities(s: CertStore): StoreCapability[] {
+  const found: [StoreCapability, boolean][] = [
+    ['raiseCrlNumber', canRaiseCrlNumber(s)],
+    ['deleteCa', canDeleteCa(s)],
+    ['audit', keepsAudit(s)],
+  ];
+  return found.filter(([, has]) => has).map(([name]) => name);
+}

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Container, ContainerModule } from 'inversify';
-import type { BackendDescriptor } from './backend';
-import { CertStore } from './cert-store';
+import type { AnyBackend, BackendRoles } from './backend';
+import type { BackendRegistry } from './backend-registry';
 import { ResolvedConfig } from './config/load';
 import { ConfigError } from './errors';
 import { IssuanceService } from './issuance-service';
@@ -9,35 +9,52 @@ import { LocalSigner } from './local-signer';
 import { PassphraseSource } from './secrets';
 import { Signer } from './signer';
 
+/** Which backends a container binds; by default the configuration's `signer` and `store`. */
+export interface BackendSelection {
+  /** Name or alias of the backend whose CertStore is bound. */
+  store?: string;
+  /**
+   * Name or alias of the backend whose Signer is bound (the core's LocalSigner when that backend
+   * cannot sign); `null` for a container with a store only (`migrate`'s source and target).
+   */
+  signer?: string | null;
+}
+
 /**
- * Builds the container: the core module plus the chosen backends' modules.
- * @throws ConfigError when the store backend cannot store or the signer backend has no module.
+ * The composition root: one container per configuration, holding the core module and the chosen
+ * backends' modules, every object a singleton of that container. Commands build one per run;
+ * a server builds one per configuration and reuses it for every request.
+ * @throws ConfigError for an unknown backend name (naming where it came from), a store backend
+ *   that cannot store, or a bad backend section (naming the option path).
  */
 export function createContainer(
   config: ResolvedConfig,
   passphrase: PassphraseSource,
-  backends: { signer: BackendDescriptor; store: BackendDescriptor },
+  registry: BackendRegistry,
+  selection: BackendSelection = {},
 ): Container {
+  const store = registry.resolve(selection.store ?? config.store ?? registry.defaultName, selection.store ? 'store' : config.origins.store);
+  if (!store.provides.store) {
+    const stores = registry.all().filter((d) => d.provides.store).map((d) => d.name).join(', ');
+    throw new ConfigError(`${config.origins.store}: the ${store.name} backend cannot store certificates; choose ${stores}`);
+  }
+  const signerName = selection.signer === undefined ? (config.signer ?? registry.defaultName) : selection.signer;
+  const signer = signerName === null ? undefined : registry.resolve(signerName, selection.signer ? 'signer' : config.origins.signer);
+
+  const roles = new Map<AnyBackend, BackendRoles>([[store, { store: true, signer: false }]]);
+  if (signer?.provides.signer) roles.set(signer, { store: roles.has(signer), signer: true });
+
   const container = new Container({ defaultScope: 'Singleton' });
-  const core = new ContainerModule(({ bind }) => {
-    bind(ResolvedConfig).toConstantValue(config);
-    bind(PassphraseSource).toConstantValue(passphrase);
-    bind(IssuanceService).toSelf();
-  });
-  if (!backends.store.storeModule) {
-    throw new ConfigError(`store: the ${backends.store.name} backend cannot store certificates; choose file, vault or barbican`);
-  }
-  const modules = [core, backends.store.storeModule(config)];
-  if (backends.signer.signerModule) {
-    modules.push(backends.signer.signerModule(config));
-  } else {
-    modules.push(new ContainerModule(({ bind }) => void bind(Signer).to(LocalSigner)));
-  }
+  const modules = [
+    new ContainerModule(({ bind }) => {
+      bind(ResolvedConfig).toConstantValue(config);
+      bind(PassphraseSource).toConstantValue(passphrase);
+      if (signer) bind(IssuanceService).toSelf();
+      if (signer && !signer.provides.signer) bind(Signer).to(LocalSigner);
+    }),
+    // Options are parsed before anything connects, so a bad section fails first.
+    ...[...roles].map(([backend, r]) => backend.module(backend.parseOptions(config), r)),
+  ];
   container.loadSync(...modules);
-  // A remote signer that needs the store (Vault revoking a certificate it did not sign, e.g. one
-  // signed before `migrate --import-ca-key` moved the CA key into it) gets the configured one.
-  if (backends.signer.signerModule) {
-    container.get<Signer>(Signer).attachStore?.(container.get<CertStore>(CertStore));
-  }
   return container;
 }

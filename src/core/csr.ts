@@ -48,7 +48,7 @@ export async function parseCsr(pem: string, source: string): Promise<ParsedCsr> 
     throw new InvalidInputError(`${source}: the certificate request cannot be parsed (truncated or corrupt DER): ${(err as Error).message}`, { cause: err });
   }
   const spkiDer = Buffer.from(csr.publicKey.rawData);
-  if (csr.publicKey.algorithm.name === 'DSA' || spkiDer.includes(Buffer.from('06072a8648ce380401', 'hex'))) {
+  if ((csr.publicKey.algorithm as { name?: string }).name === 'DSA' || spkiDer.includes(Buffer.from('06072a8648ce380401', 'hex'))) {
     throw new PolicyError(`${source}: DSA keys are not supported (OID ${OID_DSA}); use EC P-256/P-384, RSA 2048+ or Ed25519`);
   }
   let keyType: KeyType;
@@ -68,6 +68,18 @@ export async function parseCsr(pem: string, source: string): Promise<ParsedCsr> 
     throw new InvalidInputError(`${source}: the request's signature does not verify; it was altered or signed with another key — make a new CSR`);
   }
 
+  return { ...readRequested(csr, x509, source), spkiDer, keyType, csrDer: Buffer.from(csr.rawData) };
+}
+
+/**
+ * The names a CSR asks for, and what in it certctl ignores.
+ * @throws PolicyError for CA:true or a SAN type other than DNS and IP.
+ */
+function readRequested(
+  csr: import('@peculiar/x509').Pkcs10CertificateRequest,
+  x509: typeof import('@peculiar/x509'),
+  source: string,
+): Pick<ParsedCsr, 'commonName' | 'dnsNames' | 'ipAddresses' | 'ignored'> {
   const ignored: string[] = [];
   let commonName = '';
   for (const rdn of csr.subjectName.toJSON()) {
@@ -97,5 +109,5 @@ export async function parseCsr(pem: string, source: string): Promise<ParsedCsr> 
       ignored.push(EXTENSION_NAMES[ext.type] ?? `extension ${ext.type}`);
     }
   }
-  return { commonName, dnsNames, ipAddresses, spkiDer, keyType, csrDer: Buffer.from(csr.rawData), ignored };
+  return { commonName, dnsNames, ipAddresses, ignored };
 }

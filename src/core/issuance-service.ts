@@ -1,18 +1,18 @@
 import { X509Certificate, createHash, randomUUID } from 'node:crypto';
 import { inject, injectable } from 'inversify';
-import { CertStore } from './cert-store';
-import { mapLimit } from './concurrency';
+import { CertStore, keepsAudit } from './cert-store';
 import { ResolvedConfig } from './config/load';
 import { parseCsr } from './csr';
 import { InvalidInputError, NotFoundError } from './errors';
 import { generateEncodedKey } from './key-encoding';
+import { signLeaves, type PreparedLeaf } from './leaf-signing';
 import { checkKeyType, checkNames, checkValidity } from './policy/check';
 import { keyUsageFor, type Profile } from './policy/profiles';
-import { newSerial, parseSerial, serialToHex } from './serial';
-import { certificateFacts } from './x509/der-reader';
-import { Signer, type LeafSpec } from './signer';
+import { newSerial, parseSerial } from './serial';
+import { Signer, canRevoke, listsIssuedSerials, reportsWarnings, type LeafSpec } from './signer';
 import type { CaRecord, CertificateRecord, IssuedCertificate, KeyType, LeafProfileName, ListFilter, RevocationReason } from './types';
-import { toPem } from './x509/certificate-builder';
+import { buildCsrDer } from './x509/csr-builder';
+import { createDerSigner } from './x509/signing';
 
 /** What `certctl issue` asks for. */
 export interface IssueRequest {
@@ -52,8 +52,6 @@ export interface IssueResult {
   ca: CaRecord;
   warnings: string[];
 }
-
-const CHUNK = 256;
 
 /**
  * The one issuance workflow (DESIGN.md "The flow of one request"): resolve profile,
@@ -118,7 +116,7 @@ export class IssuanceService {
       await this.store.putIssued(req.parent, [item]);
     }
     await this.store.createCa(created.record, created.keyPem);
-    await this.store.recordEvent?.({ at: new Date().toISOString(), action: 'ca.create', ca: this.config.ca, detail: { parent: req.parent, keyType } });
+    if (keepsAudit(this.store)) await this.store.recordEvent({ at: new Date().toISOString(), action: 'ca.create', ca: this.config.ca, detail: { parent: req.parent, keyType } });
     return { record: created.record, notes: created.notes ?? [] };
   }
 
@@ -159,33 +157,16 @@ export class IssuanceService {
     const needsUuid = profile.uuidCommonName && !req.commonName;
     const warnings = validity.warning ? [validity.warning] : [];
 
-    this.signer.takeWarnings?.();
-    const leaf = async () => {
+    this.takeSignerWarnings();
+    const leaf = async (remote: boolean): Promise<PreparedLeaf> => {
       const key = await generateEncodedKey(keyType);
       const names = needsUuid ? { ...checked, commonName: randomUUID() } : checked;
-      return { spec: this.leafSpec(profile, names, keyType, key.spkiDer, validity, { subjectKey: key.privateKey }), keyPem: key.pkcs8Pem };
+      // A remote CA takes the key from a CSR: built here, with the key certctl just made, so the key stays in the core.
+      const csrDer = remote ? buildCsrDer({ commonName: names.commonName, dnsNames: [], ipAddresses: [], spkiDer: key.spkiDer }, createDerSigner(key.privateKey())) : undefined;
+      return { spec: this.leafSpec(profile, names, keyType, key.spkiDer, validity, csrDer), keyPem: key.pkcs8Pem };
     };
-    const issued = (spec: LeafSpec, der: Buffer, keyPem: string) => toIssued(spec, req.profile, der, keyPem, this.signer.assignsSerials);
-    let items: IssuedCertificate[] = [];
-    if (this.signer.inFlight) {
-      // One certificate per request, each key made just before its request (see Signer.inFlight).
-      let done = 0;
-      items = await mapLimit(Array.from({ length: count }, (_, i) => i), this.signer.inFlight, async () => {
-        const { spec, keyPem } = await leaf();
-        const [der] = await this.signer.sign(ca.name, [spec]);
-        req.onProgress?.(++done, count);
-        return issued(spec, der, keyPem);
-      });
-    } else {
-      for (let start = 0; start < count; start += CHUNK) {
-        const batch: { spec: LeafSpec; keyPem: string }[] = [];
-        for (let i = start; i < Math.min(count, start + CHUNK); i++) batch.push(await leaf());
-        const ders = await this.signer.sign(ca.name, batch.map((b) => b.spec));
-        ders.forEach((der, i) => items.push(issued(batch[i].spec, der, batch[i].keyPem)));
-        req.onProgress?.(items.length, count);
-      }
-    }
-    warnings.push(...(this.signer.takeWarnings?.() ?? []));
+    const items = await signLeaves(this.signer, ca, req.profile, count, leaf, req.onProgress);
+    warnings.push(...this.takeSignerWarnings());
     const result = { items, ca, warnings };
     await this.storeAndDeliver(result, delivery);
     await this.audit('issue', items.map((i) => i.record.serial), { profile: req.profile });
@@ -206,13 +187,12 @@ export class IssuanceService {
       throw new InvalidInputError(`${source}: the request has neither a subject CN nor a SAN; a certificate must name its subject`);
     }
     const validity = checkValidity(profile, ttlSeconds, caNotAfter(ca));
-    const spec = this.leafSpec(profile, names, csr.keyType, csr.spkiDer, validity, { csrDer: csr.csrDer });
-    const [der] = await this.signer.sign(ca.name, [spec]);
-    const item = toIssued(spec, profileName, der, undefined, this.signer.assignsSerials);
+    const spec = this.leafSpec(profile, names, csr.keyType, csr.spkiDer, validity, csr.csrDer);
+    const [item] = await signLeaves(this.signer, ca, profileName, 1, () => Promise.resolve({ spec }));
     await this.store.putIssued(ca.name, [item]);
     await this.audit('issue', [item.record.serial], { profile: profileName, csr: true });
     const warnings = validity.warning ? [validity.warning] : [];
-    warnings.push(...(this.signer.takeWarnings?.() ?? []));
+    warnings.push(...this.takeSignerWarnings());
     if (csr.ignored.length) warnings.push(`not taken from the CSR: ${csr.ignored.join(', ')}`);
     return { items: [item], ca, warnings };
   }
@@ -250,7 +230,7 @@ export class IssuanceService {
   async revoke(serials: string[], reason: RevocationReason): Promise<CertificateRecord[]> {
     const ca = await this.requireCa();
     const records = await this.store.markRevoked(ca.name, serials, reason, new Date());
-    if (this.signer.revoke) for (const serial of serials) await this.signer.revoke(ca.name, serial);
+    if (canRevoke(this.signer)) for (const serial of serials) await this.signer.revoke(ca.name, serial);
     await this.audit('revoke', serials, { reason });
     return records;
   }
@@ -273,7 +253,7 @@ export class IssuanceService {
    * records the CA does not know, e.g. written by hand or from another mount.
    */
   async crossCheck(records: CertificateRecord[]): Promise<string[]> {
-    if (!this.signer.issuedSerials || records.length === 0) return [];
+    if (!listsIssuedSerials(this.signer) || records.length === 0) return [];
     const known = await this.signer.issuedSerials();
     const unknown = records.filter((r) => !known.has(r.serial)).map((r) => r.serial);
     if (unknown.length === 0) return [];
@@ -322,7 +302,7 @@ export class IssuanceService {
     keyType: KeyType,
     spkiDer: Buffer,
     validity: { notBefore: Date; notAfter: Date },
-    extra: Pick<LeafSpec, 'csrDer' | 'subjectKey'>,
+    csrDer: Buffer | undefined,
   ): LeafSpec {
     return {
       serial: newSerial(),
@@ -336,12 +316,17 @@ export class IssuanceService {
       keyUsage: keyUsageFor(profile, keyType),
       extKeyUsage: profile.extKeyUsage,
       basicConstraints: { ca: false },
-      ...extra,
+      csrDer,
     };
   }
 
   private async audit(action: 'issue' | 'revoke', serials: string[], detail: Record<string, unknown>): Promise<void> {
-    await this.store.recordEvent?.({ at: new Date().toISOString(), action, ca: this.config.ca, serials, detail });
+    if (keepsAudit(this.store)) await this.store.recordEvent({ at: new Date().toISOString(), action, ca: this.config.ca, serials, detail });
+  }
+
+  /** Warnings the signer collected (a remote CA capping a TTL), emptied by the call. */
+  private takeSignerWarnings(): string[] {
+    return reportsWarnings(this.signer) ? this.signer.takeWarnings() : [];
   }
 
 }
@@ -349,27 +334,4 @@ export class IssuanceService {
 /** The CA certificate's notAfter. */
 export function caNotAfter(ca: CaRecord): Date {
   return new Date(new X509Certificate(ca.certPem).validTo);
-}
-
-function toIssued(spec: LeafSpec, profile: LeafProfileName, der: Buffer, keyPem: string | undefined, readBack = false): IssuedCertificate {
-  // A remote CA chose serial and validity: record what the certificate says.
-  const signed = readBack ? certificateFacts(der) : undefined;
-  return {
-    record: {
-      serial: signed ? signed.serial : serialToHex(spec.serial),
-      profile,
-      commonName: spec.commonName,
-      dnsNames: spec.dnsNames,
-      ipAddresses: spec.ipAddresses,
-      keyType: spec.keyType,
-      notBefore: (signed ? signed.notBefore : spec.notBefore).toISOString(),
-      notAfter: (signed ? signed.notAfter : spec.notAfter).toISOString(),
-      issuedAt: new Date().toISOString(),
-      hasKey: keyPem !== undefined,
-      sha256: createHash('sha256').update(der).digest('hex'),
-      status: 'valid',
-    },
-    certPem: toPem(der, 'CERTIFICATE'),
-    keyPem,
-  };
 }

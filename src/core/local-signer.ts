@@ -9,17 +9,12 @@ import { PassphraseSource } from './secrets';
 import { newSerial, serialFromHex } from './serial';
 import type { CaSpec, CreatedCa, LeafSpec, Signer } from './signer';
 import type { CaRecord, CertificateRecord } from './types';
-import { certificateParts, pemBlocks } from './x509/der-reader';
-import {
-  buildCertificateDer,
-  createDerSigner,
-  encodeName,
-  keyIdentifier,
-  toPem,
-  type CertificateTemplate,
-  type DerSigner,
-} from './x509/certificate-builder';
+import { certificateParts } from './x509/der-reader';
+import { buildCertificateDer, type CertificateTemplate } from './x509/certificate-builder';
 import { buildCrlDer } from './x509/crl-builder';
+import { encodeName } from './x509/fields';
+import { pemBlocks, toPem } from './x509/pem';
+import { createDerSigner, keyIdentifier, type DerSigner } from './x509/signing';
 
 /** A CA loaded for signing: its key lives only in this object, only in memory. */
 interface LoadedCa {

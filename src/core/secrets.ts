@@ -19,24 +19,37 @@ export function readSecretFile(path: string, what: string): string {
   return value;
 }
 
-/** Where the CA passphrase comes from: --passphrase-file, then CERTCTL_CA_PASSPHRASE. */
-export interface PassphraseSource {
-  /** The passphrase, or undefined when none was given. */
+/** A secret given by a file flag or an environment variable, read only when asked. */
+export interface SecretSource {
+  /** The secret, or undefined when neither the file nor the variable was given. */
   get(): string | undefined;
 }
 
-/** inversify token of {@link PassphraseSource}. */
-export const PassphraseSource = Symbol.for('certctl.PassphraseSource');
-
-/** Builds the passphrase source from the flag and the environment; the file is read only when asked. */
-export function passphraseSource(file: string | undefined, env: NodeJS.ProcessEnv): PassphraseSource {
+/**
+ * The one way certctl takes a secret from the command line: the first line of `file` (named
+ * `flag` in messages) when given, else the variable `envName`. The file is read on the first
+ * `get()` only, and once.
+ * @throws (from get) InvalidInputError when the file is unreadable or empty.
+ */
+export function secretSource(file: string | undefined, flag: string, envName: string, env: NodeJS.ProcessEnv): SecretSource {
   let cached: string | undefined;
   return {
     get() {
       if (cached !== undefined) return cached;
-      if (file) cached = readSecretFile(file, '--passphrase-file');
-      else if (env.CERTCTL_CA_PASSPHRASE) cached = env.CERTCTL_CA_PASSPHRASE;
+      if (file) cached = readSecretFile(file, flag);
+      else if (env[envName]) cached = env[envName];
       return cached;
     },
   };
+}
+
+/** Where the CA passphrase comes from: --passphrase-file, then CERTCTL_CA_PASSPHRASE. */
+export type PassphraseSource = SecretSource;
+
+/** inversify token of {@link PassphraseSource}. */
+export const PassphraseSource = Symbol.for('certctl.PassphraseSource');
+
+/** The CA passphrase source from --passphrase-file and the environment; the file is read only when asked. */
+export function passphraseSource(file: string | undefined, env: NodeJS.ProcessEnv): PassphraseSource {
+  return secretSource(file, '--passphrase-file', 'CERTCTL_CA_PASSPHRASE', env);
 }

@@ -1,5 +1,3 @@
-import type { KeyObject } from 'node:crypto';
-import type { CertStore } from './cert-store';
 import type { CaRecord, CertificateRecord, KeyType } from './types';
 import type { ExtKeyUsageName, KeyUsageName } from './x509/certificate-builder';
 
@@ -17,10 +15,12 @@ export interface LeafSpec {
   keyUsage: KeyUsageName[];
   extKeyUsage: ExtKeyUsageName[];
   basicConstraints: { ca: boolean; pathLen?: number };
-  /** The CSR this came from, for signers that need one (e.g. Vault's sign-verbatim). */
+  /**
+   * A PKCS#10 request for the certified key, for a {@link RemoteSigner} (a remote CA takes the key
+   * from a CSR). The core builds it, from the operator's CSR or with the key it generated, so no
+   * private key ever crosses the Signer boundary. Absent for the local signer, which needs only `spkiDer`.
+   */
   csrDer?: Buffer;
-  /** The subject's private key when certctl generated it, so a remote signer can build a CSR. */
-  subjectKey?: () => KeyObject;
 }
 
 /** What `init` asks of a signer. */
@@ -45,26 +45,13 @@ export interface CreatedCa {
 }
 
 /**
- * Holds or reaches the CA key (DESIGN.md "Two interfaces"). The core builds and
- * checks every request first; a signer only signs.
+ * Holds or reaches the CA key (DESIGN.md "Two interfaces"). The core builds and checks every
+ * request first; a signer only signs. The required members are all every signer has; what only
+ * some signers do is a capability below, detected at run time with its guard.
  */
 export interface Signer {
-  /** The signer's type name, for messages. */
+  /** The signer's type name, for messages (`local`, `vault-pki`). */
   readonly kind: string;
-  /**
-   * True when the remote CA picks serial numbers and validity itself (Vault): the core then
-   * records what the signed certificate says, not what the LeafSpec asked for.
-   */
-  readonly assignsSerials?: boolean;
-  /**
-   * Set by a remote signer that makes one request per certificate (Vault): how many requests it
-   * wants in flight. The core then hands it one certificate at a time with that many in flight
-   * and makes each key just before its request, so key generation overlaps the server's work
-   * instead of preceding it. Without it, the core signs in batches (the local signer).
-   */
-  readonly inFlight?: number;
-  /** Optional capability: warnings the remote CA returned since the last call (e.g. a capped TTL). */
-  takeWarnings?(): string[];
   /**
    * Creates a root CA, or an intermediate signed by `spec.parent`.
    * @throws ConflictError when the CA exists; NotFoundError when the parent does not.
@@ -77,16 +64,94 @@ export interface Signer {
   sign(ca: string, specs: LeafSpec[]): Promise<Buffer[]>;
   /** A PEM CRL listing every revoked certificate given. */
   crl(ca: string, revoked: CertificateRecord[]): Promise<string>;
-  /** Optional capability: tells a remote CA about a revocation (Vault keeps its own CRL). */
-  revoke?(ca: string, serial: string): Promise<void>;
-  /**
-   * Optional capability: receives the configured store, for a remote signer that must read it
-   * (Vault revoking by PEM a certificate signed before its CA key was moved into Vault).
-   */
-  attachStore?(store: CertStore): void;
-  /** Optional capability: every serial the remote CA has signed, canonical hex, for cross-checking the store. */
-  issuedSerials?(): Promise<Set<string>>;
 }
 
 /** inversify token of {@link Signer}. */
 export const Signer = Symbol.for('certctl.Signer');
+
+/**
+ * Capability: a remote CA that signs one request per certificate (Vault). The core then hands it
+ * one certificate per call with `inFlight` calls in flight, making each key just before its
+ * request so key generation overlaps the server's work; passes `LeafSpec.csrDer`; and checks every
+ * certificate it returns against the request before storing it (core/x509/signed-check.ts). The
+ * remote CA may pick the serial itself: the core records what the certificate says.
+ */
+export interface RemoteSigner extends Signer {
+  readonly inFlight: number;
+}
+
+/** Capability: warnings the remote CA returned since the last call (e.g. a capped TTL). */
+export interface WarningSigner extends Signer {
+  takeWarnings(): string[];
+}
+
+/** Capability: a CA that keeps its own revocation list and must be told of each revocation (Vault). */
+export interface RevokingSigner extends Signer {
+  /**
+   * Tells the CA that `serial` is revoked; revoking twice is no error.
+   * @throws NotFoundError when the CA cannot revoke a serial it does not know.
+   */
+  revoke(ca: string, serial: string): Promise<void>;
+}
+
+/** Capability: lists every serial the CA has signed, canonical hex, for cross-checking the store. */
+export interface SerialListingSigner extends Signer {
+  issuedSerials(): Promise<Set<string>>;
+}
+
+/** Capability: takes over a CA key certctl held (`migrate --import-ca-key`), so it signs from then on. */
+export interface CaKeyImportingSigner extends Signer {
+  /** For messages, e.g. `Vault PKI (pki/)`. */
+  readonly importTarget: string;
+  /**
+   * Checks, writing nothing, that the CA can be imported.
+   * @throws ConflictError when another CA of that name is there.
+   */
+  checkAdoptable(record: CaRecord): Promise<void>;
+  /**
+   * Imports the CA certificate with its unencrypted key PEM; idempotent.
+   * @returns notes for the operator.
+   */
+  adoptCa(record: CaRecord, keyPem: string): Promise<string[]>;
+}
+
+/** The names of the signer capabilities, as backend descriptors declare them. */
+export type SignerCapability = 'remote' | 'warnings' | 'revoke' | 'issuedSerials' | 'caKeyImport';
+
+/** Whether the signer is a {@link RemoteSigner}. */
+export function isRemoteSigner(s: Signer): s is RemoteSigner {
+  return typeof (s as Partial<RemoteSigner>).inFlight === 'number';
+}
+
+/** Whether the signer is a {@link WarningSigner}. */
+export function reportsWarnings(s: Signer): s is WarningSigner {
+  return typeof (s as Partial<WarningSigner>).takeWarnings === 'function';
+}
+
+/** Whether the signer is a {@link RevokingSigner}. */
+export function canRevoke(s: Signer): s is RevokingSigner {
+  return typeof (s as Partial<RevokingSigner>).revoke === 'function';
+}
+
+/** Whether the signer is a {@link SerialListingSigner}. */
+export function listsIssuedSerials(s: Signer): s is SerialListingSigner {
+  return typeof (s as Partial<SerialListingSigner>).issuedSerials === 'function';
+}
+
+/** Whether the signer is a {@link CaKeyImportingSigner}. */
+export function canImportCaKey(s: Signer): s is CaKeyImportingSigner {
+  const c = s as Partial<CaKeyImportingSigner>;
+  return typeof c.adoptCa === 'function' && typeof c.checkAdoptable === 'function';
+}
+
+/** The capabilities a signer object has, by the guards above (checked against descriptors in tests). */
+export function signerCapabilities(s: Signer): SignerCapability[] {
+  const found: [SignerCapability, boolean][] = [
+    ['remote', isRemoteSigner(s)],
+    ['warnings', reportsWarnings(s)],
+    ['revoke', canRevoke(s)],
+    ['issuedSerials', listsIssuedSerials(s)],
+    ['caKeyImport', canImportCaKey(s)],
+  ];
+  return found.filter(([, has]) => has).map(([name]) => name);
+}

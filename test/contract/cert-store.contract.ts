@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CertStore } from '../../src/core/cert-store';
+import { canDeleteCa, canRaiseCrlNumber, storeCapabilities, type CertStore, type StoreCapability } from '../../src/core/cert-store';
 import { ConflictError, NotFoundError } from '../../src/core/errors';
 import { newSerial, serialToHex } from '../../src/core/serial';
 import type { CaRecord, CertificateRecord, IssuedCertificate } from '../../src/core/types';
@@ -7,6 +7,8 @@ import type { CaRecord, CertificateRecord, IssuedCertificate } from '../../src/c
 /** A store under test and how to throw it away. */
 export interface StoreFixture {
   store: CertStore;
+  /** The capabilities its backend descriptor declares: the store must have exactly these. */
+  declared?: readonly StoreCapability[];
   cleanup(): Promise<void>;
 }
 
@@ -54,6 +56,10 @@ export function describeCertStoreContract(name: string, make: () => Promise<Stor
       await fx.cleanup();
     });
 
+    it('has exactly the capabilities its backend declares', () => {
+      if (fx.declared) expect([...storeCapabilities(fx.store)].sort()).toEqual([...fx.declared].sort());
+    });
+
     it('has no CA until one is created, then returns it and its key as stored', async () => {
       expect(await fx.store.getCa('alpha')).toBeUndefined();
       await fx.store.createCa(caRecord('alpha'), 'KEY-PEM');
@@ -88,8 +94,6 @@ export function describeCertStoreContract(name: string, make: () => Promise<Stor
       expect(got?.certPem).toBe(a.certPem);
       expect(await fx.store.getKey('alpha', a.record.serial)).toBe(a.keyPem);
       expect(await fx.store.getKey('alpha', b.record.serial)).toBeUndefined();
-      expect(await fx.store.hasSerial('alpha', b.record.serial)).toBe(true);
-      expect(await fx.store.hasSerial('alpha', serialToHex(newSerial()))).toBe(false);
       expect(await fx.store.get('alpha', serialToHex(newSerial()))).toBeUndefined();
       expect((await fx.store.list('alpha')).map((r) => r.serial)).toEqual([a.record.serial, b.record.serial]);
     });
@@ -100,7 +104,7 @@ export function describeCertStoreContract(name: string, make: () => Promise<Stor
       await fx.store.putIssued('alpha', [a]);
       const fresh = issued();
       await expect(fx.store.putIssued('alpha', [fresh, { ...issued(), record: { ...issued().record, serial: a.record.serial } }])).rejects.toBeInstanceOf(ConflictError);
-      expect(await fx.store.hasSerial('alpha', fresh.record.serial)).toBe(false);
+      expect(await fx.store.get('alpha', fresh.record.serial)).toBeUndefined();
       expect(await fx.store.list('alpha')).toHaveLength(1);
     });
 
@@ -129,6 +133,38 @@ export function describeCertStoreContract(name: string, make: () => Promise<Stor
       const a = await fx.store.nextCrlNumber('alpha');
       const b = await fx.store.nextCrlNumber('alpha');
       expect(b).toBeGreaterThan(a);
+    });
+
+    it('raises the CRL counter, never lowers it (capability raiseCrlNumber)', async () => {
+      const store = fx.store;
+      if (!canRaiseCrlNumber(store)) return;
+      await store.createCa(caRecord('alpha'), 'K');
+      const start = await store.raiseCrlNumber('alpha', 0n);
+      expect(await store.raiseCrlNumber('alpha', start + 10n)).toBe(start + 10n);
+      expect(await store.raiseCrlNumber('alpha', 3n)).toBe(start + 10n);
+      expect(await store.nextCrlNumber('alpha')).toBeGreaterThan(start + 10n);
+      await expect(store.raiseCrlNumber('nope', 1n)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('deletes a CA with everything of it and nothing of another (capability deleteCa)', async () => {
+      const store = fx.store;
+      if (!canDeleteCa(store)) return;
+      await store.createCa(caRecord('alpha'), 'K1');
+      await store.createCa(caRecord('beta'), 'K2');
+      const a = issued();
+      const b = issued();
+      await store.putIssued('alpha', [a]);
+      await store.putIssued('beta', [b]);
+      await store.deleteCa('alpha');
+      expect(await store.getCa('alpha')).toBeUndefined();
+      await expect(store.getCaKey('alpha')).rejects.toBeInstanceOf(NotFoundError);
+      expect(await store.listCas()).not.toContain('alpha');
+      await expect(store.deleteCa('alpha')).rejects.toBeInstanceOf(NotFoundError);
+      // A CA made again under the same name starts empty: nothing of the deleted one shows through.
+      await store.createCa(caRecord('alpha'), 'K3');
+      expect(await store.list('alpha')).toEqual([]);
+      expect(await store.get('alpha', a.record.serial)).toBeUndefined();
+      expect((await store.get('beta', b.record.serial))?.certPem).toBe(b.certPem);
     });
 
     it('keeps CAs apart', async () => {

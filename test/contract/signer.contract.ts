@@ -3,12 +3,16 @@ import type { CertStore } from '../../src/core/cert-store';
 import { ConflictError, NotFoundError } from '../../src/core/errors';
 import { generateEncodedKeySync } from '../../src/core/key-encoding';
 import { newSerial, serialToHex } from '../../src/core/serial';
-import type { LeafSpec, Signer } from '../../src/core/signer';
+import { canRevoke, isRemoteSigner, signerCapabilities, type LeafSpec, type Signer, type SignerCapability } from '../../src/core/signer';
+import { createDerSigner } from '../../src/core/x509/signing';
+import { buildCsrDer } from '../../src/core/x509/csr-builder';
 
 /** A signer under test over a fresh store. */
 export interface SignerFixture {
   signer: Signer;
   store: CertStore;
+  /** The capabilities its backend descriptor declares: the signer must have exactly these. */
+  declared?: readonly SignerCapability[];
   cleanup(): Promise<void>;
 }
 
@@ -27,7 +31,8 @@ function spec(overrides: Partial<LeafSpec> = {}): LeafSpec {
     keyUsage: ['digitalSignature'],
     extKeyUsage: ['serverAuth'],
     basicConstraints: { ca: false },
-    subjectKey: key.privateKey,
+    // What the core passes a RemoteSigner; a local signer ignores it.
+    csrDer: buildCsrDer({ commonName: 'svc.example.com', dnsNames: [], ipAddresses: [], spkiDer: key.spkiDer }, createDerSigner(key.privateKey())),
     ...overrides,
   };
 }
@@ -47,6 +52,11 @@ export function describeSignerContract(name: string, make: () => Promise<SignerF
       await fx.store.createCa(created.record, created.keyPem);
       return created.record;
     };
+
+    it('has exactly the capabilities its backend declares', () => {
+      if (fx.declared) expect([...signerCapabilities(fx.signer)].sort()).toEqual([...fx.declared].sort());
+      else expect(signerCapabilities(fx.signer)).toEqual([]);
+    });
 
     it('creates a self-signed root CA with CA:true', async () => {
       const root = await createRoot();
@@ -72,7 +82,7 @@ export function describeSignerContract(name: string, make: () => Promise<SignerF
         const cert = new X509Certificate(der);
         expect(cert.verify(ca.publicKey)).toBe(true);
         expect(cert.checkIssued(ca)).toBe(true);
-        if (fx.signer.assignsSerials) {
+        if (isRemoteSigner(fx.signer)) {
           // A remote CA picks its own serials: at least 64 random bits (CA/B BR 7.1), distinct.
           expect(cert.serialNumber.replace(/^0+/, '').length).toBeGreaterThanOrEqual(16);
           expect(cert.serialNumber).not.toBe(new X509Certificate(ders[1 - i]).serialNumber);
@@ -111,7 +121,7 @@ export function describeSignerContract(name: string, make: () => Promise<SignerF
       const [der] = await fx.signer.sign('root', [spec()]);
       const serial = new X509Certificate(der).serialNumber.toUpperCase();
       // A remote CA keeps its own CRL, so it hears of the revocation first.
-      await fx.signer.revoke?.('root', serial);
+      if (canRevoke(fx.signer)) await fx.signer.revoke('root', serial);
       const pem = await fx.signer.crl('root', [
         { serial, profile: 'server', commonName: '', dnsNames: [], ipAddresses: [], keyType: 'ec-p256', notBefore: '', notAfter: '', issuedAt: '', hasKey: false, sha256: '', status: 'revoked', revokedAt: new Date().toISOString(), revocationReason: 'keyCompromise' },
       ]);

@@ -153,6 +153,7 @@ const cases: Case[] = [
   { name: 'init: --passphrase-file missing (must not fall back to a plain key)', args: () => ['--ca', 'fresh', '--passphrase-file', 'no-such-pass.txt', 'init', '--cn', 'Fresh'], status: 2, mention: 'no-such-pass.txt' },
   { name: 'init: CN longer than 64 characters', args: () => ['--ca', 'fresh', 'init', '--cn', 'C'.repeat(65)], status: 2, mention: '64' },
   { name: 'init: --ca with path traversal', args: () => ['--ca', '../escape', 'init', '--cn', 'Escape'], status: 3, mention: '../escape' },
+  { name: 'init: --parent with path traversal', args: () => ['--ca', 'fresh', 'init', '--cn', 'Fresh', '--parent', '../escape'], status: 2, mention: '../escape' },
   { name: 'ca show: --ca names a CA that does not exist', args: () => ['--ca', 'nope', 'ca', 'show'], status: 4, mention: 'nope' },
   { name: 'list: --expiring abc', args: () => ['list', '--expiring', 'abc'], status: 2, mention: 'abc' },
   { name: 'unknown command', args: () => ['frobnicate'], status: 2, mention: 'frobnicate' },

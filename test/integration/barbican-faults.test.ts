@@ -2,9 +2,9 @@
  * Faults against the real Keystone + Barbican: each gives the right exit code and leaves no
  * orphaned secret or container (objects are counted over Barbican's API before and after).
  *
- * `FaultInjectingProxy` below is the one imitation here, allowed because a real Barbican cannot
- * fail one request of a run on demand: it forwards everything to the real Barbican and fails
- * the request chosen by the test.
+ * `FaultInjectingProxy` and `FaultInjectingTransport` below are the imitations here, allowed
+ * because a real Barbican cannot fail one request of a run on demand: they forward everything to
+ * the real Barbican and fail the requests chosen by the test.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -12,7 +12,13 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { AxiosTransport } from '../../src/backends/http/transport';
+import { BarbicanCertStore } from '../../src/backends/barbican/barbican-cert-store';
+import { createAuth } from '../../src/backends/barbican/auth';
+import { BarbicanClient } from '../../src/backends/barbican/client';
+import { parseBarbicanOptions } from '../../src/backends/barbican/options';
+import { AxiosTransport, RetryingTransport, type HttpRequest, type HttpResponse, type HttpTransport } from '../../src/backends/http/transport';
+import { BackendUnavailableError } from '../../src/core/errors';
+import type { IssuedCertificate } from '../../src/core/types';
 import { CERTCTL_BIN, certctl, certctlAsync, ok, tempDir } from '../support/cli';
 import { describeWithOpenStack, freshPrefix, inspector, keystoneConfig, keystoneEnv, type OpenStackServers } from '../support/servers';
 
@@ -61,6 +67,25 @@ class FaultInjectingProxy {
 
   stop(): Promise<void> {
     return new Promise((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+
+/**
+ * Fault injection in-process: forwards to the real transport, answers 500 to the `failPost`th
+ * POST to Barbican and 503 to every DELETE of a secret (so a rollback cannot finish).
+ */
+class FaultInjectingTransport implements HttpTransport {
+  private posts = 0;
+  constructor(
+    private readonly inner: HttpTransport,
+    private readonly failPost: number,
+  ) {}
+
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    const injected = (status: number) => ({ status, headers: {}, data: { code: status, title: 'Injected', description: 'injected by FaultInjectingTransport' } });
+    if (request.method === 'POST' && request.url.includes('/v1/') && ++this.posts === this.failPost) return injected(500);
+    if (request.method === 'DELETE' && request.url.includes('/v1/secrets/')) return injected(503);
+    return this.inner.send(request);
   }
 }
 
@@ -158,6 +183,31 @@ describeWithOpenStack('Barbican faults leave nothing behind', (servers) => {
     }
     await expectUnchanged();
     expect(ok(dir, ['list', '--json'], env).json!.result).toHaveLength(1);
+  });
+
+  it('a rollback that cannot delete what it created names each object with the command that deletes it', async () => {
+    const options = parseBarbicanOptions(keystoneConfig(servers, prefix, dir));
+    // Two certificates: cert, key, container, cert, then the 5th POST (the second key) fails.
+    const faults = new FaultInjectingTransport(new RetryingTransport(new AxiosTransport(options), { retries: 2, baseDelayMs: 200 }), 5);
+    const store = new BarbicanCertStore(new BarbicanClient(faults, createAuth(options, faults), options), options, 300);
+    const item = (serial: string): IssuedCertificate => ({
+      record: { serial, profile: 'node', commonName: serial, dnsNames: [], ipAddresses: [], keyType: 'ec-p256', notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2027-01-01T00:00:00.000Z', issuedAt: '2026-01-01T00:00:00.000Z', hasKey: true, sha256: '00', status: 'valid' },
+      certPem: `-----BEGIN CERTIFICATE-----\nMA${serial}\n-----END CERTIFICATE-----\n`,
+      keyPem: `-----BEGIN PRIVATE KEY-----\nMA${serial}\n-----END PRIVATE KEY-----\n`,
+    });
+    const [ca] = await store.listCas();
+    const err = await store.putIssued(ca, [item('0A0A0A0A'), item('0B0B0B0B')]).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect((err as Error).message).toMatch(/failed the private secret ".*\/0B0B0B0B\/key" \(500\).*; while undoing storing 2 certificates, 3 objects could not be deleted — delete them: /);
+    // What is left in Barbican is exactly what the message names: the container went, the three secrets stayed.
+    const now = await look.objects(prefix);
+    expect(now.containers).toEqual(baseline.containers);
+    const left = now.secrets.filter((s) => !baseline.secrets.includes(s)).map((s) => s.split(' ').pop()!);
+    const named = [...(err as Error).message.matchAll(/`openstack secret delete ([0-9a-f-]+)`/g)].map((m) => m[1]);
+    expect(left.sort()).toEqual(named.sort());
+    expect(named).toHaveLength(3);
+    for (const id of named) await look.client.deleteSecret(id);
+    await expectUnchanged();
   });
 
   it('TLS is verified: a Barbican behind TLS with a private CA is refused (exit 3) until OS_CACERT names that CA', async () => {

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBarbicanStore } from '../../src/backends/barbican';
 import { loadConfig } from '../../src/core/config/load';
 import { describeCertStoreContract } from '../contract/cert-store.contract';
+import { openStore } from '../support/containers';
 import { describeWithOpenStack, freshPrefix, inspector, keystoneConfig, writeNoauthConfig } from '../support/servers';
 
 // The CertStore contract, written for the file backend, unchanged against a real Barbican:
@@ -14,7 +14,7 @@ describeWithOpenStack('Barbican store', (servers) => {
     const prefix = freshPrefix();
     const config = keystoneConfig(servers, prefix, dir);
     return {
-      store: createBarbicanStore(config),
+      ...openStore(config, 'barbican'),
       cleanup: async () => {
         await inspector(config).purge(prefix);
         rmSync(dir, { recursive: true, force: true });
@@ -28,7 +28,7 @@ describeWithOpenStack('Barbican store', (servers) => {
     writeNoauthConfig(dir, servers, prefix);
     const config = loadConfig({}, { XDG_CONFIG_HOME: join(dir, 'xdg') }, dir);
     return {
-      store: createBarbicanStore(config),
+      ...openStore(config, 'barbican'),
       cleanup: async () => {
         await inspector(config).purge(prefix);
         rmSync(dir, { recursive: true, force: true });

@@ -51,13 +51,28 @@ async function backAndForth(dir: string, env: Record<string, string>, middle: Mi
     const refused = certctl(dir, ['migrate', '--from', 'file', '--to', middle.kind, ...dryRun], env);
     expect(refused.status).toBe(8);
     expect(refused.stderr).toMatch(
-      new RegExp(`CA "default": 1 certificate conflicts: ${revokedThere} \\(revoked in the target at \\S+ \\(superseded\\) but valid in the source\\)\\. Nothing was written to either store`),
+      new RegExp(
+        `CA "default": 1 certificate conflicts: ${revokedThere} \\(revoked in the target at \\S+ \\(superseded\\) but valid in the source\\)\\. Nothing was written to either store`,
+      ),
     );
   }
   expect(await middle.objects()).toEqual(before);
 
   // Back into the original directory: the dry run says exactly what the real run does.
-  const planned = { ca: 'default', caAction: 'reuse', caKey: true, certificates: 22, revoked: 3, copied: 2, revocationsCarried: 1, skipped: 19, targetOnly: 0, verified: 0, crlNumber: '3', targetCrlNumber: '1' };
+  const planned = {
+    ca: 'default',
+    caAction: 'reuse',
+    caKey: true,
+    certificates: 22,
+    revoked: 3,
+    copied: 2,
+    revocationsCarried: 1,
+    skipped: 19,
+    targetOnly: 0,
+    verified: 0,
+    crlNumber: '3',
+    targetCrlNumber: '1',
+  };
   expect(migrate(dir, env, middle.kind, 'file', ['--dry-run']).cas).toEqual([planned]);
   expect(ok(dir, ['migrate', '--from', middle.kind, '--to', 'file', '--dry-run'], env).stdout).toContain(
     'CA "default": already there, reuse it; 22 certificates (3 revoked): 2 to copy, 1 revocation to carry over, 19 already there; CRL number to raise from 1 to 3',
@@ -86,15 +101,19 @@ describeWithOpenStack('certctl migrate file → barbican → file, with work on 
     const inspect = () => inspector(loadConfig({}, {}, t.dir));
     try {
       writeConfig(t.dir, { openstack, barbicanPrefix });
-      await backAndForth(t.dir, {}, {
-        kind: 'barbican',
-        args: ['--backend', 'barbican'],
-        env: {},
-        objects: async () => {
-          const { secrets, containers } = await inspect().objects(barbicanPrefix);
-          return [...secrets.map((s) => `secret ${s}`), ...containers.map((c) => `container ${c}`)].sort();
+      await backAndForth(
+        t.dir,
+        {},
+        {
+          kind: 'barbican',
+          args: ['--backend', 'barbican'],
+          env: {},
+          objects: async () => {
+            const { secrets, containers } = await inspect().objects(barbicanPrefix);
+            return [...secrets.map((s) => `secret ${s}`), ...containers.map((c) => `container ${c}`)].sort();
+          },
         },
-      });
+      );
     } finally {
       await inspect().purge(barbicanPrefix);
       t.cleanup();

@@ -128,9 +128,9 @@ describe('certctl migrate file → file (built CLI, no server)', () => {
       const same = certctl(t.dir, ['migrate', '--from', 'file', '--to', 'file']);
       expect(same.status).toBe(2);
       expect(same.stderr).toMatch(/name the same file store .*give --to-dir DIR/);
-      const vault = certctl(t.dir, ['migrate', '--from', 'file', '--to', 'vault']);
-      expect(vault.status).toBe(2);
-      expect(vault.stderr).toMatch(/choose file, barbican, vault-kv \(vault-kv is the KV v2 store/);
+      const typo = certctl(t.dir, ['migrate', '--from', 'file', '--to', 'vualt']);
+      expect(typo.status).toBe(2);
+      expect(typo.stderr).toMatch(/--to: unknown backend "vualt"; choose one of file, barbican, vault \(or vault-kv, vault-pki\)/);
       expect(certctl(t.dir, ['migrate', '--from', 'file', '--to', 'barbican', '--to-dir', 'x']).status).toBe(2);
       expect(existsSync(join(t.dir, 'other'))).toBe(false);
       // A different CA of the same name in the target: a conflict, nothing copied.

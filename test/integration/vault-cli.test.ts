@@ -3,7 +3,7 @@
  * when the test server has it): every command, openssl verifying chains and the CRL, a real
  * mTLS handshake, then Vault's API read with curl to see what was stored where.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { certctl, ok, run, tempDir } from '../support/cli';
 import { describeWithVault, vaultCurl, vaultEnv, writeVaultConfig } from '../support/servers';
@@ -136,7 +136,7 @@ describeWithVault('certctl --backend vault (real Vault-API server)', (vault) => 
     const secretId = vaultCurl(vault, 'POST', `auth/${path}/role/certctl/secret-id`).json.data.secret_id as string;
     writeFileSync(join(dir, 'secret-id'), `${secretId}\n`);
     const approleDir = join(dir, 'approle');
-    require('node:fs').mkdirSync(approleDir);
+    mkdirSync(approleDir);
     writeFileSync(
       join(approleDir, 'certctl.yaml'),
       `backend: vault\nvault:\n  pki_mount: ${pkiMount}\n  kv_prefix: ${kvPrefix}\n  auth:\n    method: approle\n    mount: ${path}\n    role_id: ${roleId}\n    secret_id_file: ../secret-id\n`,

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createVaultKvStore, createVaultPkiSigner, vaultClient } from '../../src/backends/vault';
 import { loadConfig } from '../../src/core/config/load';
 import { describeCertStoreContract } from '../contract/cert-store.contract';
 import { describeSignerContract } from '../contract/signer.contract';
+import { openSignerAndStore, openStore } from '../support/containers';
 import { describeWithVault, vaultCurl, vaultEnv, writeVaultConfig } from '../support/servers';
 
 jest.setTimeout(120000);
@@ -16,10 +16,8 @@ describeWithVault('Vault backend', (vault) => {
     const dir = mkdtempSync(join(tmpdir(), 'certctl-vault-'));
     const { pkiMount, kvPrefix } = writeVaultConfig(dir);
     const config = loadConfig({}, { ...vaultEnv(vault), XDG_CONFIG_HOME: join(dir, 'xdg') }, dir);
-    const client = vaultClient(config);
     return {
       config,
-      client,
       cleanup: async () => {
         vaultCurl(vault, 'DELETE', `sys/mounts/${pkiMount}`);
         for (const ca of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}`).json?.data?.keys ?? []) as string[]) {
@@ -35,11 +33,12 @@ describeWithVault('Vault backend', (vault) => {
 
   describeCertStoreContract('vault KV v2', async () => {
     const fx = fixture();
-    return { store: createVaultKvStore(fx.config, fx.client), cleanup: fx.cleanup };
+    return { ...openStore(fx.config, 'vault'), cleanup: fx.cleanup };
   });
 
-  describeSignerContract('vault PKI (sign-verbatim) over vault KV v2', async () => {
+  describeSignerContract('vault PKI over vault KV v2', async () => {
     const fx = fixture();
-    return { signer: createVaultPkiSigner(fx.config, fx.client), store: createVaultKvStore(fx.config, fx.client), cleanup: fx.cleanup };
+    const { signer, store, declared } = openSignerAndStore(fx.config, 'vault');
+    return { signer, store, declared, cleanup: fx.cleanup };
   });
 });

@@ -56,8 +56,8 @@ describeWithVault('migrate --import-ca-key: a file CA key moves into Vault PKI (
     expect(vaultCurl(vault, 'GET', `sys/mounts/${pkiMount}`).status).not.toBe(200);
     expect(vaultCurl(vault, 'GET', `secret/data/${kvPrefix}/default/ca`).status).toBe(404);
     const wrongTarget = certctl(dir, ['migrate', '--from', 'file', '--to', 'barbican', '--import-ca-key'], env);
-    expect(wrongTarget.status).toBe(2);
-    expect(wrongTarget.stderr).toContain('needs --to vault-kv');
+    expect(wrongTarget.status).toBe(9);
+    expect(wrongTarget.stderr).toContain('the barbican backend has no signer that can take a CA key; use --to vault');
   });
 
   it('--dry-run says the key goes to Vault PKI and writes nothing', () => {

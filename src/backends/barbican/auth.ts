@@ -1,12 +1,15 @@
-import { BackendAuthError, ConfigError } from '../../core/errors';
-import type { HttpTransport } from '../http/transport';
+import { ConfigError, type CertctlError } from '../../core/errors';
+import type { HttpResponse, HttpTransport } from '../http/transport';
 import type { BarbicanAuthOptions, BarbicanOptions } from './options';
 import { passwordAuthBody } from './requests';
-import { parseCatalog, parseToken, type CatalogEntry } from './responses';
+import { parseCatalog, parseErrorResponse, parseToken, UnexpectedResponseError, type CatalogEntry } from './responses';
 import { keystoneUrls } from './urls';
 import { describeHttpFailure } from './errors';
 
 /** How a request to Barbican proves who it is, and where Barbican is. */
+/** inversify token of {@link BarbicanAuth}. */
+export const BarbicanAuth = Symbol.for('certctl.barbican.BarbicanAuth');
+
 export interface BarbicanAuth {
   /** Headers to send with every Barbican request. */
   headers(): Promise<Record<string, string>>;
@@ -81,9 +84,8 @@ class KeystoneAuth implements BarbicanAuth {
     if (!this.catalog) {
       if (this.auth.method !== 'token' || !this.auth.authUrl) throw new ConfigError('barbican.endpoint: not set and no Keystone catalog to find it in');
       const url = keystoneUrls.catalog(this.auth.authUrl);
-      const res = await this.send('GET', url, { 'X-Auth-Token': this.token! });
-      if (res.status !== 200) throw this.refused(res.status, res.data, url);
-      this.catalog = parseCatalog(res.data);
+      const res = await this.send('GET', url, [200], { 'X-Auth-Token': this.token! });
+      this.catalog = this.parsed(() => parseCatalog(res.data), url);
     }
     const service = this.catalog.find((e) => e.type === 'key-manager');
     const endpoint = service?.endpoints.find(
@@ -114,29 +116,38 @@ class KeystoneAuth implements BarbicanAuth {
   private async login(): Promise<void> {
     const auth = this.auth as Extract<BarbicanAuthOptions, { method: 'password' }>;
     const url = keystoneUrls.tokens(auth.authUrl);
-    const res = await this.send('POST', url, {}, passwordAuthBody(auth));
-    if (res.status !== 201 && res.status !== 200) throw this.refused(res.status, res.data, url);
+    const res = await this.send('POST', url, [200, 201], {}, passwordAuthBody(auth));
     const token = res.headers['x-subject-token'];
-    if (!token) throw new BackendAuthError(`Keystone at ${auth.authUrl} answered without an X-Subject-Token header; check that OS_AUTH_URL is Keystone's v3 URL`);
+    if (!token) throw this.failure(new UnexpectedResponseError('answered without an X-Subject-Token header'), url);
+    this.catalog = this.parsed(() => parseToken(res.data).catalog, url);
     this.token = token;
-    this.catalog = parseToken(res.data).catalog;
   }
 
-  private async send(method: 'GET' | 'POST', url: string, headers: Record<string, string>, body?: unknown) {
+  /**
+   * Sends one request to Keystone.
+   * @throws CertctlError (errors.ts) for a transport failure or a status outside `ok`.
+   */
+  private async send(method: 'GET' | 'POST', url: string, ok: number[], headers: Record<string, string>, body?: unknown): Promise<HttpResponse> {
+    let res: HttpResponse;
     try {
-      return await this.http.send({ method, url, headers, body, idempotent: method === 'GET' });
+      res = await this.http.send({ method, url, headers, body, idempotent: method === 'GET' });
     } catch (err) {
-      throw describeHttpFailure(err, 'Keystone', url, this.options);
+      throw this.failure(err, url);
+    }
+    if (!ok.includes(res.status)) throw this.failure(parseErrorResponse(res.status, res.data), url);
+    return res;
+  }
+
+  /** Runs a response parser; a body of the wrong shape is translated like any other failure. */
+  private parsed<T>(parse: () => T, url: string): T {
+    try {
+      return parse();
+    } catch (err) {
+      throw this.failure(err, url);
     }
   }
 
-  private refused(status: number, data: unknown, url: string): Error {
-    if (status === 401 || status === 403) {
-      return new BackendAuthError(`Keystone refused the credentials (${status}); check ${this.hint}`);
-    }
-    if (status === 404 || status === 400 || (status >= 300 && status < 400)) {
-      return new ConfigError(`Keystone at ${new URL(url).origin} answered ${status} for ${new URL(url).pathname}; OS_AUTH_URL (or barbican.auth.auth_url) must be Keystone's v3 URL, ending in /v3`);
-    }
-    return describeHttpFailure({ status, data }, 'Keystone', url, this.options);
+  private failure(err: unknown, url: string): CertctlError {
+    return describeHttpFailure(err, 'Keystone', url, this.options, { hint: this.hint });
   }
 }

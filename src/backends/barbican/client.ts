@@ -1,11 +1,14 @@
+import { inject, injectable } from 'inversify';
 import type { HttpRequest, HttpResponse, HttpTransport } from '../http/transport';
-import type { BarbicanAuth } from './auth';
+import { BarbicanAuth } from './auth';
 import { describeHttpFailure } from './errors';
-import type { BarbicanOptions } from './options';
+import { BarbicanOptions } from './options';
+import { BarbicanTransport } from './tokens';
 import { certificateContainerBody, secretBody, type CertificateContainerSlot, type SecretType } from './requests';
 import {
   parseContainerCreated,
   parseContainerPage,
+  parseErrorResponse,
   parseSecretCreated,
   parseSecretPage,
   type ContainerEntity,
@@ -18,9 +21,11 @@ const PAGE = 100; // Barbican's max_limit_paging
 
 /**
  * Barbican's v1 REST API as certctl uses it: secrets and certificate containers. Every call
- * re-authenticates once after a 401 (an expired Keystone token) and translates failures into
- * certctl's error kinds; the transport below bounds time and retries.
+ * re-authenticates once after a 401 (an expired Keystone token); every failure is classified
+ * here into a typed failure and translated by errors.ts, so each method throws only
+ * CertctlErrors. The transport below bounds time and retries.
  */
+@injectable()
 export class BarbicanClient {
   /**
    * Barbican's own hrefs of secrets, by id. A container must name its secrets by the href
@@ -30,9 +35,9 @@ export class BarbicanClient {
   private readonly refs = new Map<string, string>();
 
   constructor(
-    private readonly http: HttpTransport,
-    private readonly auth: BarbicanAuth,
-    private readonly options: BarbicanOptions,
+    @inject(BarbicanTransport) private readonly http: HttpTransport,
+    @inject(BarbicanAuth) private readonly auth: BarbicanAuth,
+    @inject(BarbicanOptions) private readonly options: BarbicanOptions,
   ) {}
 
   /**
@@ -165,7 +170,7 @@ export class BarbicanClient {
       }
       if (res.status === 401 && attempt === 0 && this.auth.invalidate()) continue;
       if (ok.includes(res.status) && !(notFoundIsError && res.status === 404)) return res;
-      throw describeHttpFailure(res, 'Barbican', request.url, this.options, { what, hint: this.auth.hint });
+      throw describeHttpFailure(parseErrorResponse(res.status, res.data), 'Barbican', request.url, this.options, { what, hint: this.auth.hint });
     }
   }
 }

@@ -1,34 +1,39 @@
 import { ContainerModule } from 'inversify';
 import type { BackendDescriptor } from '../../core/backend';
 import { CertStore } from '../../core/cert-store';
-import type { ResolvedConfig } from '../../core/config/load';
-import { AxiosTransport, RetryingTransport, type HttpTransport } from '../http/transport';
-import { createAuth } from './auth';
-import { BarbicanCertStore } from './barbican-cert-store';
-import { BarbicanClient } from './client';
-import { parseBarbicanOptions } from './options';
+import type { HttpTransport } from '../http/transport';
+import { BarbicanOptions, parseBarbicanOptions } from './options';
+import { BarbicanTransport } from './tokens';
 
-/**
- * Builds the Barbican store from certctl.yaml's `barbican:` section and `OS_*` variables.
- * `wrap` lets fault-injection tests put their transport around the real one.
- * @throws ConfigError naming `barbican.<key>`.
- */
-export function createBarbicanStore(config: ResolvedConfig, wrap: (t: HttpTransport) => HttpTransport = (t) => t): BarbicanCertStore {
-  const options = parseBarbicanOptions(config);
-  const http = wrap(new RetryingTransport(new AxiosTransport(options), { retries: 2, baseDelayMs: 200 }));
-  const client = new BarbicanClient(http, createAuth(options, http), options);
-  return new BarbicanCertStore(client, options.namePrefix);
-}
+export { BarbicanTransport } from './tokens';
 
 /**
  * OpenStack Barbican: secrets and certificate containers store everything; Barbican cannot
  * sign (its certificate orders are gone), so the core's LocalSigner signs with the CA key
  * fetched into memory.
  */
-export const barbicanBackend: BackendDescriptor = {
+export const barbicanBackend: BackendDescriptor<BarbicanOptions> = {
   name: 'barbican',
-  storeModule(config) {
-    const store = createBarbicanStore(config);
-    return new ContainerModule(({ bind }) => void bind(CertStore).toConstantValue(store));
+  aliases: [],
+  summary: 'OpenStack Barbican: secrets and certificate containers keep everything; certctl signs with the CA key in memory',
+  section: 'barbican',
+  provides: { store: true, signer: false },
+  capabilities: { store: ['raiseCrlNumber', 'deleteCa'], signer: [] },
+  parseOptions: parseBarbicanOptions,
+  module(options) {
+    // Loaded here: every command loads every descriptor, only Barbican's users need its client.
+    const { AxiosTransport, RetryingTransport } = require('../http/transport') as typeof import('../http/transport');
+    const { BarbicanAuth, createAuth } = require('./auth') as typeof import('./auth');
+    const { BarbicanClient } = require('./client') as typeof import('./client');
+    const { BarbicanCertStore } = require('./barbican-cert-store') as typeof import('./barbican-cert-store');
+    return new ContainerModule(({ bind }) => {
+      bind(BarbicanOptions).toConstantValue(options);
+      bind<HttpTransport>(BarbicanTransport).toDynamicValue(() => new RetryingTransport(new AxiosTransport(options), { retries: 2, baseDelayMs: 200 }));
+      // Keystone (password or token) or noauth: which class depends on the options, so a factory.
+      bind(BarbicanAuth).toDynamicValue((ctx) => createAuth(options, ctx.get<HttpTransport>(BarbicanTransport)));
+      bind(BarbicanClient).toSelf();
+      bind(CertStore).to(BarbicanCertStore);
+    });
   },
+  location: (o) => `${o.endpoint ?? (o.auth.method === 'noauth' ? '' : o.auth.authUrl)} ${o.namePrefix}`,
 };

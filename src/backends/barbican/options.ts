@@ -4,6 +4,7 @@ import { describeIssues } from '../../core/config/schema';
 import type { ResolvedConfig } from '../../core/config/load';
 import { parseDuration } from '../../core/duration';
 import { ConfigError } from '../../core/errors';
+import { CA_NAME_PATTERN, CA_NAME_RULE } from '../../core/names';
 import { readSecretFile } from '../../core/secrets';
 
 const text = z.string().check(z.minLength(1, 'expected a non-empty string'));
@@ -15,7 +16,7 @@ const optionsSchema = z.strictObject({
   timeout: z.optional(z.string().check(z.regex(/^\d+\s*[smh]$/i, 'expected a duration like 30s or 2m'))),
   interface: z.optional(z.enum(['public', 'internal', 'admin'])),
   region_name: z.optional(text),
-  name_prefix: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected letters, digits, ".", "_" or "-"'))),
+  name_prefix: z.optional(z.string().check(z.regex(CA_NAME_PATTERN, `expected ${CA_NAME_RULE}`))),
   auth: z.optional(
     z.strictObject({
       method: z.optional(z.enum(['password', 'token', 'noauth'])),
@@ -47,6 +48,9 @@ export type BarbicanAuthOptions =
   | { method: 'noauth'; projectId: string };
 
 /** The barbican: section after defaults, environment and validation. */
+/** inversify token of {@link BarbicanOptions}. */
+export const BarbicanOptions = Symbol.for('certctl.barbican.BarbicanOptions');
+
 export interface BarbicanOptions {
   /** Barbican's API root (no /v1); absent: taken from Keystone's catalog. */
   endpoint?: string;

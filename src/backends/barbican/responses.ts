@@ -62,8 +62,42 @@ const catalog = z.object({
   ),
 });
 
-/** Thrown when a response does not have the shape the API documents. */
+/**
+ * A response without the shape the API documents. Never leaves the backend: the client hands
+ * it to `describeHttpFailure` (errors.ts), which keeps it as the `cause`.
+ */
 export class UnexpectedResponseError extends Error {}
+
+/** What an error answer says beyond its status, when Barbican says it only in words. */
+export type RefusalReason = 'quota' | 'request-too-large';
+
+/**
+ * An HTTP status the call did not expect, with the human part of the body and its reason.
+ * Never leaves the backend: the client hands it to `describeHttpFailure` (errors.ts).
+ */
+export class UnexpectedStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly reason?: RefusalReason,
+  ) {
+    super(`HTTP ${status}${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+/**
+ * Reads an error answer of Barbican or Keystone. Barbican's error bodies carry no machine code
+ * (`{"code", "title", "description"}`, the title being the status's name), so the two refusals
+ * that need a different remedy are recognised here, once, by the text Barbican 15 sends:
+ * QuotaReached's "Creation not allowed because a quota has been reached" (403, like a policy
+ * refusal) and load_body's "Malformed JSON" (400), which is what a body cut off at
+ * max_allowed_request_size_in_bytes gets (certctl only sends valid JSON).
+ */
+export function parseErrorResponse(status: number, data: unknown): UnexpectedStatusError {
+  const detail = errorDescription(data);
+  const reason = status === 403 && /quota/i.test(detail) ? 'quota' : status === 400 && /malformed json/i.test(detail) ? 'request-too-large' : undefined;
+  return new UnexpectedStatusError(status, detail, reason);
+}
 
 function parse<T>(schema: z.ZodMiniType<T>, data: unknown, what: string): T {
   const r = schema.safeParse(data);
@@ -127,7 +161,7 @@ export function parseCatalog(data: unknown): CatalogEntry[] {
 }
 
 /** The human part of an OpenStack error body (`{"code", "title", "description"}` or `{"error": {"message"}}`). */
-export function errorDescription(data: unknown): string {
+function errorDescription(data: unknown): string {
   if (data && typeof data === 'object') {
     const d = data as { description?: unknown; title?: unknown; error?: { message?: unknown } };
     const text = d.description ?? d.error?.message ?? d.title;

@@ -37,13 +37,6 @@ export const keystoneUrls = {
   catalog: (authUrl: string) => `${authUrl}/auth/catalog`,
 };
 
-/** The UUID at the end of a secret_ref or container_ref. */
-export function idFromRef(ref: string): string {
-  const id = ref.replace(/\/+$/, '').split('/').pop();
-  if (!id) throw new Error(`not a Barbican reference: ${ref}`);
-  return id;
-}
-
 /**
  * Offset of the next page from Barbican's `next` link. Barbican 15 builds `next` from limit and
  * offset only and drops every filter (barbican/common/hrefs.py), so certctl takes the offset from

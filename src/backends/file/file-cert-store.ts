@@ -1,41 +1,17 @@
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  openSync,
-  readFileSync,
-  readSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { applyListFilter, revokedRecords } from '../../core/inventory';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import * as lockfile from 'proper-lockfile';
 import type { AuditEvent, CertStore } from '../../core/cert-store';
-import { BackendUnavailableError, ConflictError, InternalError, NotFoundError } from '../../core/errors';
+import { ConflictError, NotFoundError, withContext, type CertctlError } from '../../core/errors';
 import { ensureDir, fsyncDir, writeFileAtomic, writeFilesAtomic } from '../../core/fs-atomic';
+import { inject, injectable } from 'inversify';
+import { underCaLock } from './ca-lock';
+import { exists, fileStoreError } from './fs-errors';
+import { appendLines, eventsOfSerial, foldEvents, parseInventory, readPack, recordsBySerial, type FoundCertificate, type InventoryEvent, type PackRef } from './inventory-file';
+import { FileStoreOptions } from './options';
 import { SerialIndex } from './serial-index';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
-
-/** Options of the file backend (`file:` in certctl.yaml). */
-export interface FileStoreOptions {
-  /** Directory holding one sub-directory per CA. */
-  dir: string;
-}
-
-/** Where an object sits inside a pack file: [file name, byte offset, byte length]. */
-type PackRef = [string, number, number];
-
-/** One line of inventory.jsonl. */
-type InventoryEvent =
-  | ({ e: 'issue'; cert: PackRef; key?: PackRef } & CertificateRecord)
-  | { e: 'revoke'; serial: string; revokedAt: string; reason: RevocationReason };
 
 const CA_META = 'ca.json';
 const INVENTORY = 'inventory.jsonl';
@@ -55,11 +31,14 @@ const INVENTORY = 'inventory.jsonl';
  * line is appended; a crash before that leaves an unreferenced pack, never a record
  * pointing at a half-written file. A torn last inventory line (crash mid-append) is
  * ignored on read and cut off by the next writer. Writers hold a lock per CA.
+ * Every public method translates file-system errors through fs-errors.ts: a permission error
+ * is a configuration error (exit 3) naming the path.
  */
+@injectable()
 export class FileCertStore implements CertStore {
   readonly kind = 'file';
 
-  constructor(private readonly options: FileStoreOptions) {}
+  constructor(@inject(FileStoreOptions) private readonly options: FileStoreOptions) {}
 
   private caDir(ca: string): string {
     return join(this.options.dir, ca);
@@ -69,34 +48,54 @@ export class FileCertStore implements CertStore {
     return new SerialIndex(this.caDir(ca), join(this.caDir(ca), INVENTORY));
   }
 
-  async getCa(ca: string): Promise<CaRecord | undefined> {
-    const dir = this.caDir(ca);
-    let meta: Omit<CaRecord, 'certPem' | 'chainPem'>;
+  /**
+   * Runs one operation of the store, translating what the file system throws (fs-errors.ts).
+   * @throws ConfigError for a permission error; InternalError for another fs error; the operation's CertctlErrors.
+   */
+  private async guarded<T>(what: string, operation: () => T | Promise<T>): Promise<T> {
     try {
-      meta = JSON.parse(readFileSync(join(dir, CA_META), 'utf8'));
+      return await operation();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw this.ioError(err, `read ${join(dir, CA_META)}`);
+      throw fileStoreError(err, what, this.options.dir);
     }
-    const certPem = readFileSync(join(dir, 'ca.crt'), 'utf8');
-    const chainText = existsSync(join(dir, 'chain.pem')) ? readFileSync(join(dir, 'chain.pem'), 'utf8') : '';
-    const chainPem = chainText.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
-    return { ...meta, certPem, chainPem: chainPem.map((p) => (p.endsWith('\n') ? p : `${p}\n`)) };
+  }
+
+  async getCa(ca: string): Promise<CaRecord | undefined> {
+    return this.guarded(`read CA "${ca}"`, () => {
+      const dir = this.caDir(ca);
+      let meta: Omit<CaRecord, 'certPem' | 'chainPem'>;
+      try {
+        meta = JSON.parse(readFileSync(join(dir, CA_META), 'utf8'));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw err;
+      }
+      const certPem = readFileSync(join(dir, 'ca.crt'), 'utf8');
+      const chainText = exists(join(dir, 'chain.pem')) ? readFileSync(join(dir, 'chain.pem'), 'utf8') : '';
+      const chainPem = chainText.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
+      return { ...meta, certPem, chainPem: chainPem.map((p) => (p.endsWith('\n') ? p : `${p}\n`)) };
+    });
   }
 
   async listCas(): Promise<string[]> {
-    if (!existsSync(this.options.dir)) return [];
-    return readdirSync(this.options.dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && existsSync(join(this.options.dir, d.name, CA_META)))
-      .map((d) => d.name)
-      .sort();
+    return this.guarded('list the CAs', () => {
+      if (!exists(this.options.dir)) return [];
+      return readdirSync(this.options.dir, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && exists(join(this.options.dir, d.name, CA_META)))
+        .map((d) => d.name)
+        .sort();
+    });
   }
 
   async createCa(record: CaRecord, keyPem?: string): Promise<void> {
+    await this.guarded(`create CA "${record.name}" in ${this.options.dir}`, () => this.createCaDir(record, keyPem));
+  }
+
+  /** Builds the CA in a temp directory renamed into place: a CA directory is either whole or absent. */
+  private createCaDir(record: CaRecord, keyPem?: string): void {
     const dir = this.caDir(record.name);
-    if (existsSync(dir)) throw new ConflictError(`CA "${record.name}" already exists at ${dir}; choose another --ca name`);
+    if (exists(dir)) throw new ConflictError(`CA "${record.name}" already exists at ${dir}; choose another --ca name`);
     ensureDir(this.options.dir);
-    // Built in a temp directory and renamed into place: a CA directory is either whole or absent.
     const tmp = join(this.options.dir, `.tmp-${record.name}-${randomBytes(4).toString('hex')}`);
     try {
       ensureDir(tmp);
@@ -115,29 +114,43 @@ export class FileCertStore implements CertStore {
       renameSync(tmp, dir);
       fsyncDir(this.options.dir);
     } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const failure =
+        code === 'ENOTEMPTY' || code === 'EEXIST'
+          ? new ConflictError(`CA "${record.name}" already exists at ${dir}; choose another --ca name`, { cause: err })
+          : fileStoreError(err, `create CA "${record.name}" in ${this.options.dir}`, this.options.dir);
+      throw this.removeTemp(tmp, failure);
+    }
+  }
+
+  /** Removes a half-built CA directory; when that fails too, the error names it (it may hold the CA key). */
+  private removeTemp(tmp: string, failure: CertctlError): CertctlError {
+    try {
       rmSync(tmp, { recursive: true, force: true });
-      if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new ConflictError(`CA "${record.name}" already exists at ${dir}; choose another --ca name`, { cause: err });
-      }
-      throw this.ioError(err, `create CA directory ${dir}`);
+      return failure;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      return withContext(failure, `${failure.message}; the half-built directory ${tmp} (it may hold the CA key) could not be removed (${code}) — delete it: rm -rf '${tmp}'`);
     }
   }
 
   async getCaKey(ca: string): Promise<string> {
     const path = join(this.caDir(ca), 'ca.key');
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new NotFoundError(`CA "${ca}" has no key in the file store (${path}); its key is held elsewhere — sign with the backend that holds it`);
+    return this.guarded(`read the key of CA "${ca}"`, () => {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new NotFoundError(`CA "${ca}" has no key in the file store (${path}); its key is held elsewhere — sign with the backend that holds it`);
+        }
+        throw err;
       }
-      throw this.ioError(err, `read ${path}`);
-    }
+    });
   }
 
   async putIssued(ca: string, items: IssuedCertificate[]): Promise<void> {
     if (items.length === 0) return;
-    await this.withLock(ca, () => {
+    await this.withLock(ca, `store ${items.length} certificate${items.length === 1 ? '' : 's'} in CA "${ca}"`, () => {
       const dir = this.caDir(ca);
       const index = this.index(ca);
       index.ensureCurrent();
@@ -183,27 +196,31 @@ export class FileCertStore implements CertStore {
   }
 
   async get(ca: string, serial: string): Promise<{ record: CertificateRecord; certPem: string } | undefined> {
-    const found = this.findEvents(ca, serial);
-    if (!found) return undefined;
-    const { record, cert } = found;
-    return { record, certPem: this.readPack(ca, 'certs', cert) };
+    return this.guarded(`read certificate ${serial} of CA "${ca}"`, () => {
+      const found = this.findEvents(ca, serial);
+      if (!found) return undefined;
+      const { record, cert } = found;
+      return { record, certPem: this.readPack(ca, 'certs', cert) };
+    });
   }
 
   async getKey(ca: string, serial: string): Promise<string | undefined> {
-    const found = this.findEvents(ca, serial);
-    return found?.key ? this.readPack(ca, 'keys', found.key) : undefined;
+    return this.guarded(`read the key of certificate ${serial} of CA "${ca}"`, () => {
+      const found = this.findEvents(ca, serial);
+      return found?.key ? this.readPack(ca, 'keys', found.key) : undefined;
+    });
   }
 
   async list(ca: string, filter: ListFilter = {}): Promise<CertificateRecord[]> {
-    return applyListFilter([...this.recordsBySerial(ca).values()], filter);
+    return this.guarded(`read the inventory of CA "${ca}"`, () => applyListFilter([...this.recordsBySerial(ca).values()], filter));
   }
 
   async hasSerial(ca: string, serial: string): Promise<boolean> {
-    return this.readInventoryBytes(ca).includes(`"serial":"${serial}"`);
+    return this.guarded(`read the inventory of CA "${ca}"`, () => this.readInventoryBytes(ca).includes(`"serial":"${serial}"`));
   }
 
   async markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date): Promise<CertificateRecord[]> {
-    return this.withLock(ca, () => {
+    return this.withLock(ca, `revoke in CA "${ca}"`, () => {
       const records = serials.length === 1 ? this.oneRecord(ca, serials[0]) : this.recordsBySerial(ca);
       const out = revokedRecords(ca, (serial) => records.get(serial), serials, reason, at);
       const index = this.index(ca);
@@ -221,17 +238,7 @@ export class FileCertStore implements CertStore {
   }
 
   private recordsBySerial(ca: string): Map<string, CertificateRecord> {
-    const records = new Map<string, CertificateRecord>();
-    for (const event of this.readInventory(ca)) {
-      if (event.e === 'issue') {
-        const { e: _e, cert: _c, key: _k, ...record } = event;
-        records.set(record.serial, record);
-      } else {
-        const r = records.get(event.serial);
-        if (r) Object.assign(r, { status: 'revoked', revokedAt: event.revokedAt, revocationReason: event.reason });
-      }
-    }
-    return records;
+    return recordsBySerial(parseInventory(this.readInventoryBytes(ca), join(this.caDir(ca), INVENTORY)));
   }
 
   async nextCrlNumber(ca: string): Promise<bigint> {
@@ -244,9 +251,9 @@ export class FileCertStore implements CertStore {
 
   /** Moves the CRL counter to `next(current)` under the CA lock; writes only when it changes. */
   private advanceCrlNumber(ca: string, next: (current: bigint) => bigint): Promise<bigint> {
-    return this.withLock(ca, () => {
+    return this.withLock(ca, `record the CRL number of CA "${ca}"`, () => {
       const path = join(this.caDir(ca), 'crlnumber');
-      const current = existsSync(path) ? BigInt(readFileSync(path, 'utf8').trim() || '0') : 0n;
+      const current = exists(path) ? BigInt(readFileSync(path, 'utf8').trim() || '0') : 0n;
       const value = next(current);
       if (value !== current) writeFileAtomic(path, `${value}\n`, 0o600);
       return value;
@@ -261,60 +268,41 @@ export class FileCertStore implements CertStore {
   async deleteCa(ca: string): Promise<void> {
     const dir = this.caDir(ca);
     // The lock lives inside the directory: it moves away with it, and its release finds nothing to remove.
-    await this.withLock(ca, () => {
+    const what = `delete the directory of CA "${ca}" (${dir})`;
+    await this.withLock(ca, what, () => {
       const aside = join(this.options.dir, `.deleted-${ca}-${randomBytes(4).toString('hex')}`);
+      renameSync(dir, aside);
+      unlinkSync(join(aside, CA_META));
+      fsyncDir(this.options.dir);
       try {
-        renameSync(dir, aside);
-        unlinkSync(join(aside, CA_META));
-        fsyncDir(this.options.dir);
         rmSync(aside, { recursive: true, force: true });
       } catch (err) {
-        throw this.ioError(err, `delete the directory of CA "${ca}" (${dir})`);
+        // The CA is gone by now; what is left is its files, keys included: say where.
+        const failure = fileStoreError(err, what, this.options.dir);
+        throw withContext(failure, `CA "${ca}" is deleted, but its files (keys included) are left in ${aside}: ${failure.message} — remove it with rm -rf '${aside}'`);
       }
     });
   }
 
   async recordEvent(event: AuditEvent): Promise<void> {
     const path = join(this.caDir(event.ca), 'audit.jsonl');
-    const fd = openSync(path, 'a', 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify({ ...event, user: process.env.USER ?? String(process.getuid?.() ?? '') })}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  /** Issue and revoke events of one serial, found by a byte search instead of parsing every line. */
-  private findEvents(ca: string, serial: string): { record: CertificateRecord; cert: PackRef; key?: PackRef } | undefined {
-    const index = this.index(ca);
-    const refs = existsSync(join(this.caDir(ca), INVENTORY)) ? index.lookup(serial) : undefined;
-    if (refs) return this.foldEvents(index.readLines(refs).map((line) => JSON.parse(line) as InventoryEvent));
-    // No usable index: search the raw bytes, which skips decoding a 50 MB inventory into a string.
-    const bytes = this.readInventoryBytes(ca);
-    const needle = Buffer.from(`"serial":"${serial}"`);
-    const events: InventoryEvent[] = [];
-    for (let at = bytes.indexOf(needle); at !== -1; at = bytes.indexOf(needle, at + needle.length)) {
-      const start = bytes.lastIndexOf(0x0a, at) + 1;
-      const end = bytes.indexOf(0x0a, at);
-      if (end === -1) break; // torn last line
-      events.push(JSON.parse(bytes.toString('utf8', start, end)) as InventoryEvent);
-    }
-    return this.foldEvents(events);
-  }
-
-  /** Folds one serial's issue and revoke events into its current record. */
-  private foldEvents(events: InventoryEvent[]): { record: CertificateRecord; cert: PackRef; key?: PackRef } | undefined {
-    let found: { record: CertificateRecord; cert: PackRef; key?: PackRef } | undefined;
-    for (const event of events) {
-      if (event.e === 'issue') {
-        const { e: _e, cert, key, ...record } = event;
-        found = { record, cert, key };
-      } else if (found) {
-        found.record = { ...found.record, status: 'revoked', revokedAt: event.revokedAt, revocationReason: event.reason };
+    await this.guarded(`append to the audit log of CA "${event.ca}"`, () => {
+      const fd = openSync(path, 'a', 0o600);
+      try {
+        writeSync(fd, `${JSON.stringify({ ...event, user: process.env.USER ?? String(process.getuid?.() ?? '') })}\n`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
       }
-    }
-    return found;
+    });
+  }
+
+  /** One serial's record and pack references, through the serial index when it is current. */
+  private findEvents(ca: string, serial: string): FoundCertificate | undefined {
+    const index = this.index(ca);
+    const refs = exists(join(this.caDir(ca), INVENTORY)) ? index.lookup(serial) : undefined;
+    if (refs) return foldEvents(index.readLines(refs).map((line) => JSON.parse(line) as InventoryEvent));
+    return foldEvents(eventsOfSerial(this.readInventoryBytes(ca), serial));
   }
 
   private readInventoryBytes(ca: string): Buffer {
@@ -325,86 +313,30 @@ export class FileCertStore implements CertStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new NotFoundError(`no CA named "${ca}" in the file store at ${this.options.dir}; create it with \`certctl init --cn NAME\``);
       }
-      throw this.ioError(err, `read ${path}`);
+      throw err;
     }
   }
 
-  private readInventory(ca: string): InventoryEvent[] {
-    const text = this.readInventoryBytes(ca).toString('utf8');
-    const lines = text.split('\n');
-    lines.pop(); // '' after the final newline, or a torn line a crash left behind
-    return lines.map((line, i) => {
-      try {
-        return JSON.parse(line) as InventoryEvent;
-      } catch (err) {
-        throw new InternalError(`${join(this.caDir(ca), INVENTORY)} line ${i + 1} is corrupt; restore it from a backup`, { cause: err });
-      }
-    });
+  private readPack(ca: string, kind: 'certs' | 'keys', ref: PackRef): string {
+    return readPack(join(this.caDir(ca), kind, ref[0]), ref);
   }
 
-  private readPack(ca: string, kind: 'certs' | 'keys', [file, offset, length]: PackRef): string {
-    const path = join(this.caDir(ca), kind, file);
-    const fd = openSync(path, 'r');
-    try {
-      const buf = Buffer.alloc(length);
-      readSync(fd, buf, 0, length, offset);
-      return buf.toString('utf8');
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  /** Appends whole lines durably, first cutting off a torn line left by a crash. */
-  /** Returns the byte offset the lines were written at. */
+  /** Appends inventory lines; returns the byte offset they were written at. */
   private appendInventory(ca: string, lines: string): number {
-    const fd = openSync(join(this.caDir(ca), INVENTORY), 'r+');
-    try {
-      let size = fstatSync(fd).size;
-      if (size > 0) {
-        const tail = Buffer.alloc(Math.min(size, 65536));
-        readSync(fd, tail, 0, tail.length, size - tail.length);
-        if (tail[tail.length - 1] !== 0x0a) {
-          size = size - tail.length + tail.lastIndexOf(0x0a) + 1;
-          ftruncateSync(fd, size);
-        }
+    return appendLines(join(this.caDir(ca), INVENTORY), lines);
+  }
+
+  /**
+   * Runs `fn` under the CA's lock (ca-lock.ts), translating file-system errors (see {@link guarded}).
+   * @throws NotFoundError when there is no such CA; BackendUnavailableError when another process holds the lock.
+   */
+  private async withLock<T>(ca: string, what: string, fn: () => T): Promise<T> {
+    return this.guarded(what, () => {
+      const dir = this.caDir(ca);
+      if (!exists(join(dir, CA_META))) {
+        throw new NotFoundError(`no CA named "${ca}" in the file store at ${this.options.dir}; create it with \`certctl init --cn NAME\``);
       }
-      const buf = Buffer.from(lines);
-      for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off, size + off);
-      fsyncSync(fd);
-      return size;
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  private async withLock<T>(ca: string, fn: () => T): Promise<T> {
-    const dir = this.caDir(ca);
-    if (!existsSync(join(dir, CA_META))) {
-      throw new NotFoundError(`no CA named "${ca}" in the file store at ${this.options.dir}; create it with \`certctl init --cn NAME\``);
-    }
-    let release: () => Promise<void>;
-    try {
-      release = await lockfile.lock(dir, {
-        lockfilePath: join(dir, '.lock'),
-        realpath: false,
-        stale: 30000,
-        retries: { retries: 200, factor: 1.3, minTimeout: 5, maxTimeout: 250 },
-      });
-    } catch (err) {
-      throw new BackendUnavailableError(`the file store of CA "${ca}" is locked by another certctl process (${join(dir, '.lock')}); try again`, { cause: err });
-    }
-    try {
-      return fn();
-    } finally {
-      await release();
-    }
-  }
-
-  private ioError(err: unknown, what: string): Error {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') {
-      return new BackendUnavailableError(`cannot ${what}: permission denied; check the owner and mode of ${this.options.dir}`, { cause: err });
-    }
-    return new InternalError(`cannot ${what}: ${code ?? (err as Error).message}`, { cause: err });
+      return underCaLock(dir, ca, fn, (err) => fileStoreError(err, what, this.options.dir));
+    });
   }
 }

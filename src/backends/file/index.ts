@@ -1,32 +1,27 @@
 import { ContainerModule } from 'inversify';
-import { isAbsolute, resolve } from 'node:path';
-import * as z from 'zod/mini';
+import { resolve } from 'node:path';
 import type { BackendDescriptor } from '../../core/backend';
 import { CertStore } from '../../core/cert-store';
-import { describeIssues } from '../../core/config/schema';
-import type { ResolvedConfig } from '../../core/config/load';
-import { ConfigError } from '../../core/errors';
-import { FileCertStore, type FileStoreOptions } from './file-cert-store';
+import { FileStoreOptions, parseFileOptions } from './options';
 
-const optionsSchema = z.strictObject({ dir: z.optional(z.string().check(z.minLength(1, 'expected a directory path'))) });
-
-/**
- * Parses `file:` with defaults first: the directory is CERTCTL_FILE_DIR, else `file.dir`
- * (relative to the config file), else `./pki` next to the config.
- * @throws ConfigError naming `file.<key>`.
- */
-export function parseFileOptions(config: ResolvedConfig): FileStoreOptions {
-  const parsed = optionsSchema.safeParse(config.sections.file ?? {});
-  if (!parsed.success) throw new ConfigError(`${config.path ?? 'config'}: ${describeIssues(parsed.error.issues, 'file')}`);
-  const dir = config.env.CERTCTL_FILE_DIR || parsed.data.dir || 'pki';
-  return { dir: isAbsolute(dir) ? dir : resolve(config.env.CERTCTL_FILE_DIR ? process.cwd() : config.baseDir, dir) };
-}
-
-/** The embedded default backend: a directory store; the core's LocalSigner signs. */
-export const fileBackend: BackendDescriptor = {
+/** The embedded default backend: a directory store; the core's LocalSigner signs with the key it keeps. */
+export const fileBackend: BackendDescriptor<FileStoreOptions> = {
   name: 'file',
-  storeModule(config) {
-    const store = new FileCertStore(parseFileOptions(config));
-    return new ContainerModule(({ bind }) => void bind(CertStore).toConstantValue(store));
+  aliases: [],
+  summary: 'a directory on this host; certctl signs with the CA key kept there (encrypted with a passphrase if set)',
+  section: 'file',
+  provides: { store: true, signer: false },
+  capabilities: { store: ['raiseCrlNumber', 'deleteCa', 'audit'], signer: [] },
+  parseOptions: parseFileOptions,
+  module(options) {
+    return new ContainerModule(({ bind }) => {
+      bind(FileStoreOptions).toConstantValue(options);
+      // Loaded here, not at the top: every command loads every descriptor, only this one's users need the store.
+      const { FileCertStore } = require('./file-cert-store') as typeof import('./file-cert-store');
+      bind(CertStore).to(FileCertStore);
+    });
   },
+  location: (options) => options.dir,
+  // A --from-dir/--to-dir wins over file.dir and the environment, as CERTCTL_FILE_DIR does.
+  withDirectory: (config, dir) => ({ ...config, env: { ...config.env, CERTCTL_FILE_DIR: resolve(dir) } }),
 };

@@ -1,6 +1,7 @@
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDir, flushFiles, writeFileAtomic, writeFilesAtomic } from '../../core/fs-atomic';
+import { exists, isMissing } from './fs-errors';
 
 /** Where one inventory line sits: byte offset and length (without the newline). */
 export interface LineRef {
@@ -14,6 +15,8 @@ export interface LineRef {
  * inventory. It is a cache: `index/covered` records how many inventory bytes it describes,
  * and whenever that differs from the inventory's size (a crash between the two appends, a
  * restored backup) readers fall back to scanning and the next writer rebuilds it.
+ * A missing index file is part of that design; any other fs error (EACCES…) is thrown, for the
+ * store to translate: a shard that cannot be read must never read as "no such serial".
  */
 export class SerialIndex {
   constructor(
@@ -25,17 +28,19 @@ export class SerialIndex {
     return join(this.caDir, 'index');
   }
 
+  /** How many inventory bytes the index describes; -1 when there is no index yet. */
   private covered(): number {
     try {
       return Number(readFileSync(join(this.dir, 'covered'), 'utf8'));
-    } catch {
-      return -1;
+    } catch (err) {
+      if (isMissing(err)) return -1;
+      throw err;
     }
   }
 
   /** Whether the index describes the whole inventory as it is now. */
   isCurrent(): boolean {
-    return existsSync(this.inventory) && this.covered() === statSync(this.inventory).size;
+    return exists(this.inventory) && this.covered() === statSync(this.inventory).size;
   }
 
   /** The inventory lines of a serial (possibly none), or undefined when the index cannot be trusted. */
@@ -44,8 +49,10 @@ export class SerialIndex {
     let text: string;
     try {
       text = readFileSync(join(this.dir, serial.slice(0, 2)), 'latin1');
-    } catch {
-      return [];
+    } catch (err) {
+      // No shard yet: no serial starting with these two digits was ever indexed.
+      if (isMissing(err)) return [];
+      throw err;
     }
     const refs: LineRef[] = [];
     const needle = `${serial} `;
@@ -123,7 +130,7 @@ export class SerialIndex {
     // Shards of serials no longer present (inventory restored from an older backup) must go too.
     for (let i = 0; i < 256; i++) {
       const shard = i.toString(16).toUpperCase().padStart(2, '0');
-      if (!shards.has(shard) && existsSync(join(this.dir, shard))) writeFileAtomic(join(this.dir, shard), '', 0o600);
+      if (!shards.has(shard) && exists(join(this.dir, shard))) writeFileAtomic(join(this.dir, shard), '', 0o600);
     }
     writeFileAtomic(join(this.dir, 'covered'), String(start), 0o600);
   }

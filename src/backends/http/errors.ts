@@ -2,13 +2,21 @@ import { BackendUnavailableError, ConfigError, type CertctlError } from '../../c
 import type { TransportError } from './transport';
 
 /**
- * Translates a request that got no HTTP answer into certctl's error kinds: a TLS verification
- * failure is configuration (retrying cannot help; `tlsHint` says which setting adds the CA),
- * everything else is "backend unavailable". Never includes headers or bodies.
+ * Translates a request that got no HTTP answer into certctl's error kinds, for every REST
+ * backend: a TLS verification failure is configuration (retrying cannot help; a wrong host name
+ * or an expired certificate is said as such, and `trustHint` names the setting that adds the
+ * CA), everything else is "backend unavailable". Never includes headers or bodies.
  */
-export function transportFailure(failure: TransportError, where: string, timeoutMs: number, tlsHint: string, timeoutSetting: string): CertctlError {
-  if (failure.isTls) {
-    return new ConfigError(`${where}: TLS verification failed (${failure.code}); ${tlsHint}. Verification stays on.`, { cause: failure });
+export function transportFailure(failure: TransportError, where: string, timeoutMs: number, trustHint: string, timeoutSetting: string): CertctlError {
+  const tls = failure.tlsProblem;
+  if (tls) {
+    const fix =
+      tls === 'name'
+        ? 'its certificate does not name this host; use the host name the certificate was issued for'
+        : tls === 'validity'
+          ? "the server's certificate is outside its validity period; renew it"
+          : trustHint;
+    return new ConfigError(`${where}: TLS verification failed (${failure.code}); ${fix}. Verification stays on.`, { cause: failure });
   }
   if (failure.code === 'ETIMEDOUT') {
     return new BackendUnavailableError(`${where} did not answer within ${timeoutMs / 1000}s; check that it is up, or raise ${timeoutSetting}`, { cause: failure });

@@ -20,10 +20,14 @@ export interface HttpResponse {
   data: unknown;
 }
 
+/** Why TLS verification refused a server: its name, its validity period, or no trusted issuer. */
+export type TlsProblem = 'name' | 'validity' | 'trust';
+
 /**
  * The request never completed at the HTTP level (refused, reset, timed out, TLS failure).
- * `sent` is false when the server cannot have seen it (connection refused, DNS), so even a
- * non-idempotent request may be retried.
+ * `sent` is false when the server cannot have seen it (connection refused, DNS, TLS refused
+ * before any request went out), so even a non-idempotent request may be retried, and a
+ * rollback need not look for what it might have created.
  */
 export class TransportError extends Error {
   constructor(
@@ -35,9 +39,20 @@ export class TransportError extends Error {
     super(message, options);
   }
 
+  /**
+   * The TLS verification failure this is, classified from Node's error code (the one place
+   * that reads those codes), or undefined when it is not one.
+   */
+  get tlsProblem(): TlsProblem | undefined {
+    if (/ALTNAME|HOSTNAME/.test(this.code)) return 'name';
+    if (/EXPIRED|NOT_YET_VALID/.test(this.code)) return 'validity';
+    if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS/.test(this.code)) return 'trust';
+    return undefined;
+  }
+
   /** A certificate verification failure: retrying cannot help, the configuration must change. */
   get isTls(): boolean {
-    return /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|HOSTNAME|ALTNAME/.test(this.code);
+    return this.tlsProblem !== undefined;
   }
 }
 
@@ -115,8 +130,10 @@ export class AxiosTransport implements HttpTransport {
     } catch (err) {
       const e = err as { code?: string; message?: string; cause?: { code?: string } };
       const code = e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT' ? 'ETIMEDOUT' : (e.cause?.code ?? e.code ?? 'ERR_NETWORK');
-      const sent = !['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code);
-      throw new TransportError(e.message ?? String(err), code, sent, { cause: err });
+      const unseen = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code);
+      const failure = new TransportError(e.message ?? String(err), code, !unseen, { cause: err });
+      // A certificate refused during the handshake: no request went out.
+      throw failure.isTls ? new TransportError(failure.message, code, false, { cause: err }) : failure;
     }
   }
 }
@@ -127,6 +144,8 @@ function parseBody(text: string, contentType: string | undefined): unknown {
     try {
       return JSON.parse(text);
     } catch {
+      // Not an error to report: a body that only looks like JSON (an HTML error page, a proxy's
+      // text) is kept as text, and the caller's parser or error translation says what it is.
       return text;
     }
   }

@@ -144,11 +144,8 @@ export class VaultKvStore implements CertStore {
   /** One LIST, then the entries read 16 at a time; oldest first by issue time. */
   async list(ca: string, filter?: ListFilter): Promise<CertificateRecord[]> {
     const serials = await this.client.list(this.metadata(`${ca}/certs`));
-    const entries: CertEntry[] = [];
-    for (let i = 0; i < serials.length; i += LIST_CONCURRENCY) {
-      const batch = await Promise.all(serials.slice(i, i + LIST_CONCURRENCY).map((s) => this.read<CertEntry>(`${ca}/certs/${s}`)));
-      for (const entry of batch) if (entry) entries.push(entry.data);
-    }
+    const read = await mapLimit(serials, LIST_CONCURRENCY, (s) => this.read<CertEntry>(`${ca}/certs/${s}`));
+    const entries = read.flatMap((entry) => (entry ? [entry.data] : []));
     entries.sort((a, b) => a.record.issuedAt.localeCompare(b.record.issuedAt) || (a.position ?? 0) - (b.position ?? 0) || a.record.serial.localeCompare(b.record.serial));
     return applyListFilter(entries.map((e) => e.record), filter);
   }

@@ -6,9 +6,8 @@ import type { CaSpec, CreatedCa, LeafSpec, Signer } from '../../core/signer';
 import type { CaRecord, CertificateRecord, KeyType } from '../../core/types';
 import type { CertStore } from '../../core/cert-store';
 import { mapLimit } from '../../core/concurrency';
-import { pemBlocks } from '../../core/x509/der-reader';
-import { createDerSigner, toPem, type ExtKeyUsageName, type KeyUsageName } from '../../core/x509/certificate-builder';
-import { buildCsrDer } from '../../core/x509/csr-builder';
+import type { ExtKeyUsageName, KeyUsageName } from '../../core/x509/certificate-builder';
+import { pemBlocks, toPem } from '../../core/x509/pem';
 import type { VaultClient } from './client';
 
 const KEY_USAGE: Record<KeyUsageName, string> = {
@@ -81,15 +80,17 @@ const MOUNT_MAX_TTL_HOURS = 87600;
  */
 export class VaultPkiSigner implements Signer {
   readonly kind = 'vault-pki';
-  readonly assignsSerials = true;
   readonly inFlight = IN_FLIGHT;
+  readonly importTarget: string;
   private readonly issuers = new Map<string, Promise<{ certPem: string } | undefined>>();
 
   constructor(
     private readonly client: VaultClient,
     private readonly mount: string,
     private readonly config: ResolvedConfig,
-  ) {}
+  ) {
+    this.importTarget = `Vault PKI (${mount}/)`;
+  }
 
   takeWarnings(): string[] {
     // Vault warns when it ignores a parameter or caps a TTL; certctl checks the TTL itself below.
@@ -419,13 +420,9 @@ function normalizePem(pem: string): string {
 }
 
 function toCsrPem(spec: LeafSpec): string {
-  let der = spec.csrDer;
-  if (!der) {
-    if (!spec.subjectKey) throw new InternalError('a certificate for Vault needs either a CSR or the subject key');
-    // Vault takes the key from a CSR; the names come from the request body.
-    der = buildCsrDer({ commonName: spec.commonName, dnsNames: [], ipAddresses: [], spkiDer: spec.spkiDer }, createDerSigner(spec.subjectKey()));
-  }
-  return toPem(der, 'CERTIFICATE REQUEST');
+  // Vault takes the key from a CSR (the core builds it: RemoteSigner); the names come from the request body.
+  if (!spec.csrDer) throw new InternalError('the core passed Vault a certificate request without a CSR');
+  return toPem(spec.csrDer, 'CERTIFICATE REQUEST');
 }
 
 /** Serials a CRL lists, canonical upper-case hex without leading zeros. */

@@ -2,10 +2,9 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '../../core/errors';
 import { parseSerial } from '../../core/serial';
 import { stageFiles } from '../../core/fs-atomic';
-import { checkOutDir, checkOutFile, fullChainOf, k8sName, k8sSecret, layoutFiles, rootOf } from '../layouts';
+import { checkOutDir, checkOutFile, fullChainOf, k8sName, k8sSecret, layoutFiles, rootOf } from '../output/layouts';
+import { p12Bundle, p12Password } from '../output/p12';
 import { action, emit, note } from '../runtime';
-import { p12Password } from './issue';
-import { p12Bundle } from './p12-output';
 
 const EXPORT_FORMATS = ['pem', 'p12', 'k8s'] as const;
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration';
 import { InvalidInputError } from '../../core/errors';
+import { CA_NAME_PATTERN, CA_NAME_RULE } from '../../core/names';
 import { KEY_TYPES, type KeyType } from '../../core/types';
 import { action, emit, note } from '../runtime';
 
@@ -19,18 +20,19 @@ Examples:
   certctl init --cn "Demo CA" --passphrase-file /run/secrets/ca-pass     # CA key encrypted at rest
   certctl --ca issuing init --cn "Issuing CA 1" --parent default         # intermediate (pathLen 0)`)
     .action(
-      action(async ({ service }, globals, opts: { cn: string; keyType: string; ttl?: string; parent?: string }) => {
+      action(async ({ service, passphrase }, globals, opts: { cn: string; keyType: string; ttl?: string; parent?: string }) => {
         if (!KEY_TYPES.includes(opts.keyType as KeyType)) {
           throw new InvalidInputError(`--key-type ${opts.keyType} is not supported; choose ${KEY_TYPES.join(', ')}`);
         }
-        const { passphraseSource } = await import('../../core/secrets');
-        const passphrase = passphraseSource(globals.passphraseFile, process.env).get();
+        if (opts.parent !== undefined && !CA_NAME_PATTERN.test(opts.parent)) {
+          throw new InvalidInputError(`--parent "${opts.parent}" is not a CA name; use ${CA_NAME_RULE}`);
+        }
         const { record, notes } = await service.init({
           commonName: opts.cn,
           keyType: opts.keyType as KeyType,
           ttlSeconds: opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined,
           parent: opts.parent,
-          passphrase,
+          passphrase: passphrase.get(),
         });
         for (const line of notes) note(globals, line);
         note(globals, `created ${record.parent ? `intermediate CA "${record.name}" signed by "${record.parent}"` : `root CA "${record.name}"`} (${record.keyType}${record.keyEncrypted ? ', key encrypted' : ''})`);

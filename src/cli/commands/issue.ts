@@ -1,14 +1,11 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { parseDuration } from '../../core/duration';
 import { InvalidInputError } from '../../core/errors';
-import { readSecretFile } from '../../core/secrets';
 import { KEY_TYPES, LEAF_PROFILES, type IssuedCertificate, type KeyType, type LeafProfileName } from '../../core/types';
-import type { Delivery } from '../../core/issuance-service';
-import { stageFiles, type FileToWrite } from '../../core/fs-atomic';
-import { FORMATS, checkOutDir, layoutFiles, safeName, type OutputFormat } from '../layouts';
+import { outputDelivery } from '../output/delivery';
+import { FORMATS, checkFormat, checkOutDir } from '../output/layouts';
+import { p12Password } from '../output/p12';
 import { action, collect, emit, note, type GlobalOptions } from '../runtime';
-import { p12Files } from './p12-output';
 
 interface IssueOptions {
   cn?: string;
@@ -22,11 +19,11 @@ interface IssueOptions {
   passwordFile?: string;
 }
 
-/** `certctl issue PROFILE`: new key + certificate, written to --out in a deployable layout. */
+/** `certctl issue PROFILE`: new keys + certificates, kept in the store and, with --out, written there in a deployable layout. */
 export function registerIssue(program: Command): void {
   program
     .command('issue')
-    .description('issue a certificate with a new key and write it to --out')
+    .description('issue a certificate with a new key; with --out, also write it there in a layout (else `certctl export` writes it later)')
     .argument('<profile>', `profile: ${LEAF_PROFILES.join('|')}`)
     .option('--cn <name>', 'subject common name (node: defaults to a new UUID)')
     .option('--dns <name>', 'DNS subject alternative name (repeatable)', collect)
@@ -75,43 +72,6 @@ Examples:
         reportIssued(globals, result.items, files, opts.out);
       }),
     );
-}
-
-/** Validates --format. */
-export function checkFormat(format: string): OutputFormat {
-  if (!FORMATS.includes(format as OutputFormat)) throw new InvalidInputError(`--format ${format} is not known; choose ${FORMATS.join(', ')}`);
-  return format as OutputFormat;
-}
-
-/**
- * The PKCS#12 password: --password-file, else CERTCTL_P12_PASSWORD.
- * @throws InvalidInputError when neither is given.
- */
-export function p12Password(file: string | undefined): string {
-  if (file) return readSecretFile(file, '--password-file');
-  if (process.env.CERTCTL_P12_PASSWORD) return process.env.CERTCTL_P12_PASSWORD;
-  throw new InvalidInputError('--format p12 needs a password: give --password-file FILE or set CERTCTL_P12_PASSWORD');
-}
-
-/**
- * The delivery of issued certificates into --out in a layout: staged before the store
- * write, made visible after it. Several certificates of one CN go to sub-directories.
- */
-export function outputDelivery(format: OutputFormat, out: string, password?: string, onFiles?: (paths: string[]) => void): Delivery {
-  return async ({ items, ca }) => {
-    const files: FileToWrite[] = [];
-    const flat = items.length === 1 || format === 'flocker' || format === 'k8s';
-    for (const item of items) {
-      const dir = flat ? out : join(out, safeName(item.record.commonName, item.record.serial));
-      if (format === 'p12') files.push(...(await p12Files(dir, item, ca, password as string)));
-      else files.push(...layoutFiles(format, dir, item, ca));
-    }
-    // One cluster.crt / ca.pem for a whole batch.
-    const unique = [...new Map(files.map((f) => [f.path, f])).values()];
-    const staged = stageFiles(unique);
-    onFiles?.(staged.paths);
-    return staged;
-  };
 }
 
 function reportIssued(globals: GlobalOptions, items: IssuedCertificate[], files: string[], out: string | undefined): void {

@@ -1,15 +1,11 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import type { AnyBackend } from '../../core/backend';
 import type { CertStore } from '../../core/cert-store';
 import type { ResolvedConfig } from '../../core/config/load';
-import { InvalidInputError } from '../../core/errors';
-import type { CaMigration, MigrationProgress, MigrationResult } from '../../core/migration';
-import { emit, fail, globalsOf, note, type GlobalOptions } from '../runtime';
-
-/** Store kinds `migrate` moves between, and the backend whose store module provides each. */
-const STORE_BACKENDS = { file: 'file', barbican: 'barbican', 'vault-kv': 'vault' } as const;
-type StoreKind = keyof typeof STORE_BACKENDS;
-const STORE_KINDS = Object.keys(STORE_BACKENDS) as StoreKind[];
+import { InvalidInputError, NotSupportedError } from '../../core/errors';
+import type { CaKeyImporter, CaMigration, MigrationProgress, MigrationResult } from '../../core/migration';
+import type { PassphraseSource } from '../../core/secrets';
+import { emit, fail, globalsOf, loadRuntimeConfig, note, type GlobalOptions } from '../runtime';
 
 interface MigrateOptions {
   from: string;
@@ -27,14 +23,14 @@ export function registerMigrate(program: Command): void {
   program
     .command('migrate')
     .description('copy CAs, certificates, keys and inventory from one store to another, then verify every object')
-    .requiredOption('--from <store>', `source store: ${STORE_KINDS.join('|')}`)
-    .requiredOption('--to <store>', `target store: ${STORE_KINDS.join('|')}`)
-    .option('--from-dir <dir>', 'directory of a file source (instead of file.dir / CERTCTL_FILE_DIR)')
-    .option('--to-dir <dir>', 'directory of a file target (instead of file.dir / CERTCTL_FILE_DIR)')
+    .requiredOption('--from <store>', `source store: a backend name, as --backend takes it (${storeNames()})`)
+    .requiredOption('--to <store>', `target store: a backend name (${storeNames()})`)
+    .option('--from-dir <dir>', 'directory of a source kept in a directory (file), instead of file.dir / CERTCTL_FILE_DIR')
+    .option('--to-dir <dir>', 'directory of a target kept in a directory (file), instead of file.dir / CERTCTL_FILE_DIR')
     .option('--dry-run', 'show what would move; write nothing')
     .option('--delete-source', 'after every CA is copied and verified identical in the target, delete it from the source (never with --dry-run)')
     .option('--batch-size <n>', 'certificates per all-or-nothing write', '200')
-    .option('--import-ca-key', "with --to vault-kv: import each CA key the source holds into Vault's PKI engine (vault.pki_mount) so Vault signs from then on; the KV copy keeps no key (--passphrase-file decrypts an encrypted key in memory)")
+    .option('--import-ca-key', "import each CA key the source holds into the target backend's signer (with --to vault-kv: Vault's PKI engine at vault.pki_mount) so it signs from then on; the target store keeps no key (--passphrase-file decrypts an encrypted key in memory)")
     .addHelpText('after', `
 Both stores are configured by the same certctl.yaml sections (file:, barbican:, vault:) and
 environment as the other commands. Without --ca every CA of the source moves. Stop other
@@ -65,107 +61,111 @@ Examples:
     });
 }
 
+/** The registry's backends that can store, for help texts (loaded only when help is shown). */
+function storeNames(): string {
+  const { registry } = require('../../backends') as typeof import('../../backends');
+  return registry.all().filter((d) => d.provides.store).map((d) => [d.name, ...d.aliases].join('/')).join(', ');
+}
+
 async function runMigrate(globals: GlobalOptions, opts: MigrateOptions): Promise<void> {
-  const from = storeKind(opts.from, '--from');
-  const to = storeKind(opts.to, '--to');
   if (globals.backend) throw new InvalidInputError('migrate takes --from and --to, not --backend');
-  if (opts.fromDir && from !== 'file') throw new InvalidInputError('--from-dir applies to --from file only');
-  if (opts.toDir && to !== 'file') throw new InvalidInputError('--to-dir applies to --to file only');
-  if (opts.importCaKey && to !== 'vault-kv') {
-    throw new InvalidInputError(`--import-ca-key moves CA keys into Vault's PKI engine and needs --to vault-kv, not --to ${to}`);
-  }
-  if (!/^\d+$/.test(opts.batchSize) || Number(opts.batchSize) < 1 || Number(opts.batchSize) > 10000) {
-    throw new InvalidInputError(`--batch-size must be a whole number from 1 to 10000, not "${opts.batchSize}"`);
-  }
-  const { loadConfig } = require('../../core/config/load') as typeof import('../../core/config/load');
-  const config = loadConfig({ configPath: globals.config, ca: globals.ca });
-  const fromConfig = withFileDir(config, opts.fromDir);
-  const toConfig = withFileDir(config, opts.toDir);
-  if (from === to && (from !== 'file' || sameFileDir(fromConfig, toConfig))) {
+  const batchSize = parseBatchSize(opts.batchSize);
+  const { config, passphrase } = loadRuntimeConfig(globals);
+  // Refused on the descriptor, before any section is parsed or server reached.
+  if (opts.importCaKey) requireKeyImport(opts.to);
+  const from = openSide(config, opts.from, '--from', opts.fromDir, '--from-dir');
+  const to = openSide(config, opts.to, '--to', opts.toDir, '--to-dir');
+  if (from.backend === to.backend && from.location === to.location) {
     throw new InvalidInputError(
-      `--from and --to name the same ${from} store${from === 'file' ? ` (${fileDir(fromConfig)}); give --to-dir DIR (or --from-dir) for another directory` : ''}`,
+      `--from and --to name the same ${from.backend.name} store (${from.location})${from.backend.withDirectory ? '; give --to-dir DIR (or --from-dir) for another directory' : ''}`,
     );
   }
-  const openSource = storeFactory(from, fromConfig, '--from');
-  const openTarget = storeFactory(to, toConfig, '--to');
+  const caKeyImporter = opts.importCaKey ? keyImporter(to, passphrase) : undefined;
   const { migrateStores } = require('../../core/migration') as typeof import('../../core/migration');
-  const caKeyImporter = opts.importCaKey ? vaultKeyImporter(toConfig) : undefined;
-  const { passphraseSource } = require('../../core/secrets') as typeof import('../../core/secrets');
-  const passphrase = passphraseSource(globals.passphraseFile, config.env);
   const progress = progressBars(globals);
   let result: MigrationResult;
   try {
-    result = await migrateStores(openSource(), openTarget(), {
+    result = await migrateStores(from.open(), to.open(), {
       cas: globals.ca ? [globals.ca] : undefined,
       dryRun: opts.dryRun,
-      batchSize: Number(opts.batchSize),
-      verifyTarget: openTarget,
+      batchSize,
+      verifyTarget: to.open,
       onProgress: progress?.update,
       caKeyImporter,
       passphrase: () => passphrase.get(),
       // A source store without deleteCa is refused by migrateStores before anything is copied (exit 9).
       deleteSource: opts.deleteSource,
-      freshSource: openSource,
+      freshSource: from.open,
     });
   } finally {
     progress?.stop();
   }
   result.warnings.forEach((w) => note(globals, `warning: ${w}`));
   result.notes?.forEach((n) => note(globals, n));
-  emit(globals, result, describe(result, from, to));
+  emit(globals, result, describe(result, result.from, result.to));
 }
 
-function storeKind(value: string, flag: string): StoreKind {
-  if (STORE_KINDS.includes(value as StoreKind)) return value as StoreKind;
-  const hint = value === 'vault' ? ' (vault-kv is the KV v2 store the vault backend keeps certificates in)' : '';
-  throw new InvalidInputError(`${flag} ${value} is not a store; choose ${STORE_KINDS.join(', ')}${hint}`);
+function parseBatchSize(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 10000) {
+    throw new InvalidInputError(`--batch-size must be a whole number from 1 to 10000, not "${text}"`);
+  }
+  return Number(text);
 }
 
-/** The config with a --from-dir/--to-dir applied where CERTCTL_FILE_DIR would be, so the flag wins over env and file. */
-function withFileDir(config: ResolvedConfig, dir: string | undefined): ResolvedConfig {
-  return dir ? { ...config, env: { ...config.env, CERTCTL_FILE_DIR: resolve(dir) } } : config;
-}
-
-function fileDir(config: ResolvedConfig): string {
-  const { parseFileOptions } = require('../../backends/file') as typeof import('../../backends/file');
-  return parseFileOptions(config).dir;
-}
-
-function sameFileDir(a: ResolvedConfig, b: ResolvedConfig): boolean {
-  return fileDir(a) === fileDir(b);
+/** One side of a migration: its backend, its configuration and where it keeps things. */
+interface Side {
+  backend: AnyBackend;
+  config: ResolvedConfig;
+  location: string;
+  /** A fresh store instance each call (verification and the delete check read through new ones), from its own container. */
+  open(): CertStore;
 }
 
 /**
- * Opens a store through its backend's descriptor, as every other command does; a factory,
- * because verification reads through a second, fresh instance of the target.
- * @throws ConfigError naming the backend's bad option.
+ * Resolves a `--from`/`--to` name through the registry (the same names and aliases as --backend)
+ * and opens the store through the core's container factory, as every other command does.
+ * @throws InvalidInputError for an unknown name, a store-less backend or a misplaced --*-dir;
+ *   ConfigError naming the backend's bad option (checked now, before anything is read).
  */
-function storeFactory(kind: StoreKind, config: ResolvedConfig, flag: string): () => CertStore {
-  const { loadBackend } = require('../../backends') as typeof import('../../backends');
-  const { Container } = require('inversify') as typeof import('inversify');
+function openSide(base: ResolvedConfig, name: string, flag: string, dir: string | undefined, dirFlag: string): Side {
+  const { registry } = require('../../backends') as typeof import('../../backends');
+  const { createContainer } = require('../../core/container') as typeof import('../../core/container');
   const { CertStore: CertStoreToken } = require('../../core/cert-store') as typeof import('../../core/cert-store');
-  require('reflect-metadata');
-  const backend = loadBackend(STORE_BACKENDS[kind], flag);
-  const open = () => {
-    const container = new Container();
-    container.loadSync(backend.storeModule!(config));
-    return container.get<CertStore>(CertStoreToken);
-  };
+  const backend = registry.resolve(name, flag, 'input');
+  if (!backend.provides.store) throw new InvalidInputError(`${flag} ${name}: the ${backend.name} backend keeps no certificates; choose ${storeNames()}`);
+  if (dir && !backend.withDirectory) throw new InvalidInputError(`${dirFlag} applies to a store kept in a directory, not to ${backend.name}`);
+  const config = dir && backend.withDirectory ? backend.withDirectory(base, dir) : base;
+  const location = backend.location ? backend.location(backend.parseOptions(config)) : backend.name;
+  const open = () => createContainer(config, { get: () => undefined }, registry, { store: backend.name, signer: null }).get<CertStore>(CertStoreToken);
   open(); // builds once now, so a bad config section fails before anything is read
-  return open;
+  return { backend, config, location, open };
 }
 
-/** Vault's PKI engine of the `vault:` section as the importer of CA keys (`--import-ca-key`). */
-function vaultKeyImporter(config: ResolvedConfig): import('../../core/migration').CaKeyImporter {
-  const vault = require('../../backends/vault') as typeof import('../../backends/vault');
-  const { parseVaultOptions } = require('../../backends/vault/options') as typeof import('../../backends/vault/options');
-  const signer = vault.createVaultPkiSigner(config);
-  const mount = parseVaultOptions(config).pkiMount;
-  return {
-    name: `Vault PKI (${mount}/)`,
-    checkAdoptable: (record) => signer.checkAdoptable(record),
-    adoptCa: (record, keyPem) => signer.adoptCa(record, keyPem),
-  };
+/**
+ * Refuses `--import-ca-key` towards a backend whose signer cannot take a CA key.
+ * @throws NotSupportedError naming the backends that can.
+ */
+function requireKeyImport(name: string): void {
+  const { registry } = require('../../backends') as typeof import('../../backends');
+  const backend = registry.resolve(name, '--to', 'input');
+  if (backend.capabilities.signer.includes('caKeyImport')) return;
+  const able = registry.all().filter((d) => d.capabilities.signer.includes('caKeyImport')).map((d) => d.name);
+  throw new NotSupportedError(`--import-ca-key: the ${backend.name} backend has no signer that can take a CA key; use --to ${able.join(' or ')}`);
+}
+
+/**
+ * The target backend's signer as the importer of CA keys (`--import-ca-key`), from a container
+ * of the target's configuration.
+ * @throws NotSupportedError when that backend's signer cannot take a CA key (checked on the
+ *   descriptor, before any connection).
+ */
+function keyImporter(to: Side, passphrase: PassphraseSource): CaKeyImporter {
+  const { createContainer } = require('../../core/container') as typeof import('../../core/container');
+  const { Signer: SignerToken, canImportCaKey } = require('../../core/signer') as typeof import('../../core/signer');
+  const { registry } = require('../../backends') as typeof import('../../backends');
+  const signer = createContainer(to.config, passphrase, registry, { store: to.backend.name, signer: to.backend.name }).get<import('../../core/signer').Signer>(SignerToken);
+  if (!canImportCaKey(signer)) throw new NotSupportedError(`--import-ca-key: the ${signer.kind} signer cannot take a CA key`);
+  return { name: signer.importTarget, checkAdoptable: (r) => signer.checkAdoptable(r), adoptCa: (r, key) => signer.adoptCa(r, key) };
 }
 
 /** Progress bars on a terminal (one per CA and phase), on stderr; none with --json or when piped. */
@@ -197,7 +197,7 @@ function progressBars(globals: GlobalOptions): { update(p: MigrationProgress): v
  * copy, revocations to carry over, CRL number), otherwise what was written and verified.
  * Conflicts never reach it: they stop both runs with exit 8 before anything is written.
  */
-function describe(result: MigrationResult, from: StoreKind, to: StoreKind): string {
+function describe(result: MigrationResult, from: string, to: string): string {
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const dry = result.dryRun;
   const crl = (c: CaMigration) => {

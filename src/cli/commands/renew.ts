@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration';
 import { parseSerial } from '../../core/serial';
-import { FORMATS, checkOutDir } from '../layouts';
+import { outputDelivery } from '../output/delivery';
+import { FORMATS, checkFormat, checkOutDir } from '../output/layouts';
+import { p12Password } from '../output/p12';
 import { action, emit, note } from '../runtime';
-import { checkFormat, outputDelivery, p12Password } from './issue';
 
 /** `certctl renew SERIAL`: same subject, SANs and profile; new key, new serial. */
 export function registerRenew(program: Command): void {
@@ -14,7 +15,7 @@ export function registerRenew(program: Command): void {
     .requiredOption('--out <dir>', 'directory to write the new files to')
     .option('--format <format>', `layout: ${FORMATS.join('|')}`, 'pem')
     .option('--ttl <duration>', 'validity (default: the same as the old certificate, within the profile maximum)')
-    .option('--password-file <file>', 'PKCS#12 password (with --format p12)')
+    .option('--password-file <file>', 'PKCS#12 password (with --format p12); or CERTCTL_P12_PASSWORD')
     .addHelpText('after', `
 The old certificate stays valid; revoke it with --reason superseded once the new one is deployed.
 

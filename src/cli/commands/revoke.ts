@@ -5,11 +5,11 @@ import { parseSerial } from '../../core/serial';
 import { REVOCATION_REASONS, type RevocationReason } from '../../core/types';
 import { action, emit, note } from '../runtime';
 
-/** `certctl revoke SERIAL`: marks a certificate revoked; the next `crl` lists it. */
+/** `certctl revoke SERIAL...`: marks certificates revoked, all or none; the next `crl` lists them. */
 export function registerRevoke(program: Command): void {
   program
     .command('revoke')
-    .description('revoke a certificate; it appears on the next CRL')
+    .description('revoke certificates (all or none); they appear on the next CRL')
     .argument('<serial...>', 'serials as `openssl x509 -serial` prints them; "-" reads them from stdin, one per line')
     .option('--reason <reason>', `reason: ${REVOCATION_REASONS.join('|')}`, 'unspecified')
     .addHelpText('after', `

@@ -3,9 +3,10 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors';
 import { parseDuration } from '../duration';
+import { CA_NAME_PATTERN, CA_NAME_RULE } from '../names';
 import { buildProfiles, type Profile } from '../policy/profiles';
 import type { ProfileName } from '../types';
-import { configSchema, describeIssues, type ConfigFile } from './schema';
+import { CORE_KEYS, configSchema, describeIssues, type ConfigFile } from './schema';
 
 /** Values given on the command line; they win over environment and file. */
 export interface ConfigOverrides {
@@ -20,14 +21,19 @@ export interface ResolvedConfig {
   path?: string;
   /** Directory relative paths in the file are resolved against (the file's, else the cwd). */
   baseDir: string;
-  backend: string;
-  signer: string;
-  store: string;
+  /** Name or alias of the backend (`--backend`, CERTCTL_BACKEND, `backend:`); absent: the registry's default. */
+  backend?: string;
+  /** Name or alias of the backend that signs (`signer:`, else `backend:`); absent: the registry's default. */
+  signer?: string;
+  /** Name or alias of the backend that stores (`store:`, else `backend:`); absent: the registry's default. */
+  store?: string;
+  /** Where `signer` and `store` came from, for messages (`--backend`, `store in /etc/certctl.yaml`). */
+  origins: { signer: string; store: string };
   ca: string;
   profiles: Record<ProfileName, Profile>;
   urls: { crl: string[]; issuingCa: string[] };
   crlValiditySeconds: number;
-  /** Raw backend sections (`file:`, `vault:`, `barbican:`); each backend parses its own. */
+  /** Raw backend sections by key (`file:`, `vault:`, …); each backend parses its own. */
   sections: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
 }
@@ -58,15 +64,26 @@ export function findConfigFile(overrides: ConfigOverrides, env: NodeJS.ProcessEn
 
 /**
  * Loads and validates the configuration.
+ * @param sections the backend sections certctl.yaml may hold (the registry's `sections()`): any
+ *   other top-level key is an error. Omitted (library callers and tests), any mapping-valued key
+ *   is taken as a backend section and left to that backend to validate.
  * @throws ConfigError naming the path of the bad key and what was expected.
  */
-export function loadConfig(overrides: ConfigOverrides, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ResolvedConfig {
+export function loadConfig(
+  overrides: ConfigOverrides,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  sections?: readonly string[],
+): ResolvedConfig {
   const path = findConfigFile(overrides, env, cwd);
-  const file = path ? readConfigFile(path) : {};
-  const backend = overrides.backend ?? env.CERTCTL_BACKEND ?? file.backend ?? 'file';
+  const { file, backendSections } = path ? readConfigFile(path, sections) : { file: {} as ConfigFile, backendSections: {} };
+  const backend = overrides.backend ?? env.CERTCTL_BACKEND ?? file.backend;
+  const backendOrigin = overrides.backend ? '--backend' : env.CERTCTL_BACKEND ? 'CERTCTL_BACKEND' : file.backend ? `backend in ${path}` : 'the default backend';
+  const origin = (role: 'signer' | 'store', envName: string) =>
+    overrides.backend ? backendOrigin : env[envName] ? envName : file[role] ? `${role} in ${path}` : backendOrigin;
   const ca = overrides.ca ?? env.CERTCTL_CA ?? file.ca ?? 'default';
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(ca)) {
-    throw new ConfigError(`ca: "${ca}" is not a valid CA name; use letters, digits, ".", "_" or "-"`);
+  if (!CA_NAME_PATTERN.test(ca)) {
+    throw new ConfigError(`ca: "${ca}" is not a valid CA name; use ${CA_NAME_RULE}`);
   }
   let crlValiditySeconds = 7 * 86400;
   if (file.crl?.validity) {
@@ -81,26 +98,19 @@ export function loadConfig(overrides: ConfigOverrides, env: NodeJS.ProcessEnv = 
     baseDir: path ? dirname(path) : cwd,
     backend,
     // An explicit --backend picks both halves; the file's signer:/store: refine a file-chosen backend.
-    signer: overrides.backend ? backend : backendOf(env.CERTCTL_SIGNER ?? file.signer ?? backend),
-    store: overrides.backend ? backend : backendOf(env.CERTCTL_STORE ?? file.store ?? backend),
+    signer: overrides.backend ? backend : (env.CERTCTL_SIGNER ?? file.signer ?? backend),
+    store: overrides.backend ? backend : (env.CERTCTL_STORE ?? file.store ?? backend),
+    origins: { signer: origin('signer', 'CERTCTL_SIGNER'), store: origin('store', 'CERTCTL_STORE') },
     ca,
     profiles: buildProfiles(file.profiles),
     urls: { crl: file.urls?.crl ?? [], issuingCa: file.urls?.issuing_ca ?? [] },
     crlValiditySeconds,
-    sections: { file: file.file, vault: file.vault, barbican: file.barbican },
+    sections: backendSections,
     env,
   };
 }
 
-/**
- * The backend behind a store or signer kind: `store: vault-kv` (the name `migrate --to` and the
- * messages use for Vault's KV store) and `signer: vault-pki` mean the vault backend.
- */
-function backendOf(name: string): string {
-  return name === 'vault-kv' || name === 'vault-pki' ? 'vault' : name;
-}
-
-function readConfigFile(path: string): ConfigFile {
+function readConfigFile(path: string, sections: readonly string[] | undefined): { file: ConfigFile; backendSections: Record<string, unknown> } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -118,7 +128,19 @@ function readConfigFile(path: string): ConfigFile {
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(`config file ${path}: expected a mapping of keys (backend:, file:, profiles:, …) at the top level`);
   }
+  const backendSections: Record<string, unknown> = {};
+  const unknown: string[] = [];
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (CORE_KEYS.includes(key)) continue;
+    const isSection = sections ? sections.includes(key) : value !== null && typeof value === 'object' && !Array.isArray(value);
+    if (isSection) backendSections[key] = value;
+    else unknown.push(key);
+  }
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`config file ${path}: ${describeIssues(parsed.error.issues)}`);
-  return parsed.data;
+  const problems = [
+    ...(unknown.length ? [`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}${sections ? ` (backend sections: ${sections.join(', ')})` : ''}`] : []),
+    ...(parsed.success ? [] : [describeIssues(parsed.error.issues)]),
+  ];
+  if (problems.length || !parsed.success) throw new ConfigError(`config file ${path}: ${problems.join('; ')}`);
+  return { file: parsed.data, backendSections };
 }

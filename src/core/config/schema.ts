@@ -1,6 +1,7 @@
 // zod/mini: the same validator, tree-shakeable to ~30 KB; the full build would be ~600 KB
 // of start-up parsing on every command.
 import * as z from 'zod/mini';
+import { CA_NAME_PATTERN, CA_NAME_RULE } from '../names';
 import { KEY_TYPES } from '../types';
 
 const duration = z.string().check(z.regex(/^\d+\s*[smhdwy]$/i, 'expected a duration like 398d, 10y or 12h'));
@@ -20,18 +21,16 @@ export const profileSchema = z.strictObject({
 export type ProfileConfig = z.infer<typeof profileSchema>;
 
 /**
- * The top level of certctl.yaml. Backend sections stay opaque here: each backend
- * parses its own options with its own schema (smallstep's `cas/apiv1` style), so
- * adding a backend never touches the core.
+ * The core's keys at the top level of certctl.yaml. Backend sections (`file:`, `vault:`, …) are
+ * not named here: each backend parses its own with its own schema (smallstep's `cas/apiv1`
+ * style), and the loader takes the list of sections from the backend registry, so adding a
+ * backend never touches the core.
  */
-export const configSchema = z.strictObject({
+const coreConfigShape = {
   backend: z.optional(nonEmpty),
   signer: z.optional(nonEmpty),
   store: z.optional(nonEmpty),
-  ca: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a CA name of letters, digits, ".", "_" or "-"'))),
-  file: z.optional(z.unknown()),
-  vault: z.optional(z.unknown()),
-  barbican: z.optional(z.unknown()),
+  ca: z.optional(z.string().check(z.regex(CA_NAME_PATTERN, `expected a CA name of ${CA_NAME_RULE}`))),
   profiles: z.optional(
     z.strictObject({
       server: z.optional(profileSchema),
@@ -44,8 +43,16 @@ export const configSchema = z.strictObject({
   /** URLs embedded in issued certificates so relying parties can fetch the CRL and the issuer. */
   urls: z.optional(z.strictObject({ crl: z.optional(z.array(httpUrl)), issuing_ca: z.optional(z.array(httpUrl)) })),
   crl: z.optional(z.strictObject({ validity: z.optional(duration) })),
-});
+};
+
+/** The core keys; unknown keys are stripped here and checked by the loader against the backend sections. */
+export const configSchema = z.object(coreConfigShape);
+
+/** certctl.yaml's core keys after validation. */
 export type ConfigFile = z.infer<typeof configSchema>;
+
+/** The top-level keys the core owns. */
+export const CORE_KEYS: readonly string[] = Object.keys(coreConfigShape);
 
 /** Formats zod issues as `path.to.key: what was expected` lines. */
 export function describeIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): string {

@@ -1,4 +1,4 @@
-import type { CertStore } from '../cert-store';
+import type { CrlNumberRaisingStore } from '../cert-store';
 import { InternalError } from '../errors';
 import type { IssuedCertificate } from '../types';
 import { digest, readIssued, type Digest } from './objects';
@@ -9,8 +9,8 @@ const DEFAULT_CONCURRENCY = 8;
 
 /** One CA's migration: both stores, the options, and what was learnt of the source on the way. */
 export interface CaContext {
-  readonly source: CertStore;
-  readonly target: CertStore;
+  readonly source: CrlNumberRaisingStore;
+  readonly target: CrlNumberRaisingStore;
   readonly ca: string;
   readonly options: MigrationOptions;
   readonly batchSize: number;
@@ -20,7 +20,7 @@ export interface CaContext {
 }
 
 /** The context of CA `ca`, with the options' batch size and concurrency (at least 1) or their defaults. */
-export function caContext(source: CertStore, target: CertStore, ca: string, options: MigrationOptions): CaContext {
+export function caContext(source: CrlNumberRaisingStore, target: CrlNumberRaisingStore, ca: string, options: MigrationOptions): CaContext {
   return {
     source,
     target,
@@ -39,7 +39,9 @@ export function caContext(source: CertStore, target: CertStore, ca: string, opti
 export async function readSource(ctx: CaContext, serial: string): Promise<IssuedCertificate> {
   const item = await readIssued(ctx.source, ctx.ca, serial);
   if (!item) {
-    throw new InternalError(`certificate ${serial} of CA "${ctx.ca}" vanished from the ${ctx.source.kind} store during the migration; run it again when nothing else writes to the source`);
+    throw new InternalError(
+      `certificate ${serial} of CA "${ctx.ca}" vanished from the ${ctx.source.kind} store during the migration; run it again when nothing else writes to the source`,
+    );
   }
   ctx.sourceDigests.set(serial, digest(item));
   return item;

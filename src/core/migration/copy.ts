@@ -30,7 +30,10 @@ export async function copyMissing(ctx: CaContext, missing: CertificateRecord[]):
       await write;
     } catch (err) {
       const where = `copying certificates ${start + 1}–${start + batch.length} of ${missing.length} of CA "${ca}" (serials ${batch[0].serial} … ${batch[batch.length - 1].serial}) into the ${target.kind} store failed`;
-      throw withContext(err, `${where}: ${(err as Error).message}. The source is untouched and the ${start} certificates before this batch are in the target; fix the cause and run the same command again to copy the rest`);
+      throw withContext(
+        err,
+        `${where}: ${(err as Error).message}. The source is untouched and the ${start} certificates before this batch are in the target; fix the cause and run the same command again to copy the rest`,
+      );
     }
     reportProgress(ctx, 'copy', start + batch.length, missing.length);
   }
@@ -48,7 +51,8 @@ export async function carryRevocations(ctx: CaContext, groups: RevocationGroup[]
       await target.markRevoked(ca, serials, reason, at);
     } catch (err) {
       const done = groups.slice(0, i).reduce((n, g) => n + g.serials.length, 0);
-      const which = serials.length === 1 ? `certificate ${serials[0]}` : `${serials.length} certificates (serials ${serials[0]} … ${serials[serials.length - 1]})`;
+      const which =
+        serials.length === 1 ? `certificate ${serials[0]}` : `${serials.length} certificates (serials ${serials[0]} … ${serials[serials.length - 1]})`;
       throw withContext(
         err,
         `carrying the revocation of ${which} of CA "${ca}" (${reason}, ${at.toISOString()}) over into the ${target.kind} store failed: ${(err as Error).message}. The source is untouched; the certificates copied and the ${done} revocations carried before this one are in the target; fix the cause and run the same command again to finish`,

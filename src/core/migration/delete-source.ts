@@ -1,6 +1,7 @@
+import { canDeleteCa } from '../cert-store';
 import { ConflictError, InternalError, withContext } from '../errors';
 import type { CaContext } from './context';
-import { canonicalJson, sha256 } from './objects';
+import { canonicalJson, readCrlNumber, sha256 } from './objects';
 import type { CaPlan } from './plan';
 
 /**
@@ -12,15 +13,17 @@ import type { CaPlan } from './plan';
  */
 export async function deleteFromSource(ctx: CaContext, plan: CaPlan): Promise<void> {
   const { ca, source } = ctx;
-  if (!plan.verified || !source.deleteCa) throw new InternalError(`deleting CA "${ca}" from the source before it was verified in the target`);
+  if (!plan.verified || !canDeleteCa(source)) throw new InternalError(`deleting CA "${ca}" from the source before it was verified in the target`);
   const { records, crlNumber, summary } = plan;
   const now = ctx.options.freshSource?.() ?? source;
   const current = await now.list(ca);
   const expected = new Set(records.map((r) => sha256(canonicalJson(r))));
   const changed = current.filter((r) => !expected.has(sha256(canonicalJson(r)))).length + Math.max(0, records.length - current.length);
-  const crlNow = await now.raiseCrlNumber!(ca, 0n);
+  const crlNow = await readCrlNumber(now, ca);
   if (changed || crlNow !== crlNumber) {
-    const what = changed ? `${changed} certificate record${changed === 1 ? '' : 's'} differ${changed === 1 ? 's' : ''} from what was copied` : `its CRL number moved from ${crlNumber} to ${crlNow}`;
+    const what = changed
+      ? `${changed} certificate record${changed === 1 ? '' : 's'} differ${changed === 1 ? 's' : ''} from what was copied`
+      : `its CRL number moved from ${crlNumber} to ${crlNow}`;
     throw new ConflictError(
       `CA "${ca}" was copied and verified in the ${ctx.target.kind} store, but the ${source.kind} store changed meanwhile (${what}): nothing was deleted from the source. Stop what writes to it and run the same command again`,
     );
@@ -28,7 +31,10 @@ export async function deleteFromSource(ctx: CaContext, plan: CaPlan): Promise<vo
   try {
     await source.deleteCa(ca);
   } catch (err) {
-    throw withContext(err, `CA "${ca}" was copied and verified in the ${ctx.target.kind} store, but deleting it from the ${source.kind} store failed: ${(err as Error).message}`);
+    throw withContext(
+      err,
+      `CA "${ca}" was copied and verified in the ${ctx.target.kind} store, but deleting it from the ${source.kind} store failed: ${(err as Error).message}`,
+    );
   }
   summary.sourceDeleted = true;
 }

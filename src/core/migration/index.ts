@@ -1,4 +1,4 @@
-import type { CertStore } from '../cert-store';
+import { canDeleteCa, canRaiseCrlNumber, type CertStore, type CrlNumberRaisingStore } from '../cert-store';
 import { NotSupportedError } from '../errors';
 import { caContext, type CaContext } from './context';
 import { carryRevocations, copyMissing } from './copy';
@@ -32,8 +32,8 @@ export { canonicalJson } from './objects';
  *   cannot delete (before anything is read or written); the stores' own errors, with the write
  *   that failed named.
  */
-export async function migrateStores(source: CertStore, target: CertStore, options: MigrationOptions = {}): Promise<MigrationResult> {
-  checkCapabilities(source, target, options);
+export async function migrateStores(from: CertStore, to: CertStore, options: MigrationOptions = {}): Promise<MigrationResult> {
+  const { source, target } = checkCapabilities(from, to, options);
   const cas = options.cas ?? (await source.listCas());
   const deleteSource = Boolean(options.deleteSource);
   const result: MigrationResult = { from: source.kind, to: target.kind, dryRun: Boolean(options.dryRun), deleteSource, cas: [], warnings: [] };
@@ -53,16 +53,19 @@ export async function migrateStores(source: CertStore, target: CertStore, option
   return result;
 }
 
-/** Refuses, before anything is read, stores that lack what the migration needs. */
-function checkCapabilities(source: CertStore, target: CertStore, options: MigrationOptions): void {
-  if (!source.raiseCrlNumber || !target.raiseCrlNumber) {
+/** Refuses, before anything is read, stores that lack what the migration needs; returns them with the capability they have. */
+function checkCapabilities(source: CertStore, target: CertStore, options: MigrationOptions): { source: CrlNumberRaisingStore; target: CrlNumberRaisingStore } {
+  if (!canRaiseCrlNumber(source) || !canRaiseCrlNumber(target)) {
     // Without it the target would number its CRLs from 1 again, and relying parties reject a CRL number going backwards.
-    const which = !source.raiseCrlNumber ? source : target;
+    const which = !canRaiseCrlNumber(source) ? source : target;
     throw new NotSupportedError(`the ${which.kind} store cannot carry CRL numbers over, so certctl cannot migrate ${which === source ? 'from' : 'into'} it`);
   }
-  if (options.deleteSource && !source.deleteCa) {
-    throw new NotSupportedError(`the ${source.kind} store cannot delete a CA, so --delete-source cannot remove the source; nothing was copied — migrate without it and remove the source with the store's own tools`);
+  if (options.deleteSource && !canDeleteCa(source)) {
+    throw new NotSupportedError(
+      `the ${source.kind} store cannot delete a CA, so --delete-source cannot remove the source; nothing was copied — migrate without it and remove the source with the store's own tools`,
+    );
   }
+  return { source, target };
 }
 
 /**
@@ -85,7 +88,7 @@ async function executeCa(ctx: CaContext, plan: CaPlan, notes: string[] = []): Pr
   }
   await copyMissing(ctx, plan.toCopy);
   await carryRevocations(ctx, plan.toRevoke);
-  if (plan.targetCrlNumber < plan.crlNumber) await target.raiseCrlNumber!(ca, plan.crlNumber);
+  if (plan.targetCrlNumber < plan.crlNumber) await target.raiseCrlNumber(ca, plan.crlNumber);
   plan.summary.verified = await verifyCa(ctx, plan);
   plan.verified = true;
 }

@@ -1,6 +1,6 @@
 import { X509Certificate, createHash } from 'node:crypto';
-import type { CertStore } from '../cert-store';
-import { NotFoundError } from '../errors';
+import { canRaiseCrlNumber, type CertStore } from '../cert-store';
+import { NotFoundError, NotSupportedError } from '../errors';
 import type { IssuedCertificate } from '../types';
 
 /** SHA-256 digests of one certificate's three objects, compared between source and target. */
@@ -18,6 +18,16 @@ export async function readCaKey(store: CertStore, ca: string): Promise<string | 
     if (err instanceof NotFoundError) return undefined;
     throw err;
   }
+}
+
+/**
+ * The CA's CRL number as the store holds it, read without writing.
+ * @throws NotSupportedError for a store that cannot report it (a fresh instance of a store
+ *   checked before the run always can); NotFoundError when the CA does not exist.
+ */
+export async function readCrlNumber(store: CertStore, ca: string): Promise<bigint> {
+  if (!canRaiseCrlNumber(store)) throw new NotSupportedError(`the ${store.kind} store cannot report CRL numbers, so certctl cannot compare them`);
+  return store.raiseCrlNumber(ca, 0n);
 }
 
 /** One certificate with its record and key as a store holds them, or undefined for an unknown serial. */

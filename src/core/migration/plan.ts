@@ -5,7 +5,7 @@ import { readPrivateKey } from '../keys';
 import type { CaRecord, CertificateRecord, RevocationReason } from '../types';
 import { compareCa, compareCertificate, type Comparison, type HeldCa } from './compare';
 import { readSource, type CaContext } from './context';
-import { readCaKey, readIssued } from './objects';
+import { readCaKey, readCrlNumber, readIssued } from './objects';
 import type { CaMigration } from './types';
 
 /** Revocations carried over in one `markRevoked` call: the same time and reason. */
@@ -56,12 +56,7 @@ interface Classification {
  */
 export async function planCa(ctx: CaContext, warnings: string[]): Promise<CaPlan> {
   const { ca, source, target } = ctx;
-  const record = await source.getCa(ca);
-  if (!record) throw new NotFoundError(`no CA "${ca}" in the ${source.kind} store to migrate; \`certctl migrate\` without --ca moves every CA it has`);
-  const caKey = await readCaKey(source, ca);
-  if (caKey === undefined) {
-    warnings.push(`CA "${ca}" has no key in the ${source.kind} store (its signer keeps it): the ${target.kind} store gets its certificate and records, and that signer must keep signing`);
-  }
+  const { record, key: caKey } = await readSourceCa(ctx, warnings);
   const existing = await target.getCa(ca);
   const existingKey = existing ? await readCaKey(target, ca) : undefined;
   const importKey = await prepareImport(ctx, record, caKey, existingKey, warnings);
@@ -71,10 +66,12 @@ export async function planCa(ctx: CaContext, warnings: string[]): Promise<CaPlan
   // Another CA altogether: its certificates are not comparable, and the conflict stops the run anyway.
   const certs = caCheck.otherCa ? unclassified() : await classify(ctx, records, existing ? await target.list(ca) : []);
   if (certs.targetOnly) {
-    warnings.push(`CA "${ca}": the target (the ${target.kind} store) also holds ${plural(certs.targetOnly, 'certificate')} the source lacks (issued there); they are kept, so the target holds more than the source`);
+    warnings.push(
+      `CA "${ca}": the target (the ${target.kind} store) also holds ${plural(certs.targetOnly, 'certificate')} the source lacks (issued there); they are kept, so the target holds more than the source`,
+    );
   }
-  const crlNumber = await source.raiseCrlNumber!(ca, 0n);
-  const targetCrlNumber = existing ? await target.raiseCrlNumber!(ca, 0n) : 0n;
+  const crlNumber = await readCrlNumber(source, ca);
+  const targetCrlNumber = existing ? await readCrlNumber(target, ca) : 0n;
   const summary: CaMigration = {
     ca,
     caAction: existing ? 'reuse' : 'create',
@@ -88,16 +85,47 @@ export async function planCa(ctx: CaContext, warnings: string[]): Promise<CaPlan
     verified: 0,
     crlNumber: String(crlNumber),
     targetCrlNumber: String(targetCrlNumber),
+    ...(ctx.options.caKeyImporter ? { caKeyImported: importKey !== undefined } : {}),
+    ...(ctx.options.deleteSource ? { sourceDeleted: false } : {}),
   };
-  if (ctx.options.caKeyImporter) summary.caKeyImported = importKey !== undefined;
-  if (ctx.options.deleteSource) {
-    summary.sourceDeleted = false;
-    if (caKey === undefined) {
-      warnings.push(`CA "${ca}": --delete-source deletes only what the ${source.kind} store holds of it (certificate, records, certificates); the CA key stays with its signer, which certctl does not touch`);
+  const { toCopy, toRevoke } = certs;
+  const conflicts = { ca: caCheck.what, certificates: certs.conflicts };
+  return {
+    record,
+    targetCa,
+    importKey,
+    existing: Boolean(existing),
+    records,
+    toCopy,
+    toRevoke,
+    crlNumber,
+    targetCrlNumber,
+    conflicts,
+    summary,
+    verified: false,
+  };
+}
+
+/**
+ * The source's CA record and key (undefined when its signer keeps the key, with a warning).
+ * @throws NotFoundError when the source has no such CA.
+ */
+async function readSourceCa(ctx: CaContext, warnings: string[]): Promise<HeldCa> {
+  const { ca, source, target } = ctx;
+  const record = await source.getCa(ca);
+  if (!record) throw new NotFoundError(`no CA "${ca}" in the ${source.kind} store to migrate; \`certctl migrate\` without --ca moves every CA it has`);
+  const key = await readCaKey(source, ca);
+  if (key === undefined) {
+    warnings.push(
+      `CA "${ca}" has no key in the ${source.kind} store (its signer keeps it): the ${target.kind} store gets its certificate and records, and that signer must keep signing`,
+    );
+    if (ctx.options.deleteSource) {
+      warnings.push(
+        `CA "${ca}": --delete-source deletes only what the ${source.kind} store holds of it (certificate, records, certificates); the CA key stays with its signer, which certctl does not touch`,
+      );
     }
   }
-  const conflicts = { ca: caCheck.what, certificates: certs.conflicts };
-  return { record, targetCa, importKey, existing: Boolean(existing), records, toCopy: certs.toCopy, toRevoke: certs.toRevoke, crlNumber, targetCrlNumber, conflicts, summary, verified: false };
+  return { record, key };
 }
 
 /**
@@ -107,7 +135,13 @@ export async function planCa(ctx: CaContext, warnings: string[]): Promise<CaPlan
  * @throws ConflictError when the target already holds the CA with its key, or the key does not
  *   match the certificate; InvalidInputError for a wrong or missing passphrase; the importer's errors.
  */
-async function prepareImport(ctx: CaContext, record: CaRecord, caKey: string | undefined, existingKey: string | undefined, warnings: string[]): Promise<KeyObject | undefined> {
+async function prepareImport(
+  ctx: CaContext,
+  record: CaRecord,
+  caKey: string | undefined,
+  existingKey: string | undefined,
+  warnings: string[],
+): Promise<KeyObject | undefined> {
   const { ca, source, target } = ctx;
   const importer = ctx.options.caKeyImporter;
   if (!importer) return undefined;
@@ -168,7 +202,9 @@ function unclassified(): Classification {
 async function compareHeld(ctx: CaContext, serial: string): Promise<Comparison> {
   const [source, target] = await Promise.all([readSource(ctx, serial), readIssued(ctx.target, ctx.ca, serial)]);
   if (!target) {
-    throw new InternalError(`certificate ${serial} of CA "${ctx.ca}" vanished from the ${ctx.target.kind} store while it was compared; run the migration again when nothing else writes to the target`);
+    throw new InternalError(
+      `certificate ${serial} of CA "${ctx.ca}" vanished from the ${ctx.target.kind} store while it was compared; run the migration again when nothing else writes to the target`,
+    );
   }
   return compareCertificate(source, target);
 }
@@ -186,7 +222,9 @@ export function conflictError(source: string, target: string, plans: CaPlan[]): 
     const certs = conflicts.certificates;
     if (certs.length) {
       const named = certs.slice(0, NAMED_SERIALS).join(', ');
-      what.push(`${plural(certs.length, 'certificate')} conflict${certs.length === 1 ? 's' : ''}: ${named}${certs.length > NAMED_SERIALS ? `, and ${certs.length - NAMED_SERIALS} more` : ''}`);
+      what.push(
+        `${plural(certs.length, 'certificate')} conflict${certs.length === 1 ? 's' : ''}: ${named}${certs.length > NAMED_SERIALS ? `, and ${certs.length - NAMED_SERIALS} more` : ''}`,
+      );
     }
     return what.length ? [`CA "${ca}": ${what.join('; ')}`] : [];
   });

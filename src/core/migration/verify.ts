@@ -3,7 +3,7 @@ import type { CertStore } from '../cert-store';
 import { ConflictError } from '../errors';
 import type { HeldCa } from './compare';
 import { readSource, reportProgress, type CaContext } from './context';
-import { canonicalJson, digest, readCaKey, readIssued, sha256 } from './objects';
+import { canonicalJson, digest, readCaKey, readCrlNumber, readIssued, sha256 } from './objects';
 import type { CaPlan } from './plan';
 
 /** How many differing serials an error names before summarising the rest. */
@@ -20,12 +20,14 @@ export async function verifyCa(ctx: CaContext, plan: CaPlan): Promise<number> {
   const { ca, source } = ctx;
   const target = ctx.options.verifyTarget?.() ?? ctx.target;
   const problems = await caProblems(ctx, target, plan.targetCa);
-  const targetCrl = await target.raiseCrlNumber!(ca, 0n);
+  const targetCrl = await readCrlNumber(target, ca);
   if (targetCrl < plan.crlNumber) problems.push(`the CRL number is ${targetCrl}, behind the source's ${plan.crlNumber}`);
   const differing = await differingCertificates(ctx, target, plan);
   if (differing.length) {
     const named = differing.slice(0, NAMED_SERIALS).join(', ');
-    problems.push(`${differing.length} certificate${differing.length === 1 ? '' : 's'} differ${differing.length === 1 ? 's' : ''}: ${named}${differing.length > NAMED_SERIALS ? `, and ${differing.length - NAMED_SERIALS} more` : ''}`);
+    problems.push(
+      `${differing.length} certificate${differing.length === 1 ? '' : 's'} differ${differing.length === 1 ? 's' : ''}: ${named}${differing.length > NAMED_SERIALS ? `, and ${differing.length - NAMED_SERIALS} more` : ''}`,
+    );
   }
   if (problems.length) {
     throw new ConflictError(

@@ -80,61 +80,28 @@ export async function buildPkcs12(input: Pkcs12Input): Promise<Buffer> {
   }
 }
 
+/** PBES2 parameters of both encrypted parts (key bag, certificate safe). */
+interface Pbes2Params {
+  password: ArrayBuffer;
+  contentEncryptionAlgorithm: typeof CONTENT_ENCRYPTION;
+  hmacHashAlgorithm: typeof HASH;
+  iterationCount: number;
+}
+
 async function assemble(
   input: Pkcs12Input,
   leaf: X509Certificate,
   chain: X509Certificate[],
   password: ArrayBuffer,
 ): Promise<Buffer> {
-  const pbes2 = {
+  const pbes2: Pbes2Params = {
     password,
     contentEncryptionAlgorithm: CONTENT_ENCRYPTION,
     hmacHashAlgorithm: HASH,
     iterationCount: KDF_ITERATIONS,
   };
-
-  // Attributes linking the key to its certificate. localKeyId is only an identifier, so
-  // SHA-256 of the certificate works as well as OpenSSL's SHA-1 and keeps SHA-1 out.
-  const leafAttributes = [
-    new pkijs.Attribute({
-      type: OID_LOCAL_KEY_ID,
-      values: [new asn1js.OctetString({ valueHex: toArrayBuffer(createHash('sha256').update(leaf.raw).digest()) })],
-    }),
-  ];
-  if (input.friendlyName) {
-    leafAttributes.push(
-      new pkijs.Attribute({ type: OID_FRIENDLY_NAME, values: [new asn1js.BmpString({ value: input.friendlyName })] }),
-    );
-  }
-
-  // The caller's PKCS#8 bytes are encrypted as given: going through
-  // PKCS8ShroudedKeyBag.makeInternalValues would re-encode them via pkijs's PrivateKeyInfo,
-  // which drops fields it does not model (e.g. a PKCS#8 v2 public key).
-  const shrouded = await engine.encryptEncryptedContentInfo({
-    ...pbes2,
-    contentToEncrypt: toArrayBuffer(input.keyPkcs8Der),
-    contentType: OID_DATA,
-  });
-  if (!shrouded.encryptedContent) throw new Error('key encryption produced no ciphertext');
-  const keyBag = new pkijs.SafeBag({
-    bagId: OID_SHROUDED_KEY_BAG,
-    bagValue: new pkijs.PKCS8ShroudedKeyBag({
-      encryptionAlgorithm: shrouded.contentEncryptionAlgorithm,
-      encryptedData: shrouded.encryptedContent,
-    }),
-    bagAttributes: leafAttributes,
-  });
-
-  // Certificates go in as their exact DER (CertBag.parsedValue would re-encode them).
-  const certBag = (cert: X509Certificate, attributes?: pkijs.Attribute[]): pkijs.SafeBag =>
-    new pkijs.SafeBag({
-      bagId: OID_CERT_BAG,
-      bagValue: new pkijs.CertBag({
-        certId: OID_X509_CERTIFICATE,
-        certValue: new asn1js.OctetString({ valueHex: toArrayBuffer(cert.raw) }),
-      }),
-      ...(attributes ? { bagAttributes: attributes } : {}),
-    });
+  const leafAttributes = leafBagAttributes(leaf, input.friendlyName);
+  const keyBag = await shroudedKeyBag(input.keyPkcs8Der, leafAttributes, pbes2);
 
   // OpenSSL's layout: certificates in a password-encrypted SafeContents (privacy mode 1),
   // the already-shrouded key in a plain one (mode 0) so it is not encrypted twice.
@@ -164,6 +131,58 @@ async function assemble(
     engine,
   );
   return Buffer.from(pfx.toSchema().toBER(false));
+}
+
+/**
+ * Attributes linking the key to its certificate. localKeyId is only an identifier, so
+ * SHA-256 of the certificate works as well as OpenSSL's SHA-1 and keeps SHA-1 out.
+ */
+function leafBagAttributes(leaf: X509Certificate, friendlyName: string | undefined): pkijs.Attribute[] {
+  const attributes = [
+    new pkijs.Attribute({
+      type: OID_LOCAL_KEY_ID,
+      values: [new asn1js.OctetString({ valueHex: toArrayBuffer(createHash('sha256').update(leaf.raw).digest()) })],
+    }),
+  ];
+  if (friendlyName) {
+    attributes.push(new pkijs.Attribute({ type: OID_FRIENDLY_NAME, values: [new asn1js.BmpString({ value: friendlyName })] }));
+  }
+  return attributes;
+}
+
+/**
+ * The key bag. The caller's PKCS#8 bytes are encrypted as given: going through
+ * PKCS8ShroudedKeyBag.makeInternalValues would re-encode them via pkijs's PrivateKeyInfo,
+ * which drops fields it does not model (e.g. a PKCS#8 v2 public key).
+ * @throws InternalError when the encryption produces no ciphertext.
+ */
+async function shroudedKeyBag(keyPkcs8Der: Buffer, attributes: pkijs.Attribute[], pbes2: Pbes2Params): Promise<pkijs.SafeBag> {
+  const shrouded = await engine.encryptEncryptedContentInfo({
+    ...pbes2,
+    contentToEncrypt: toArrayBuffer(keyPkcs8Der),
+    contentType: OID_DATA,
+  });
+  if (!shrouded.encryptedContent) throw new InternalError('key encryption produced no ciphertext');
+  return new pkijs.SafeBag({
+    bagId: OID_SHROUDED_KEY_BAG,
+    bagValue: new pkijs.PKCS8ShroudedKeyBag({
+      encryptionAlgorithm: shrouded.contentEncryptionAlgorithm,
+      encryptedData: shrouded.encryptedContent,
+    }),
+    bagAttributes: attributes,
+  });
+}
+
+/** A certificate bag holding the certificate's exact DER (CertBag.parsedValue would re-encode it). */
+function certBag(cert: X509Certificate, attributes?: pkijs.Attribute[]): pkijs.SafeBag {
+  return new pkijs.SafeBag({
+    bagId: OID_CERT_BAG,
+    bagValue: new pkijs.CertBag({
+      certId: OID_X509_CERTIFICATE,
+      certValue: new asn1js.OctetString({ valueHex: toArrayBuffer(cert.raw) }),
+    }),
+    ...(attributes ? { bagAttributes: attributes } : {}),
+  });
 }
 
 /**

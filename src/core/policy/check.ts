@@ -99,7 +99,7 @@ export interface Validity {
 }
 
 /** How far notBefore is backdated, to tolerate clock skew between hosts. */
-export const BACKDATE_SECONDS = 60;
+const BACKDATE_SECONDS = 60;
 
 /**
  * Computes notBefore/notAfter. An explicit TTL above the profile maximum or past the CA's

@@ -1,85 +1,20 @@
 /**
  * Builds the X.509 v3 certificates certctl issues (DESIGN.md "Certificates certctl
- * issues") as DER, by hand, from one fixed shape, and signs them with synchronous
- * node:crypto. See der.ts for why this is not left to @peculiar/x509; the tests
+ * issues") as DER, by hand, from one fixed shape, and signs them with a DerSigner
+ * (signing.ts). See der.ts for why this is not left to @peculiar/x509; the tests
  * prove the TBSCertificate byte-identical to what X509CertificateGenerator builds
  * from the same inputs.
  */
-import { constants, createHash, sign, type KeyObject } from 'node:crypto';
-import { isIP } from 'node:net';
-import { InvalidInputError, NotSupportedError } from '../errors';
-import {
-  NULL_DER,
-  bitString,
-  boolean,
-  explicit,
-  ia5String,
-  implicit,
-  integer,
-  integerFromUnsigned,
-  isPrintableString,
-  namedBitString,
-  objectIdentifier,
-  octetString,
-  printableString,
-  readTlv,
-  sequence,
-  setOf,
-  Tag,
-  time,
-  utf8String,
-} from './der';
+import { InvalidInputError } from '../errors';
+import { bitString, boolean, explicit, implicit, integer, namedBitString, objectIdentifier, octetString, sequence, Tag, time } from './der';
+import { isSingleSequence } from './der-reader';
+import { encodeAuthorityKeyIdentifierExtension, encodeExtension, encodeSerialNumber, subjectAltNameExtension, uriGeneralName } from './fields';
+import type { DerSigner } from './signing';
 
 /** KeyUsage bits certctl sets. */
 export type KeyUsageName = 'digitalSignature' | 'keyEncipherment' | 'keyCertSign' | 'cRLSign';
 /** ExtendedKeyUsage purposes certctl sets. */
 export type ExtKeyUsageName = 'serverAuth' | 'clientAuth';
-
-/** One attribute of a distinguished name; each becomes its own RDN. */
-export interface NameAttribute {
-  type: 'CN' | 'O' | 'OU' | 'C';
-  value: string;
-}
-
-const ATTRIBUTE_OIDS: Readonly<Record<NameAttribute['type'], string>> = {
-  CN: '2.5.4.3',
-  O: '2.5.4.10',
-  OU: '2.5.4.11',
-  C: '2.5.4.6',
-};
-// RFC 5280 Appendix A upper bounds (ub-common-name, ub-organization-name, ub-organizational-unit-name).
-const ATTRIBUTE_MAX_LENGTH = 64;
-
-function nameValue(attr: NameAttribute): Buffer {
-  if (attr.type === 'C') {
-    if (!/^[A-Z]{2}$/.test(attr.value)) {
-      throw new InvalidInputError(`country "${attr.value}" must be a two-letter ISO 3166 code in upper case, e.g. US`);
-    }
-    return printableString(attr.value);
-  }
-  const chars = [...attr.value].length;
-  if (chars === 0 || chars > ATTRIBUTE_MAX_LENGTH) {
-    throw new InvalidInputError(`${attr.type} must be 1 to ${ATTRIBUTE_MAX_LENGTH} characters, got ${chars}`);
-  }
-  // Same choice as @peculiar/x509's Name (and Go's crypto/x509): PrintableString when every
-  // character allows it, UTF8String otherwise. Both are valid under RFC 5280 4.1.2.4.
-  return isPrintableString(attr.value) ? printableString(attr.value) : utf8String(attr.value);
-}
-
-/**
- * Name DER: an RDNSequence with one attribute per RDN, in the order given. CN/O/OU are
- * PrintableString when every character allows it, else UTF8String (as @peculiar/x509's
- * Name does); C is PrintableString. `encodeName([])` is the empty name (30 00).
- * @throws InvalidInputError for an empty or over-long (> 64 characters) CN/O/OU, or a C that is not two upper-case letters.
- */
-export function encodeName(attrs: NameAttribute[]): Buffer {
-  const rdns = attrs.map((attr) => {
-    const oid = ATTRIBUTE_OIDS[attr.type];
-    if (!oid) throw new InvalidInputError(`unsupported name attribute type "${String(attr.type)}"`);
-    return setOf([sequence([objectIdentifier(oid), nameValue(attr)])]);
-  });
-  return sequence(rdns);
-}
 
 /** Everything that varies between the certificates certctl issues; the shape itself is fixed. */
 export interface CertificateTemplate {
@@ -116,17 +51,11 @@ const OID = {
   keyUsage: '2.5.29.15',
   extKeyUsage: '2.5.29.37',
   subjectKeyIdentifier: '2.5.29.14',
-  authorityKeyIdentifier: '2.5.29.35',
-  subjectAltName: '2.5.29.17',
   cRLDistributionPoints: '2.5.29.31',
   authorityInfoAccess: '1.3.6.1.5.5.7.1.1',
   caIssuers: '1.3.6.1.5.5.7.48.2',
   serverAuth: '1.3.6.1.5.5.7.3.1',
   clientAuth: '1.3.6.1.5.5.7.3.2',
-  ecdsaWithSHA256: '1.2.840.10045.4.3.2',
-  ecdsaWithSHA384: '1.2.840.10045.4.3.3',
-  sha256WithRSAEncryption: '1.2.840.113549.1.1.11',
-  ed25519: '1.3.101.112',
 } as const;
 
 // Named-bit positions of RFC 5280 KeyUsage.
@@ -139,48 +68,10 @@ const KEY_USAGE_BITS: Readonly<Record<KeyUsageName, number>> = {
 
 const VERSION_V3 = explicit(0, integer(2));
 const EMPTY_NAME = Buffer.from([Tag.SEQUENCE, 0]);
-const MAX_SERIAL_OCTETS = 20;
 
-// GeneralName CHOICE tags (RFC 5280 4.2.1.6).
-const GN_DNS_NAME = 2;
-const GN_URI = 6;
-const GN_IP_ADDRESS = 7;
 // DistributionPoint.distributionPoint [0] and DistributionPointName.fullName [0] (RFC 5280 4.2.1.13).
 const DP_DISTRIBUTION_POINT = 0;
 const DPN_FULL_NAME = 0;
-
-/**
- * One Extension (extnID, critical DEFAULT FALSE omitted when false, extnValue wrapping `valueDer`);
- * shared with the CRL builder.
- * @throws InvalidInputError when `oid` is not dotted OID text.
- */
-export function encodeExtension(oid: string, critical: boolean, valueDer: Buffer): Buffer {
-  return critical
-    ? sequence([objectIdentifier(oid), boolean(true), octetString(valueDer)])
-    : sequence([objectIdentifier(oid), octetString(valueDer)]);
-}
-
-/**
- * A serial number as a positive INTEGER (RFC 5280 4.1.2.2); shared with the CRL builder.
- * @throws InvalidInputError when the serial is zero or longer than 20 octets once encoded.
- */
-export function encodeSerialNumber(serial: Buffer): Buffer {
-  const encoded = integerFromUnsigned(serial);
-  if (encoded.length === 3 && encoded[2] === 0) throw new InvalidInputError('serial number must be positive, not zero');
-  if (encoded.length - 2 > MAX_SERIAL_OCTETS) {
-    throw new InvalidInputError(`serial number is ${encoded.length - 2} octets; RFC 5280 allows at most ${MAX_SERIAL_OCTETS}`);
-  }
-  return encoded;
-}
-
-/**
- * The non-critical authorityKeyIdentifier extension holding only keyIdentifier; shared with the CRL builder.
- * @throws InvalidInputError for an empty key identifier.
- */
-export function encodeAuthorityKeyIdentifierExtension(keyId: Buffer): Buffer {
-  if (keyId.length === 0) throw new InvalidInputError('authority key identifier is empty');
-  return encodeExtension(OID.authorityKeyIdentifier, false, sequence([implicit(0, octetString(keyId))]));
-}
 
 // The few possible values of these extensions repeat on every certificate: encode each once.
 const basicConstraintsCache = new Map<string, Buffer>();
@@ -237,57 +128,6 @@ function extKeyUsageExtension(usages: ExtKeyUsageName[]): Buffer {
   return ext;
 }
 
-function ipv4Octets(text: string): number[] {
-  return text.split('.').map(Number);
-}
-
-function ipv6Octets(text: string): number[] {
-  let address = text;
-  const lastColon = address.lastIndexOf(':');
-  const embedded = address.slice(lastColon + 1);
-  if (embedded.includes('.')) {
-    // "::ffff:192.0.2.1": the dotted quad is the last two 16-bit groups.
-    const [a, b, c, d] = ipv4Octets(embedded);
-    address = `${address.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = address.split('::');
-  const headGroups = head ? head.split(':') : [];
-  const tailGroups = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const groups =
-    tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
-  const octets: number[] = [];
-  for (const group of groups) {
-    const value = parseInt(group, 16);
-    octets.push(value >> 8, value & 0xff);
-  }
-  return octets;
-}
-
-/** The iPAddress octets: 4 for IPv4, 16 for IPv6. */
-function ipAddressOctets(text: string): Buffer {
-  // A zone ("fe80::1%eth0") is local to one host and has no place in a certificate.
-  const family = text.includes('%') ? 0 : isIP(text);
-  if (family === 4) return Buffer.from(ipv4Octets(text));
-  if (family === 6) return Buffer.from(ipv6Octets(text));
-  throw new InvalidInputError(`"${text}" is not an IPv4 or IPv6 address`);
-}
-
-function uriGeneralName(uri: string): Buffer {
-  if (uri.length === 0) throw new InvalidInputError('URI must not be empty');
-  return implicit(GN_URI, ia5String(uri));
-}
-
-/** The SubjectAltName extension DER (DNS names, then IP addresses). */
-export function subjectAltNameExtension(dnsNames: string[], ipAddresses: string[], critical: boolean): Buffer {
-  const names: Buffer[] = [];
-  for (const dns of dnsNames) {
-    if (dns.length === 0) throw new InvalidInputError('DNS name must not be empty');
-    names.push(implicit(GN_DNS_NAME, ia5String(dns)));
-  }
-  for (const ip of ipAddresses) names.push(implicit(GN_IP_ADDRESS, octetString(ipAddressOctets(ip))));
-  return encodeExtension(OID.subjectAltName, critical, sequence(names));
-}
-
 function crlDistributionPointsExtension(urls: string[]): Buffer {
   // One DistributionPoint per URL, as @peculiar/x509 builds them; the [0] tag of the
   // DistributionPointName CHOICE is necessarily explicit.
@@ -303,8 +143,7 @@ function authorityInfoAccessExtension(urls: string[]): Buffer {
 }
 
 function checkDer(value: Buffer, field: string): void {
-  const ok = Buffer.isBuffer(value) && value.length >= 2 && value[0] === Tag.SEQUENCE;
-  if (!ok || readTlv(value).end !== value.length) throw new InvalidInputError(`${field} is not a single DER SEQUENCE`);
+  if (!Buffer.isBuffer(value) || !isSingleSequence(value)) throw new InvalidInputError(`${field} is not a single DER SEQUENCE`);
 }
 
 /**
@@ -355,50 +194,6 @@ export function encodeTbsCertificate(t: CertificateTemplate, signatureAlgorithmD
   ]);
 }
 
-/** Signs DER with a CA key: the AlgorithmIdentifier it signs with, and a synchronous sign. */
-export interface DerSigner {
-  /** AlgorithmIdentifier DER, used both inside the TBS and beside the signature. */
-  algorithmIdentifierDer: Buffer;
-  /** The signature value over `data` (DER Ecdsa-Sig-Value for ECDSA). */
-  sign(data: Buffer): Buffer;
-}
-
-/**
- * A signer for the CA private key: EC P-256 → ecdsa-with-SHA256, P-384 → ecdsa-with-SHA384
- * (no parameters, RFC 5758), RSA → sha256WithRSAEncryption (NULL parameters, PKCS#1 v1.5),
- * Ed25519 → id-Ed25519 (no parameters). Signing uses synchronous crypto.sign.
- * @throws InvalidInputError when the key is not a private key; NotSupportedError for any other key type or curve.
- */
-export function createDerSigner(caPrivateKey: KeyObject): DerSigner {
-  if (caPrivateKey.type !== 'private') throw new InvalidInputError('the CA key must be a private key');
-  const kind = caPrivateKey.asymmetricKeyType;
-  if (kind === 'ec') {
-    const curve = caPrivateKey.asymmetricKeyDetails?.namedCurve;
-    const choice =
-      curve === 'prime256v1' ? { oid: OID.ecdsaWithSHA256, hash: 'sha256' } : curve === 'secp384r1' ? { oid: OID.ecdsaWithSHA384, hash: 'sha384' } : undefined;
-    if (!choice) throw new NotSupportedError(`CA keys on curve ${curve ?? 'unknown'} are not supported; use P-256 or P-384`);
-    const options = { key: caPrivateKey, dsaEncoding: 'der' as const };
-    return {
-      algorithmIdentifierDer: sequence([objectIdentifier(choice.oid)]),
-      sign: (data) => sign(choice.hash, data, options),
-    };
-  }
-  if (kind === 'rsa') {
-    const options = { key: caPrivateKey, padding: constants.RSA_PKCS1_PADDING };
-    return {
-      algorithmIdentifierDer: sequence([objectIdentifier(OID.sha256WithRSAEncryption), NULL_DER]),
-      sign: (data) => sign('sha256', data, options),
-    };
-  }
-  if (kind === 'ed25519') {
-    return {
-      algorithmIdentifierDer: sequence([objectIdentifier(OID.ed25519)]),
-      sign: (data) => sign(null, data, caPrivateKey),
-    };
-  }
-  throw new NotSupportedError(`${kind ?? 'unknown'} CA keys are not supported; use EC P-256/P-384, RSA or Ed25519`);
-}
-
 /**
  * The signed certificate DER: TBSCertificate, signature algorithm, signature.
  * @throws what {@link encodeTbsCertificate} throws, and whatever the signer throws.
@@ -406,29 +201,4 @@ export function createDerSigner(caPrivateKey: KeyObject): DerSigner {
 export function buildCertificateDer(t: CertificateTemplate, signer: DerSigner): Buffer {
   const tbs = encodeTbsCertificate(t, signer.algorithmIdentifierDer);
   return sequence([tbs, signer.algorithmIdentifierDer, bitString(signer.sign(tbs))]);
-}
-
-/**
- * Key identifier per RFC 7093 method 1: the leftmost 160 bits of the SHA-256 of the
- * subjectPublicKey BIT STRING contents (without the unused-bits octet). No SHA-1 anywhere.
- * @throws InvalidInputError when `spkiDer` is not a SubjectPublicKeyInfo.
- */
-export function keyIdentifier(spkiDer: Buffer): Buffer {
-  const spki = readTlv(spkiDer);
-  if (spki.tag !== Tag.SEQUENCE || spki.end !== spkiDer.length) throw new InvalidInputError('not a SubjectPublicKeyInfo');
-  const algorithm = readTlv(spkiDer, spki.contentStart);
-  const publicKey = readTlv(spkiDer, algorithm.end);
-  if (algorithm.tag !== Tag.SEQUENCE || publicKey.tag !== Tag.BIT_STRING || publicKey.end !== spki.end || publicKey.end <= publicKey.contentStart) {
-    throw new InvalidInputError('not a SubjectPublicKeyInfo');
-  }
-  const bits = spkiDer.subarray(publicKey.contentStart + 1, publicKey.end);
-  return createHash('sha256').update(bits).digest().subarray(0, 20);
-}
-
-/** PEM armour: 64-column base64 lines between BEGIN/END lines, ending in a newline. */
-export function toPem(der: Buffer, label: 'CERTIFICATE' | 'X509 CRL' | 'CERTIFICATE REQUEST'): string {
-  const base64 = der.toString('base64');
-  let body = '';
-  for (let i = 0; i < base64.length; i += 64) body += `${base64.slice(i, i + 64)}\n`;
-  return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;
 }

@@ -6,17 +6,11 @@
  * writes an empty SEQUENCE, which Extensions' SIZE (1..MAX) forbids).
  */
 import { InvalidInputError } from '../errors';
-import { bitString, enumerated, explicit, integer, readTlv, sequence, Tag, time } from './der';
-import { encodeAuthorityKeyIdentifierExtension, encodeExtension, encodeSerialNumber, type DerSigner } from './certificate-builder';
-
-/** CRLReason values certctl records (RFC 5280 5.3.1). */
-export type RevocationReason =
-  | 'unspecified'
-  | 'keyCompromise'
-  | 'cACompromise'
-  | 'affiliationChanged'
-  | 'superseded'
-  | 'cessationOfOperation';
+import type { RevocationReason } from '../types';
+import { bitString, enumerated, explicit, integer, sequence, time } from './der';
+import { isSingleSequence } from './der-reader';
+import { encodeAuthorityKeyIdentifierExtension, encodeExtension, encodeSerialNumber } from './fields';
+import type { DerSigner } from './signing';
 
 /** Everything that varies between two CRLs of one CA. */
 export interface CrlTemplate {
@@ -36,10 +30,10 @@ const OID_CRL_REASON = '2.5.29.21';
 const VERSION_V2 = integer(1);
 const MAX_CRL_NUMBER = 1n << 159n; // 20 octets as a positive INTEGER
 
+// CRLReason codes (RFC 5280 5.3.1) of the reasons an operator can give (core/types.ts).
 const REASON_CODES: Readonly<Record<RevocationReason, number>> = {
   unspecified: 0,
   keyCompromise: 1,
-  cACompromise: 2,
   affiliationChanged: 3,
   superseded: 4,
   cessationOfOperation: 5,
@@ -49,9 +43,8 @@ const REASON_CODES: Readonly<Record<RevocationReason, number>> = {
  * The crlEntryExtensions of each reason, encoded once. 'unspecified' has none:
  * RFC 5280 5.3.1 says the reasonCode extension SHOULD be absent rather than carry
  * unspecified (0), and zlint's e_cab_crl_has_valid_reason_code reports an error for
- * code 0 (@peculiar/x509 also drops it). Note that the same lint allows only codes
- * 1, 3, 4, 5 and 9 under the CA/Browser Forum BRs, so cACompromise (2) is flagged
- * there too; it stays valid RFC 5280 for a private CA.
+ * code 0 (@peculiar/x509 also drops it). The same lint allows only codes 1, 3, 4, 5
+ * and 9 under the CA/Browser Forum BRs, which every reason certctl offers keeps to.
  */
 const REASON_ENTRY_EXTENSIONS = new Map<RevocationReason, Buffer>(
   (Object.keys(REASON_CODES) as RevocationReason[])
@@ -76,9 +69,7 @@ function revokedCertificate(entry: CrlTemplate['entries'][number], serial: Buffe
  * an unknown reason or an invalid date; and whatever the signer throws.
  */
 export function buildCrlDer(t: CrlTemplate, signer: DerSigner): Buffer {
-  if (t.issuerDer.length < 2 || t.issuerDer[0] !== Tag.SEQUENCE || readTlv(t.issuerDer).end !== t.issuerDer.length) {
-    throw new InvalidInputError('issuer name is not a single DER SEQUENCE');
-  }
+  if (!isSingleSequence(t.issuerDer)) throw new InvalidInputError('issuer name is not a single DER SEQUENCE');
   if (t.nextUpdate.getTime() < t.thisUpdate.getTime()) throw new InvalidInputError('nextUpdate is before thisUpdate');
   if (typeof t.crlNumber !== 'bigint' || t.crlNumber < 0n || t.crlNumber >= MAX_CRL_NUMBER) {
     throw new InvalidInputError('CRL number must be a non-negative integer of at most 20 octets');

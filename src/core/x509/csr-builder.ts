@@ -1,5 +1,6 @@
 import { bitString, constructed, integer, objectIdentifier, sequence, setOf } from './der';
-import { encodeName, subjectAltNameExtension, type DerSigner } from './certificate-builder';
+import { encodeName, subjectAltNameExtension } from './fields';
+import type { DerSigner } from './signing';
 
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 
@@ -12,8 +13,8 @@ export interface CsrTemplate {
 }
 
 /**
- * A PKCS#10 CertificationRequest (RFC 2986) signed with the subject's own key, for signers that
- * take a CSR (Vault's sign-verbatim). Written with the same DER encoder as certificates, because
+ * A PKCS#10 CertificationRequest (RFC 2986) signed with the subject's own key, for a remote
+ * signer that takes a CSR (Vault's `sign/:role`). Written with the same DER encoder as certificates, because
  * certctl already holds the key as a KeyObject and builds names and SANs byte for byte.
  * @throws InvalidInputError for a name or SAN the encoder refuses.
  */

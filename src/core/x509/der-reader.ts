@@ -1,21 +1,55 @@
+/**
+ * certctl's one DER reader: walks TLVs by hand to pick the few fields the signer needs out of its
+ * own CA certificate and to check the shape of DER handed to the builders. See der.ts for why by
+ * hand; a CSR to sign and a remote signer's certificate are parsed and checked with
+ * @peculiar/x509 and node:crypto instead (core/csr.ts, x509/signed-check.ts).
+ * Single-octet tags and definite lengths only: all that DER certificates use.
+ */
 import { InvalidInputError } from '../errors';
-import { readTlv as readTlvHeader, type TlvPosition } from './der';
 
 /** One DER element: its tag and where its header and contents sit in the buffer. */
-export interface Tlv extends TlvPosition {
+export interface Tlv {
+  tag: number;
+  /** Offset of the tag octet. */
   start: number;
+  /** Offset of the first content octet. */
+  contentStart: number;
+  /** Offset just past the last content octet (= start of the next TLV). */
+  end: number;
 }
 
 /**
- * Reads the DER element at `offset`, keeping where its header starts.
- * @throws InvalidInputError on truncated or non-DER input.
+ * Reads the header of the DER element at `offset`.
+ * @throws InvalidInputError when the header is malformed, uses a multi-octet tag, or the element runs past the buffer.
  */
-export function readTlv(buf: Buffer, offset: number): Tlv {
-  return { start: offset, ...readTlvHeader(buf, offset) };
+export function readTlv(buf: Uint8Array, offset = 0): Tlv {
+  if (offset + 2 > buf.length) throw new InvalidInputError('truncated DER');
+  const tag = buf[offset];
+  if ((tag & 0x1f) === 0x1f) throw new InvalidInputError('unsupported multi-octet DER tag');
+  let length = buf[offset + 1];
+  let contentStart = offset + 2;
+  if (length & 0x80) {
+    const octets = length & 0x7f;
+    if (octets === 0 || octets > 4 || contentStart + octets > buf.length) throw new InvalidInputError('malformed DER length');
+    length = 0;
+    for (let i = 0; i < octets; i++) length = length * 256 + buf[contentStart + i];
+    contentStart += octets;
+  }
+  const end = contentStart + length;
+  if (end > buf.length) throw new InvalidInputError('truncated DER');
+  return { tag, start: offset, contentStart, end };
 }
 
-/** The children of a constructed element. */
-export function children(buf: Buffer, parent: Tlv): Tlv[] {
+/**
+ * Whether `der` is exactly one DER SEQUENCE (a Name, an SPKI…), nothing before or after it.
+ * @throws InvalidInputError when its header is malformed.
+ */
+export function isSingleSequence(der: Uint8Array): boolean {
+  return der.length >= 2 && der[0] === 0x30 && readTlv(der).end === der.length;
+}
+
+/** The children of a constructed element; throws what {@link readTlv} throws. */
+function children(buf: Uint8Array, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
   for (let p = parent.contentStart; p < parent.end; ) {
     const t = readTlv(buf, p);
@@ -63,44 +97,4 @@ export function certificateParts(der: Buffer): CertificateParts {
   }
   const slice = (t: Tlv) => Buffer.from(der.subarray(t.start, t.end));
   return { subjectDer: slice(subject), issuerDer: slice(issuer), spkiDer: slice(spki), subjectKeyId };
-}
-
-/** DER bytes of every PEM block with the given label. */
-export function pemBlocks(pem: string, label: string): Buffer[] {
-  const re = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+?)-----END ${label}-----`, 'g');
-  return [...pem.matchAll(re)].map((m) => Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
-}
-
-/** Serial and validity of a certificate, as certctl records them. */
-export interface CertificateFacts {
-  /** Canonical serial: upper-case hex of the positive integer, even length. */
-  serial: string;
-  notBefore: Date;
-  notAfter: Date;
-}
-
-/**
- * Reads serial, notBefore and notAfter straight from a certificate's DER — what certctl records
- * for a certificate a remote CA signed — without a full X.509 parse (which costs ~0.2 ms each).
- * @throws InvalidInputError when the DER is not a certificate.
- */
-export function certificateFacts(der: Buffer): CertificateFacts {
-  const cert = readTlv(der, 0);
-  const tbs = readTlv(der, cert.contentStart);
-  const fields = children(der, tbs);
-  const at = (i: number) => fields[i + (fields[0]?.tag === 0xa0 ? 1 : 0)];
-  const [serial, validity] = [at(0), at(3)];
-  if (!serial || serial.tag !== 0x02 || !validity || validity.tag !== 0x30) throw new InvalidInputError('not an X.509 certificate');
-  let hex = der.subarray(serial.contentStart, serial.end).toString('hex').replace(/^(00)+(?=..)/, '').toUpperCase();
-  if (hex.length % 2) hex = `0${hex}`;
-  const [nb, na] = children(der, validity).map((t) => derTime(der.subarray(t.contentStart, t.end).toString('latin1'), t.tag));
-  return { serial: hex, notBefore: nb, notAfter: na };
-}
-
-/** UTCTime (YYMMDDHHMMSSZ, years 1950–2049) or GeneralizedTime (YYYYMMDDHHMMSSZ), as RFC 5280 4.1.2.5 fixes them. */
-function derTime(text: string, tag: number): Date {
-  const m = /^(\d{2}|\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-  if (!m || (tag === 0x17) !== (m[1].length === 2)) throw new InvalidInputError(`not an RFC 5280 time: ${text}`);
-  const year = m[1].length === 2 ? (Number(m[1]) < 50 ? 2000 : 1900) + Number(m[1]) : Number(m[1]);
-  return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
 }

@@ -5,10 +5,15 @@
  * certificates per second on two cores, and profiling showed
  * @peculiar/asn1-schema's generic encoder (a schema walk that builds an asn1js
  * object graph for every field, then serialises it) taking about 60% of the time.
- * No library encodes a fixed-shape certificate fast enough, so the certificate
- * and CRL builders write the handful of DER types they need straight into
+ * No library encodes a fixed-shape certificate fast enough, so the certificate,
+ * CRL and CSR builders write the handful of DER types they need straight into
  * Buffers. The tests under test/unit/core/x509 prove the output byte-identical to
- * @peculiar/x509, which stays in charge of parsing and verification.
+ * @peculiar/x509's generators.
+ *
+ * Reading is split the same way: der-reader.ts picks the few fields the signer needs
+ * out of its own CA certificate by hand; input from outside (a CSR to sign, a remote
+ * signer's certificate) is parsed and verified with @peculiar/x509 and node:crypto
+ * (core/csr.ts, x509/signed-check.ts).
  *
  * Every function returns one complete TLV. Constructed types take their children
  * already encoded and copy them once into a single allocation, so the cost of a
@@ -62,19 +67,8 @@ function writeHeader(out: Buffer, offset: number, tag: number, length: number): 
   return offset;
 }
 
-/**
- * The DER length octets for a content of `length` bytes (short form below 128, else minimal long form).
- * @throws InternalError when the length does not fit in four octets.
- */
-export function encodeLength(length: number): Buffer {
-  if (!Number.isInteger(length) || length < 0) throw new InternalError(`invalid DER length ${length}`);
-  const out = Buffer.allocUnsafe(headerSize(length));
-  writeHeader(out, 0, 0, length);
-  return out.subarray(1);
-}
-
 /** A TLV with a single-octet `tag` around `content` (copied). */
-export function tlv(tag: number, content: Uint8Array): Buffer {
+function tlv(tag: number, content: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(headerSize(content.length) + content.length);
   out.set(content, writeHeader(out, 0, tag, content.length));
   return out;
@@ -278,7 +272,7 @@ export function printableString(value: string): Buffer {
   return stringTlv(Tag.PRINTABLE_STRING, value, 'latin1');
 }
 
-const IA5 = /^[\x00-\x7f]*$/;
+const IA5 = /^\p{ASCII}*$/u;
 
 /**
  * IA5String (7-bit ASCII), as used by dNSName and URIs.
@@ -334,7 +328,7 @@ export function utcTime(date: Date): Buffer {
  * GeneralizedTime YYYYMMDDHHMMSSZ.
  * @throws InvalidInputError for an invalid date or a year outside 0–9999.
  */
-export function generalizedTime(date: Date): Buffer {
+function generalizedTime(date: Date): Buffer {
   const year = new Date(checkedDate(date)).getUTCFullYear();
   if (year < 0 || year > 9999) throw new InvalidInputError(`year ${year} cannot be written as GeneralizedTime`);
   return encodeTime(date, Tag.GENERALIZED_TIME, 4);
@@ -376,36 +370,4 @@ export function implicit(tagNumber: number, encoded: Uint8Array): Buffer {
   const out = Buffer.from(encoded);
   out[0] = CONTEXT_SPECIFIC | (encoded[0] & CONSTRUCTED) | tagNumber;
   return out;
-}
-
-/** The position of one TLV inside a buffer, as read by {@link readTlv}. */
-export interface TlvPosition {
-  tag: number;
-  /** Offset of the first content octet. */
-  contentStart: number;
-  /** Offset just past the last content octet (= start of the next TLV). */
-  end: number;
-}
-
-/**
- * Reads the header of the TLV at `offset` (single-octet tags, definite lengths only): enough
- * to validate and pick apart inputs such as a SubjectPublicKeyInfo without a full parser.
- * @throws InvalidInputError when the header is malformed or the TLV runs past the buffer.
- */
-export function readTlv(buf: Uint8Array, offset = 0): TlvPosition {
-  if (offset + 2 > buf.length) throw new InvalidInputError('truncated DER');
-  const tag = buf[offset];
-  if ((tag & 0x1f) === 0x1f) throw new InvalidInputError('unsupported multi-octet DER tag');
-  let length = buf[offset + 1];
-  let contentStart = offset + 2;
-  if (length & 0x80) {
-    const octets = length & 0x7f;
-    if (octets === 0 || octets > 4 || contentStart + octets > buf.length) throw new InvalidInputError('malformed DER length');
-    length = 0;
-    for (let i = 0; i < octets; i++) length = length * 256 + buf[contentStart + i];
-    contentStart += octets;
-  }
-  const end = contentStart + length;
-  if (end > buf.length) throw new InvalidInputError('truncated DER');
-  return { tag, contentStart, end };
 }

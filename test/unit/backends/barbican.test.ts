@@ -1,11 +1,13 @@
-import { chunkEvents, type InventoryEvent } from '../../../src/backends/barbican/barbican-cert-store';
-import { describeHttpFailure } from '../../../src/backends/barbican/errors';
+import { describeHttpFailure, mayHaveTakenEffect } from '../../../src/backends/barbican/errors';
+import { chunkEvents, compactedEvents, foldSegments, type InventoryEvent } from '../../../src/backends/barbican/inventory-log';
+import { ObjectNames } from '../../../src/backends/barbican/object-map';
 import { parseBarbicanOptions } from '../../../src/backends/barbican/options';
-import { parseSecretPage } from '../../../src/backends/barbican/responses';
+import { parseErrorResponse, parseSecretPage, UnexpectedResponseError, UnexpectedStatusError } from '../../../src/backends/barbican/responses';
 import { barbicanUrls, nextOffset } from '../../../src/backends/barbican/urls';
+import { leftoverMessage, WriteJournal } from '../../../src/backends/barbican/write-rollback';
 import { RetryingTransport, TransportError, type HttpRequest, type HttpResponse, type HttpTransport } from '../../../src/backends/http/transport';
 import type { ResolvedConfig } from '../../../src/core/config/load';
-import { BackendAuthError, BackendUnavailableError, ConfigError, InvalidInputError, NotFoundError } from '../../../src/core/errors';
+import { BackendAuthError, BackendUnavailableError, ConfigError, InternalError, InvalidInputError, NotFoundError } from '../../../src/core/errors';
 
 function config(section: unknown, env: Record<string, string> = {}): ResolvedConfig {
   return { baseDir: '/etc/certctl', path: '/etc/certctl/certctl.yaml', sections: { barbican: section }, env } as unknown as ResolvedConfig;
@@ -80,22 +82,72 @@ describe('inventory segments', () => {
   });
 });
 
-describe('barbican error translation', () => {
+describe('inventory folding and compaction', () => {
+  const issue = (serial: string): InventoryEvent => ({
+    t: 'issue',
+    cert: `c-${serial}`,
+    container: 'k',
+    record: { serial, profile: 'node', commonName: serial, dnsNames: [], ipAddresses: [], keyType: 'ec-p256', notBefore: '', notAfter: '', issuedAt: '', hasKey: true, sha256: 'x', status: 'valid' },
+  });
+  const revoke = (serial: string, at: string): InventoryEvent => ({ t: 'revoke', serial, reason: 'keyCompromise', at });
+  const seg = (id: string, events: InventoryEvent[]) => ({ id, created: 1, events });
+
+  it('applies the earliest revocation whatever the segment order, and ignores duplicates', () => {
+    const segments = [seg('2', [revoke('A', '2026-03-01T00:00:00Z'), { t: 'crl', n: '7' }]), seg('1', [issue('A'), issue('B'), revoke('A', '2026-02-01T00:00:00Z')]), seg('3', [issue('A'), { t: 'crl', n: '3' }])];
+    const inventory = foldSegments(segments);
+    expect(inventory.entries.get('A')!.record).toMatchObject({ status: 'revoked', revokedAt: '2026-02-01T00:00:00Z' });
+    expect(inventory.entries.get('B')!.record.status).toBe('valid');
+    expect(inventory.crlMax).toBe(7n);
+  });
+
+  it('merges to one issue per serial, the earliest revocation and the highest CRL number', () => {
+    const events = compactedEvents([seg('1', [issue('A'), revoke('A', '2026-03-01'), { t: 'crl', n: '2' }]), seg('2', [issue('A'), revoke('A', '2026-02-01'), revoke('Z', '2026-01-01'), { t: 'crl', n: '9' }])]);
+    expect(events).toEqual([issue('A'), revoke('A', '2026-02-01'), revoke('Z', '2026-01-01'), { t: 'crl', n: '9' }]);
+  });
+});
+
+describe('barbican error translation (errors.ts, the one table)', () => {
   const opts = { timeoutMs: 30000 };
   const url = 'https://barbican.example:9311/v1/secrets';
+  const ks = 'https://keystone.example:5000/v3/auth/tokens';
   it.each([
-    [{ status: 401, data: {} }, BackendAuthError, /rejected the credentials \(401\)/],
-    [{ status: 403, data: { description: 'No role' } }, BackendAuthError, /refused .*\(403\): No role.*creator or admin/],
-    [{ status: 404, data: {} }, NotFoundError, /\(404\)/],
-    [{ status: 413, data: {} }, InvalidInputError, /too large \(413\).*20,000/],
-    [{ status: 400, data: { description: 'Malformed JSON' } }, InvalidInputError, /max_allowed_request_size_in_bytes/],
-    [{ status: 503, data: '<html>busy</html>' }, BackendUnavailableError, /failed .*\(503\)/],
-    [{ status: 403, data: { description: 'Creation not allowed because a quota has been reached' } }, BackendUnavailableError, /quota is used up/],
-    [{ status: 302, data: '' }, ConfigError, /redirects \(302\)/],
-  ])('%o', (failure, Kind, message) => {
-    const err = describeHttpFailure(failure, 'Barbican', url, opts, { what: ' storing x', hint: 'the user' });
+    ['Barbican', 401, {}, BackendAuthError, /rejected the credentials \(401\); check the user/],
+    ['Barbican', 403, { description: 'No role' }, BackendAuthError, /refused storing x \(403\): No role.*creator or admin/],
+    ['Barbican', 403, { code: 403, title: 'Forbidden', description: 'Secret creation issue seen - Creation not allowed because a quota has been reached.' }, BackendUnavailableError, /quota is used up/],
+    ['Barbican', 404, {}, NotFoundError, /has no storing x \(404\)/],
+    ['Barbican', 413, {}, InvalidInputError, /too large \(413\).*20,000/],
+    ['Barbican', 400, { description: 'Malformed JSON' }, InvalidInputError, /max_allowed_request_size_in_bytes/],
+    ['Barbican', 400, { description: 'Invalid secret type' }, InvalidInputError, /check the values certctl was asked to store/],
+    ['Barbican', 503, '<html>busy</html>', BackendUnavailableError, /failed storing x \(503\); retry later/],
+    ['Barbican', 302, '', ConfigError, /redirects \(302\)/],
+    ['Barbican', 418, {}, InternalError, /answered storing x with 418/],
+    ['Keystone', 401, { error: { message: 'The request you have made requires authentication.' } }, BackendAuthError, /^Keystone refused the credentials \(401\); check the user$/],
+    ['Keystone', 403, {}, BackendAuthError, /^Keystone refused the credentials \(403\)/],
+    ['Keystone', 404, {}, ConfigError, /answered 404 for \/v3\/auth\/tokens; OS_AUTH_URL .* ending in \/v3/],
+    ['Keystone', 300, {}, ConfigError, /must be Keystone's v3 URL/],
+    ['Keystone', 500, {}, BackendUnavailableError, /^Keystone at https:\/\/keystone.example:5000 failed storing x \(500\)/],
+  ] as const)('%s %d %j', (service, status, data, Kind, message) => {
+    const failure = parseErrorResponse(status, data);
+    const err = describeHttpFailure(failure, service, service === 'Keystone' ? ks : url, opts, { what: 'storing x', hint: 'the user' });
     expect(err).toBeInstanceOf(Kind);
     expect(err.message).toMatch(message);
+    expect(err.cause).toBe(failure);
+  });
+
+  it('reads the reason of a refusal once, from the body, into a typed field', () => {
+    expect(parseErrorResponse(403, { description: 'Creation not allowed because a quota has been reached' }).reason).toBe('quota');
+    expect(parseErrorResponse(400, { description: 'Malformed JSON' }).reason).toBe('request-too-large');
+    // The same words under another status say nothing more than the status.
+    expect(parseErrorResponse(400, { description: 'quota' }).reason).toBeUndefined();
+    expect(parseErrorResponse(403, { description: 'Secret creation attempt not allowed - please review your user/project privileges' }).reason).toBeUndefined();
+  });
+
+  it('a body of the wrong shape: "is this Barbican?" (exit 6), from Keystone a login failure naming OS_AUTH_URL (exit 7)', () => {
+    const odd = new UnexpectedResponseError('unexpected secret list response from the server: secrets expected array');
+    expect(describeHttpFailure(odd, 'Barbican', url, opts)).toBeInstanceOf(BackendUnavailableError);
+    const token = describeHttpFailure(new UnexpectedResponseError('answered without an X-Subject-Token header'), 'Keystone', ks, opts);
+    expect(token).toBeInstanceOf(BackendAuthError);
+    expect(token.message).toMatch(/X-Subject-Token.*OS_AUTH_URL/);
   });
 
   it('connection refused and timeouts are "unavailable"; a TLS failure is configuration, never retried', () => {
@@ -104,6 +156,78 @@ describe('barbican error translation', () => {
     const tls = describeHttpFailure(new TransportError('x', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', true), 'Barbican', url, opts);
     expect(tls).toBeInstanceOf(ConfigError);
     expect(tls.message).toMatch(/barbican.ca_file.*OS_CACERT.*Verification stays on/);
+    expect(describeHttpFailure(new TransportError('x', 'ERR_TLS_CERT_ALTNAME_INVALID', true), 'Barbican', url, opts).message).toMatch(/does not name this host/);
+    expect(describeHttpFailure(new TransportError('x', 'CERT_HAS_EXPIRED', true), 'Barbican', url, opts).message).toMatch(/outside its validity period/);
+    const custom = describeHttpFailure(new TransportError('x', 'SELF_SIGNED_CERT_IN_CHAIN', true), 'Keystone', ks, { ...opts, caFile: '/etc/ca.pem', caFileOrigin: 'OS_CACERT' });
+    expect(custom.message).toMatch(/^Keystone at https:\/\/keystone.example:5000: TLS verification failed .*\/etc\/ca.pem \(OS_CACERT\) does not vouch for it/);
+  });
+
+  it('anything untyped is a bug (exit 1), kept as the cause', () => {
+    const bug = new TypeError('x is undefined');
+    const err = describeHttpFailure(bug, 'Barbican', url, opts);
+    expect(err).toBeInstanceOf(InternalError);
+    expect(err.cause).toBe(bug);
+  });
+
+  it.each([
+    ['a reset after the request went out', true, new TransportError('reset', 'ECONNRESET', true)],
+    ['a timeout', true, new TransportError('t', 'ETIMEDOUT', true)],
+    ['connection refused', false, new TransportError('refused', 'ECONNREFUSED', false)],
+    ['a 500', true, parseErrorResponse(500, {})],
+    ['a 403 quota refusal', false, parseErrorResponse(403, { description: 'a quota has been reached' })],
+    ['a 413', false, parseErrorResponse(413, {})],
+    ['a 201 whose body could not be read', true, new UnexpectedResponseError('unexpected secret creation response')],
+  ])('may %s have taken effect? %s', (_what, expected, failure) => {
+    expect(mayHaveTakenEffect(describeHttpFailure(failure, 'Barbican', url, opts))).toBe(expected);
+  });
+});
+
+describe('write journal and the naming of what a rollback left', () => {
+  const unavailable = (cause: unknown) => describeHttpFailure(cause, 'Barbican', 'https://b.example:9311/v1/secrets', { timeoutMs: 1000 });
+
+  it('records ids, and for a lost answer what identifies the object; a refused request records nothing', async () => {
+    const j = new WriteJournal();
+    await j.create('secret', 'p/ca/AB/cert', async () => 'id-1', { by: 'name' });
+    await expect(j.create('secret', 'p/ca/AB/key', () => Promise.reject(unavailable(new TransportError('reset', 'ECONNRESET', true))), { by: 'name' })).rejects.toThrow(/ECONNRESET/);
+    await expect(j.create('container', 'p/ca/ca', () => Promise.reject(unavailable(parseErrorResponse(502, {}))), { by: 'nothing' })).rejects.toThrow(/502/);
+    await expect(j.create('secret', 'p/ca/inventory', () => Promise.reject(unavailable(new TransportError('r', 'ECONNRESET', true))), { by: 'name-and-payload', payload: '{"w":"n1"}', newest: 16 })).rejects.toThrow();
+    await expect(j.create('secret', 'p/ca/CD/cert', () => Promise.reject(unavailable(new TransportError('refused', 'ECONNREFUSED', false))), { by: 'name' })).rejects.toThrow();
+    expect(j.created).toEqual([
+      { kind: 'secret', id: 'id-1' },
+      { kind: 'secret', uncertainName: 'p/ca/AB/key' },
+      { kind: 'unidentifiable', what: 'container named "p/ca/ca"' },
+      { kind: 'secret', uncertainName: 'p/ca/inventory', payload: '{"w":"n1"}', newest: 16, recognise: undefined },
+    ]);
+  });
+
+  it('names every object left behind with the command that deletes it', () => {
+    const message = leftoverMessage('storing 2 certificates', [
+      { kind: 'container', id: 'c-1' },
+      { kind: 'secret', id: 's-1' },
+      { kind: 'secret', uncertainName: 'p/ca/inventory', payload: 'x', recognise: 'whose payload holds "w":"abc"' },
+      { kind: 'unidentifiable', what: 'container named "p/ca/ca"' },
+    ]);
+    expect(message).toBe(
+      'while undoing storing 2 certificates, 4 objects could not be deleted — delete them: `openstack secret container delete c-1`; `openstack secret delete s-1`; ' +
+        'the secret named "p/ca/inventory", the one whose payload holds "w":"abc", if Barbican created it (`openstack secret list --name "p/ca/inventory"`, then `openstack secret delete <id>`); ' +
+        'container named "p/ca/ca", if Barbican created it (find it with `openstack secret container list --name`)',
+    );
+    expect(leftoverMessage('x', [{ kind: 'secret', id: 's' }])).toMatch(/1 object could not be deleted — delete it: /);
+  });
+});
+
+describe('object names', () => {
+  const names = new ObjectNames('cert+ctl.v1');
+  it('finds the CA of a record name exactly, whatever characters the prefix has', () => {
+    expect(names.caOfRecord('cert+ctl.v1/web/ca-record')).toBe('web');
+    expect(names.caOfRecord('certxctl.v1/web/ca-record')).toBeUndefined();
+    expect(names.caOfRecord('cert+ctl.v1/a/b/ca-record')).toBeUndefined();
+    expect(names.caOfRecord('cert+ctl.v1/web/ca')).toBeUndefined();
+  });
+  it('labels a leaf container with serial and CN, trimmed to what Barbican keeps', () => {
+    const record = { serial: 'AB', commonName: 'a\\b' } as never;
+    expect(names.leafContainer('web', record)).toBe('cert+ctl.v1/web/AB ab');
+    expect(names.leafContainer('web', { serial: 'AB', commonName: 'x'.repeat(300) } as never)).toHaveLength(255);
   });
 });
 

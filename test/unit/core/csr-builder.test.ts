@@ -3,7 +3,8 @@ import { promisify } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCsr } from '../../../src/core/csr';
-import { createDerSigner, toPem } from '../../../src/core/x509/certificate-builder';
+import { toPem } from '../../../src/core/x509/pem';
+import { createDerSigner } from '../../../src/core/x509/signing';
 import { buildCsrDer } from '../../../src/core/x509/csr-builder';
 import { run, tempDir } from '../../support/cli';
 

@@ -3,7 +3,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBackend } from '../../../src/backends';
+import { registry } from '../../../src/backends';
 import type { CertStore } from '../../../src/core/cert-store';
 import { CertStore as CertStoreToken } from '../../../src/core/cert-store';
 import { loadConfig, ResolvedConfig } from '../../../src/core/config/load';
@@ -54,8 +54,7 @@ describe('issuance with a signer that wants one certificate per request (Signer.
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'certctl-streaming-'));
     config = loadConfig({}, { XDG_CONFIG_HOME: join(dir, 'xdg'), CERTCTL_FILE_DIR: dir }, dir);
-    const file = loadBackend('file', 'test');
-    const container = createContainer(config, { get: () => undefined }, { signer: file, store: file });
+    const container = createContainer(config, { get: () => undefined }, registry);
     await container.get(IssuanceService).init({ commonName: 'Streaming Test CA' });
     store = container.get<CertStore>(CertStoreToken);
     local = container.get<Signer>(Signer);

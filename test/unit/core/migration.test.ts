@@ -5,7 +5,7 @@ import * as x509 from '@peculiar/x509';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBackend } from '../../../src/backends';
+import { registry } from '../../../src/backends';
 import { FileCertStore } from '../../../src/backends/file/file-cert-store';
 import type { CertStore } from '../../../src/core/cert-store';
 import { loadConfig } from '../../../src/core/config/load';
@@ -21,8 +21,7 @@ x509.cryptoProvider.set(webcrypto);
 /** A CA service over a file store in `dir`, as `certctl` wires it (local signer, file store). */
 function serviceAt(dir: string, ca = 'default', passphrase?: string): IssuanceService {
   const config = loadConfig({ ca }, { XDG_CONFIG_HOME: join(dir, 'xdg'), CERTCTL_FILE_DIR: dir }, dir);
-  const file = loadBackend('file', 'test');
-  return createContainer(config, { get: () => passphrase }, { signer: file, store: file }).get(IssuanceService);
+  return createContainer(config, { get: () => passphrase }, registry).get(IssuanceService);
 }
 
 /**
@@ -43,7 +42,6 @@ async function seed(dir: string, count: number, revoke: number, crls = 1): Promi
   return { store, serials: [...items.map((i) => i.record.serial), keyless.record.serial], revoked };
 }
 
-
 /**
  * A fault-injecting fake around a real store: delegates everything, but lets a test refuse a
  * `putIssued` (a backend rejecting an object, or dying midway) or corrupt what `getKey` returns.
@@ -61,16 +59,26 @@ class FaultInjectingStore implements CertStore {
   ) {}
   /** Every markRevoked call, as asked. */
   readonly revocations: { serials: string[]; reason: RevocationReason; at: string }[] = [];
-  getCa(ca: string) { return this.inner.getCa(ca); }
-  listCas() { return this.inner.listCas(); }
-  createCa(record: CaRecord, keyPem?: string) { return this.inner.createCa(record, keyPem); }
-  getCaKey(ca: string) { return this.inner.getCaKey(ca); }
+  getCa(ca: string) {
+    return this.inner.getCa(ca);
+  }
+  listCas() {
+    return this.inner.listCas();
+  }
+  createCa(record: CaRecord, keyPem?: string) {
+    return this.inner.createCa(record, keyPem);
+  }
+  getCaKey(ca: string) {
+    return this.inner.getCaKey(ca);
+  }
   async putIssued(ca: string, items: IssuedCertificate[]) {
     const err = this.faults.onPut?.(items, ++this.puts);
     if (err) throw err;
     return this.inner.putIssued(ca, items);
   }
-  get(ca: string, serial: string) { return this.inner.get(ca, serial); }
+  get(ca: string, serial: string) {
+    return this.inner.get(ca, serial);
+  }
   async getKey(ca: string, serial: string) {
     const key = await this.inner.getKey(ca, serial);
     if (serial !== this.faults.corruptKey || !key) return key;
@@ -78,16 +86,24 @@ class FaultInjectingStore implements CertStore {
     const at = key.indexOf('\n') + 1;
     return `${key.slice(0, at)}${key[at] === 'A' ? 'B' : 'A'}${key.slice(at + 1)}`;
   }
-  list(ca: string) { return this.inner.list(ca); }
-  hasSerial(ca: string, serial: string) { return this.inner.hasSerial(ca, serial); }
+  list(ca: string) {
+    return this.inner.list(ca);
+  }
+  hasSerial(ca: string, serial: string) {
+    return this.inner.hasSerial(ca, serial);
+  }
   async markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date) {
     this.revocations.push({ serials, reason, at: at.toISOString() });
     const err = this.faults.onRevoke?.(this.revocations.length);
     if (err) throw err;
     return this.inner.markRevoked(ca, serials, reason, at);
   }
-  nextCrlNumber(ca: string) { return this.inner.nextCrlNumber(ca); }
-  raiseCrlNumber(ca: string, atLeast: bigint) { return this.inner.raiseCrlNumber(ca, atLeast); }
+  nextCrlNumber(ca: string) {
+    return this.inner.nextCrlNumber(ca);
+  }
+  raiseCrlNumber(ca: string, atLeast: bigint) {
+    return this.inner.raiseCrlNumber(ca, atLeast);
+  }
 }
 
 /** Two store directories, `a` and `b`, in a fresh temporary directory (their parent). */
@@ -100,7 +116,7 @@ function storeDirs(prefix: string): [string, string] {
 async function snapshot(store: CertStore, ca = 'default') {
   const records = await store.list(ca);
   const items = await Promise.all(records.map(async (r) => ({ ...(await store.get(ca, r.serial))!, keyPem: await store.getKey(ca, r.serial) })));
-  return { ca: await store.getCa(ca), key: await store.getCaKey(ca), records, items, crl: await store.raiseCrlNumber!(ca, 0n) };
+  return { ca: await store.getCa(ca), key: await store.getCaKey(ca), records, items, crl: await (store as FileCertStore).raiseCrlNumber(ca, 0n) };
 }
 
 describe('migrateStores (file → file)', () => {
@@ -127,7 +143,22 @@ describe('migrateStores (file → file)', () => {
       dryRun: false,
       deleteSource: false,
       warnings: [],
-      cas: [{ ca: 'default', caAction: 'create', caKey: true, certificates: 151, revoked: 12, copied: 151, revocationsCarried: 0, skipped: 0, targetOnly: 0, verified: 151, crlNumber: '2', targetCrlNumber: '0' }],
+      cas: [
+        {
+          ca: 'default',
+          caAction: 'create',
+          caKey: true,
+          certificates: 151,
+          revoked: 12,
+          copied: 151,
+          revocationsCarried: 0,
+          skipped: 0,
+          targetOnly: 0,
+          verified: 151,
+          crlNumber: '2',
+          targetCrlNumber: '0',
+        },
+      ],
     });
     expect(await target.getCa('default')).toEqual(await source.getCa('default'));
     expect(await target.getCaKey('default')).toBe(await source.getCaKey('default'));
@@ -167,7 +198,22 @@ describe('migrateStores (file → file)', () => {
     const before = treeDigest(src);
     const result = await migrateStores(source, new FileCertStore({ dir: dst }), { dryRun: true });
     expect(result.dryRun).toBe(true);
-    expect(result.cas).toEqual([{ ca: 'default', caAction: 'create', caKey: true, certificates: 31, revoked: 4, copied: 31, revocationsCarried: 0, skipped: 0, targetOnly: 0, verified: 0, crlNumber: '1', targetCrlNumber: '0' }]);
+    expect(result.cas).toEqual([
+      {
+        ca: 'default',
+        caAction: 'create',
+        caKey: true,
+        certificates: 31,
+        revoked: 4,
+        copied: 31,
+        revocationsCarried: 0,
+        skipped: 0,
+        targetOnly: 0,
+        verified: 0,
+        crlNumber: '1',
+        targetCrlNumber: '0',
+      },
+    ]);
     expect(existsSync(dst)).toBe(false);
     expect(treeDigest(src)).toEqual(before);
   });
@@ -177,14 +223,18 @@ describe('migrateStores (file → file)', () => {
     const target = new FileCertStore({ dir: dst });
     // What an interrupted run leaves: the CA and the first half of the certificates.
     await target.createCa((await source.getCa('default'))!, await source.getCaKey('default'));
-    const half = await Promise.all(serials.slice(0, 40).map(async (s) => ({ ...(await source.get('default', s))!, keyPem: await source.getKey('default', s) })));
+    const half = await Promise.all(
+      serials.slice(0, 40).map(async (s) => ({ ...(await source.get('default', s))!, keyPem: await source.getKey('default', s) })),
+    );
     await target.putIssued('default', half);
 
     const dry = await migrateStores(source, target, { dryRun: true });
     expect(dry.cas[0]).toMatchObject({ caAction: 'reuse', copied: 41, skipped: 40 });
     const result = await migrateStores(source, target);
     expect(result.cas[0]).toMatchObject({ caAction: 'reuse', certificates: 81, copied: 41, skipped: 40, verified: 81 });
-    const lines = readFileSync(join(dst, 'default', 'inventory.jsonl'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(dst, 'default', 'inventory.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     expect(lines).toHaveLength(81);
     expect(new Set(lines.map((l) => JSON.parse(l).serial)).size).toBe(81);
     // A third run finds nothing to copy.
@@ -195,10 +245,14 @@ describe('migrateStores (file → file)', () => {
     const { store: source } = await seed(src, 100, 0);
     const before = treeDigest(src);
     const real = new FileCertStore({ dir: dst });
-    const dying = new FaultInjectingStore(real, { onPut: (_items, call) => (call === 3 ? new BackendUnavailableError('connection reset by the fault-injecting store') : undefined) });
+    const dying = new FaultInjectingStore(real, {
+      onPut: (_items, call) => (call === 3 ? new BackendUnavailableError('connection reset by the fault-injecting store') : undefined),
+    });
     const err = await migrateStores(source, dying, { batchSize: 25 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackendUnavailableError);
-    expect((err as Error).message).toMatch(/copying certificates 51–75 of 101 of CA "default" .* failed: connection reset by the fault-injecting store\. The source is untouched and the 50 certificates before this batch are in the target/);
+    expect((err as Error).message).toMatch(
+      /copying certificates 51–75 of 101 of CA "default" .* failed: connection reset by the fault-injecting store\. The source is untouched and the 50 certificates before this batch are in the target/,
+    );
     expect(await real.list('default')).toHaveLength(50);
     expect(treeDigest(src)).toEqual(before);
     expect((await migrateStores(source, real, { batchSize: 25 })).cas[0]).toMatchObject({ copied: 51, skipped: 50, verified: 101 });
@@ -210,11 +264,14 @@ describe('migrateStores (file → file)', () => {
     const tooLarge = serials[17];
     const real = new FileCertStore({ dir: dst });
     const refusing = new FaultInjectingStore(real, {
-      onPut: (items) => (items.some((i) => i.record.serial === tooLarge) ? new InvalidInputError(`the store refused certificate ${tooLarge} as too large (413)`) : undefined),
+      onPut: (items) =>
+        items.some((i) => i.record.serial === tooLarge) ? new InvalidInputError(`the store refused certificate ${tooLarge} as too large (413)`) : undefined,
     });
     const err = await migrateStores(source, refusing, { batchSize: 10 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInputError);
-    expect((err as Error).message).toContain(`copying certificates 11–20 of 31 of CA "default" (serials ${serials[10]} … ${serials[19]}) into the fault-injecting store failed`);
+    expect((err as Error).message).toContain(
+      `copying certificates 11–20 of 31 of CA "default" (serials ${serials[10]} … ${serials[19]}) into the fault-injecting store failed`,
+    );
     expect((err as Error).message).toContain(`refused certificate ${tooLarge} as too large`);
     expect((err as Error).message).not.toMatch(/PRIVATE KEY/);
     expect((await real.list('default')).map((r) => r.serial)).toEqual(serials.slice(0, 10));
@@ -236,9 +293,13 @@ describe('migrateStores (file → file)', () => {
     const target = new FileCertStore({ dir: dst });
     await target.createCa((await source.getCa('default'))!, await source.getCaKey('default'));
     const original = (await source.get('default', serials[2]))!;
-    await target.putIssued('default', [{ record: { ...original.record, commonName: 'tampered' }, certPem: original.certPem, keyPem: await source.getKey('default', serials[2]) }]);
+    await target.putIssued('default', [
+      { record: { ...original.record, commonName: 'tampered' }, certPem: original.certPem, keyPem: await source.getKey('default', serials[2]) },
+    ]);
     const before = treeDigest(dst);
-    await expect(migrateStores(source, target)).rejects.toThrow(new RegExp(`CA "default": 1 certificate conflicts: ${serials[2]} \\(the record differs in commonName\\)\\. Nothing was written`));
+    await expect(migrateStores(source, target)).rejects.toThrow(
+      new RegExp(`CA "default": 1 certificate conflicts: ${serials[2]} \\(the record differs in commonName\\)\\. Nothing was written`),
+    );
     expect(await target.list('default')).toHaveLength(1);
     expect(treeDigest(dst)).toEqual(before);
   });
@@ -268,7 +329,10 @@ describe('migrateStores (file → file)', () => {
     const only = await migrateStores(source, new FileCertStore({ dir: join(tmp, 'one') }), { cas: ['issuing'] });
     expect(only.cas.map((c) => c.ca)).toEqual(['issuing']);
     const all = await migrateStores(source, new FileCertStore({ dir: dst }));
-    expect(all.cas.map((c) => [c.ca, c.certificates])).toEqual([['default', 6], ['issuing', 1]]);
+    expect(all.cas.map((c) => [c.ca, c.certificates])).toEqual([
+      ['default', 6],
+      ['issuing', 1],
+    ]);
     expect(await new FileCertStore({ dir: dst }).getCa('issuing')).toEqual(await source.getCa('issuing'));
     await expect(migrateStores(source, new FileCertStore({ dir: dst }), { cas: ['nope'] })).rejects.toThrow(NotFoundError);
   });
@@ -277,7 +341,12 @@ describe('migrateStores (file → file)', () => {
     const { store: seeded } = await seed(src, 3, 0);
     const keyless = new FileCertStore({ dir: join(tmp, 'pki-held') });
     await keyless.createCa((await seeded.getCa('default'))!);
-    await keyless.putIssued('default', await Promise.all((await seeded.list('default')).map(async (r) => ({ ...(await seeded.get('default', r.serial))!, keyPem: await seeded.getKey('default', r.serial) }))));
+    await keyless.putIssued(
+      'default',
+      await Promise.all(
+        (await seeded.list('default')).map(async (r) => ({ ...(await seeded.get('default', r.serial))!, keyPem: await seeded.getKey('default', r.serial) })),
+      ),
+    );
     const target = new FileCertStore({ dir: dst });
     const result = await migrateStores(keyless, target);
     expect(result.cas[0]).toMatchObject({ caKey: false, verified: 4 });
@@ -324,7 +393,21 @@ describe('migrateStores --delete-source (file → file)', () => {
     const result = await migrateStores(source, target, { deleteSource: true, batchSize: 25, verifyTarget: () => new FileCertStore({ dir: dst }) });
     expect(result.deleteSource).toBe(true);
     expect(result.cas).toEqual([
-      { ca: 'default', caAction: 'create', caKey: true, certificates: 61, revoked: 7, copied: 61, revocationsCarried: 0, skipped: 0, targetOnly: 0, verified: 61, crlNumber: '2', targetCrlNumber: '0', sourceDeleted: true },
+      {
+        ca: 'default',
+        caAction: 'create',
+        caKey: true,
+        certificates: 61,
+        revoked: 7,
+        copied: 61,
+        revocationsCarried: 0,
+        skipped: 0,
+        targetOnly: 0,
+        verified: 61,
+        crlNumber: '2',
+        targetCrlNumber: '0',
+        sourceDeleted: true,
+      },
     ]);
     // The source CA is gone, directory and all, with nothing left aside.
     expect(await source.listCas()).toEqual([]);
@@ -338,7 +421,9 @@ describe('migrateStores --delete-source (file → file)', () => {
     const { store: source, serials } = await seed(src, 10, 1);
     const before = treeDigest(src);
     const real = new FileCertStore({ dir: dst });
-    const err = await migrateStores(source, real, { deleteSource: true, verifyTarget: () => new FaultInjectingStore(real, { corruptKey: serials[4] }) }).catch((e: unknown) => e);
+    const err = await migrateStores(source, real, { deleteSource: true, verifyTarget: () => new FaultInjectingStore(real, { corruptKey: serials[4] }) }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConflictError);
     expect((err as Error).message).toContain(`1 certificate differs: ${serials[4]} (key)`);
     expect((err as Error).message).toContain('The source is untouched');
@@ -353,13 +438,16 @@ describe('migrateStores --delete-source (file → file)', () => {
     const { items } = await issuing.issue({ profile: 'client', commonName: 'leaf' });
     const before = treeDigest(src);
     const real = new FileCertStore({ dir: dst });
-    await expect(migrateStores(source, real, { deleteSource: true, verifyTarget: () => new FaultInjectingStore(real, { corruptKey: items[0].record.serial }) })).rejects.toThrow(
-      /verification of CA "issuing"/,
-    );
+    await expect(
+      migrateStores(source, real, { deleteSource: true, verifyTarget: () => new FaultInjectingStore(real, { corruptKey: items[0].record.serial }) }),
+    ).rejects.toThrow(/verification of CA "issuing"/);
     expect(treeDigest(src)).toEqual(before);
     // Run again with an honest read-back: both CAs move, then both are deleted.
     const result = await migrateStores(source, real, { deleteSource: true });
-    expect(result.cas.map((c) => [c.ca, c.sourceDeleted])).toEqual([['default', true], ['issuing', true]]);
+    expect(result.cas.map((c) => [c.ca, c.sourceDeleted])).toEqual([
+      ['default', true],
+      ['issuing', true],
+    ]);
     expect(await source.listCas()).toEqual([]);
   });
 
@@ -397,7 +485,9 @@ describe('migrateStores --delete-source (file → file)', () => {
     });
     const err = await migrateStores(source, target, { deleteSource: true, freshSource: () => fresh }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConflictError);
-    expect((err as Error).message).toMatch(/copied and verified in the file store, but the file store changed meanwhile \(1 certificate record differs.*nothing was deleted from the source/);
+    expect((err as Error).message).toMatch(
+      /copied and verified in the file store, but the file store changed meanwhile \(1 certificate record differs.*nothing was deleted from the source/,
+    );
     expect(await source.listCas()).toEqual(['default']);
     expect((await source.get('default', late))?.record.commonName).toBe('late');
   });
@@ -452,7 +542,20 @@ describe('migrateStores back and forth: the target ends equal to the source, con
     const dry = await migrateStores(storeB, storeA, { dryRun: true });
     expect(treeDigest(a)).toEqual(before);
     expect(dry.cas).toEqual([
-      { ca: 'default', caAction: 'reuse', caKey: true, certificates: 13, revoked: 4, copied: 2, revocationsCarried: 2, skipped: 9, targetOnly: 0, verified: 0, crlNumber: '3', targetCrlNumber: '1' },
+      {
+        ca: 'default',
+        caAction: 'reuse',
+        caKey: true,
+        certificates: 13,
+        revoked: 4,
+        copied: 2,
+        revocationsCarried: 2,
+        skipped: 9,
+        targetOnly: 0,
+        verified: 0,
+        crlNumber: '3',
+        targetCrlNumber: '1',
+      },
     ]);
     const recording = new FaultInjectingStore(storeA);
     const real = await migrateStores(storeB, recording);
@@ -470,7 +573,14 @@ describe('migrateStores back and forth: the target ends equal to the source, con
     expect(crl.entries).toHaveLength(4);
     expect(Buffer.from(crl.getExtension('2.5.29.20')!.value).toString('hex')).toBe('020104');
     // Nothing left to do the second time (A drew CRL 4 meanwhile: ahead of B, kept).
-    expect((await migrateStores(storeB, storeA)).cas[0]).toMatchObject({ copied: 0, revocationsCarried: 0, skipped: 13, verified: 13, crlNumber: '3', targetCrlNumber: '4' });
+    expect((await migrateStores(storeB, storeA)).cas[0]).toMatchObject({
+      copied: 0,
+      revocationsCarried: 0,
+      skipped: 13,
+      verified: 13,
+      crlNumber: '3',
+      targetCrlNumber: '4',
+    });
     expect(await storeA.raiseCrlNumber('default', 0n)).toBe(4n);
   });
 
@@ -485,7 +595,9 @@ describe('migrateStores back and forth: the target ends equal to the source, con
 
   it('a failure while carrying revocations over names what failed; the re-run finishes the rest', async () => {
     const { storeA, storeB, revokedOnB } = await movedAndUsed();
-    const failing = new FaultInjectingStore(storeA, { onRevoke: (call) => (call === 2 ? new BackendUnavailableError('connection reset by the fault-injecting store') : undefined) });
+    const failing = new FaultInjectingStore(storeA, {
+      onRevoke: (call) => (call === 2 ? new BackendUnavailableError('connection reset by the fault-injecting store') : undefined),
+    });
     const err = await migrateStores(storeB, failing).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackendUnavailableError);
     expect((err as Error).message).toContain(`carrying the revocation of certificate ${revokedOnB[1]} of CA "default" (cessationOfOperation,`);
@@ -507,7 +619,9 @@ describe('migrateStores back and forth: the target ends equal to the source, con
     const late = (await serviceAt(a, 'default', 'test passphrase').issue({ profile: 'node' })).items[0].record.serial;
     const dry = await migrateStores(storeB, storeA, { dryRun: true });
     expect(dry.cas[0]).toMatchObject({ copied: 2, revocationsCarried: 2, skipped: 9, targetOnly: 1 });
-    expect(dry.warnings).toEqual([expect.stringMatching(/CA "default": the target \(the file store\) also holds 1 certificate the source lacks \(issued there\); they are kept/)]);
+    expect(dry.warnings).toEqual([
+      expect.stringMatching(/CA "default": the target \(the file store\) also holds 1 certificate the source lacks \(issued there\); they are kept/),
+    ]);
     expect((await migrateStores(storeB, storeA)).cas[0]).toMatchObject({ targetOnly: 1, verified: 13 });
     expect((await storeA.get('default', late))?.record.status).toBe('valid');
     expect(await storeA.list('default')).toHaveLength(14);
@@ -516,13 +630,21 @@ describe('migrateStores back and forth: the target ends equal to the source, con
   it('conflict: a revocation the source lacks (the target revoked what the source holds valid)', async () => {
     const { storeA, storeB, serials } = await movedAndUsed();
     await serviceAt(a, 'default', 'test passphrase').revoke([serials[5]], 'keyCompromise');
-    await expectConflict(storeB, storeA, new RegExp(`CA "default": 1 certificate conflicts: ${serials[5]} \\(revoked in the target at \\S+ \\(keyCompromise\\) but valid in the source\\)`));
+    await expectConflict(
+      storeB,
+      storeA,
+      new RegExp(`CA "default": 1 certificate conflicts: ${serials[5]} \\(revoked in the target at \\S+ \\(keyCompromise\\) but valid in the source\\)`),
+    );
   });
 
   it('conflict: one certificate revoked at another time or for another reason on each side', async () => {
     const { storeA, storeB, revokedOnB } = await movedAndUsed();
     await serviceAt(a, 'default', 'test passphrase').revoke([revokedOnB[0]], 'keyCompromise');
-    await expectConflict(storeB, storeA, new RegExp(`${revokedOnB[0]} \\(revoked differently: at \\S+ \\(superseded\\) in the source, at \\S+ \\(keyCompromise\\) in the target\\)`));
+    await expectConflict(
+      storeB,
+      storeA,
+      new RegExp(`${revokedOnB[0]} \\(revoked differently: at \\S+ \\(superseded\\) in the source, at \\S+ \\(keyCompromise\\) in the target\\)`),
+    );
   });
 
   it('conflict: a different certificate, or a different key, under one serial — every conflicting serial named', async () => {
@@ -533,7 +655,13 @@ describe('migrateStores back and forth: the target ends equal to the source, con
       { record: one.record, certPem: two.certPem, keyPem: one.keyPem },
       { record: two.record, certPem: two.certPem, keyPem: one.keyPem },
     ]);
-    await expectConflict(storeB, storeA, /2 certificates conflict: /, new RegExp(`${issued[0]} \\(a different certificate\\)`), new RegExp(`${issued[1]} \\(a different key\\)`));
+    await expectConflict(
+      storeB,
+      storeA,
+      /2 certificates conflict: /,
+      new RegExp(`${issued[0]} \\(a different certificate\\)`),
+      new RegExp(`${issued[1]} \\(a different key\\)`),
+    );
   });
 
   it('conflict: the target holds the CA with another record (another key encryption)', async () => {

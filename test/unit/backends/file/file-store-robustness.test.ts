@@ -63,6 +63,14 @@ describe('file store robustness', () => {
     }
   });
 
+  it('writers of one CA wait for each other\'s lock: five concurrent batches all land, each once', async () => {
+    await store.createCa(ca, 'K');
+    const batches = Array.from({ length: 5 }, () => [item(), item()]);
+    await Promise.all(batches.map((b) => store.putIssued('default', b)));
+    const stored = (await store.list('default')).map((r) => r.serial).sort();
+    expect(stored).toEqual(batches.flat().map((i) => i.record.serial).sort());
+  });
+
   it('leaves no temp files behind after a CA is created and certificates stored', async () => {
     await store.createCa(ca, 'K');
     await store.putIssued('default', [item(), item()]);

@@ -1,9 +1,10 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { registry } from '../../../../src/backends';
 import { ConfigError } from '../../../../src/core/errors';
 import { loadConfig } from '../../../../src/core/config/load';
-import { parseFileOptions } from '../../../../src/backends/file';
+import { parseFileOptions } from '../../../../src/backends/file/options';
 
 describe('loadConfig', () => {
   let dir: string;
@@ -17,10 +18,31 @@ describe('loadConfig', () => {
     return join(dir, name);
   };
 
-  it('defaults to the file backend and the default CA without a file', () => {
+  it('names no backend without a file: the registry\'s default (file) applies, and the default CA', () => {
     const c = loadConfig({}, { XDG_CONFIG_HOME: join(dir, 'xdg') }, dir);
     expect(c.path).toBeUndefined();
-    expect([c.backend, c.signer, c.store, c.ca]).toEqual(['file', 'file', 'file', 'default']);
+    expect([c.backend, c.signer, c.store, c.ca]).toEqual([undefined, undefined, undefined, 'default']);
+    expect(registry.defaultName).toBe('file');
+    expect(c.origins).toEqual({ signer: 'the default backend', store: 'the default backend' });
+  });
+
+  it('takes the same names and aliases for --backend, signer: and store:, and says where each came from', () => {
+    const path = write('mixed.yaml', 'backend: file\nsigner: vault-pki\nstore: barbican\n');
+    const c = loadConfig({ configPath: path }, {}, dir, registry.sections());
+    expect([c.signer, c.store]).toEqual(['vault-pki', 'barbican']);
+    expect(registry.resolve(c.signer!, c.origins.signer).name).toBe('vault');
+    expect(c.origins.signer).toBe(`signer in ${path}`);
+    const flag = loadConfig({ configPath: path, backend: 'vault-kv' }, {}, dir, registry.sections());
+    expect([flag.signer, flag.store, flag.origins.store]).toEqual(['vault-kv', 'vault-kv', '--backend']);
+    expect(registry.resolve('vault-kv', '--backend').name).toBe('vault');
+    expect(() => registry.resolve('vualt', '--backend')).toThrow(/--backend: unknown backend "vualt"; choose one of file, barbican, vault \(or vault-kv, vault-pki\)/);
+  });
+
+  it('with the registry\'s sections, refuses a top-level key no backend owns', () => {
+    const path = write('typo.yaml', 'vualt:\n  address: https://v:8200\n');
+    expect(() => loadConfig({ configPath: path }, {}, dir, registry.sections())).toThrow(/unknown key "vualt" \(backend sections: file, barbican, vault\)/);
+    const good = write('good.yaml', 'vault:\n  address: https://v:8200\n');
+    expect(loadConfig({ configPath: good }, {}, dir, registry.sections()).sections.vault).toEqual({ address: 'https://v:8200' });
   });
 
   it('finds ./certctl.yaml, then $XDG_CONFIG_HOME/certctl/config.yaml', () => {

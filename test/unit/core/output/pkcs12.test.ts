@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { InvalidInputError } from '../../../../src/core/errors';
 import { buildPkcs12, type Pkcs12Input } from '../../../../src/core/output/pkcs12';
+import { pemBlocks } from '../../../../src/core/x509/pem';
 
 x509.cryptoProvider.set(webcrypto);
 
@@ -31,7 +32,7 @@ interface Issued {
 }
 
 async function generateKeys(algorithm: typeof EC_P256 | typeof RSA_2048): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
 }
 
 async function issued(keys: CryptoKeyPair, cert: x509.X509Certificate): Promise<Issued> {
@@ -81,11 +82,6 @@ function mustRun(cmd: string, args: string[]): { stdout: string; stderr: string 
   const r = run(cmd, args);
   if (r.status !== 0) throw new Error(`${cmd} exited ${r.status}: ${r.stderr}`);
   return r;
-}
-
-function pemBlocks(text: string, label: string): Buffer[] {
-  const re = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`, 'g');
-  return [...text.matchAll(re)].map((m) => Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
 }
 
 function spkiOfCert(der: Buffer): Buffer {

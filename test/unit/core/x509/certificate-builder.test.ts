@@ -8,18 +8,12 @@ import * as asn1X509 from '@peculiar/asn1-x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import {
-  buildCertificateDer,
-  createDerSigner,
-  encodeName,
-  encodeTbsCertificate,
-  keyIdentifier,
-  toPem,
-  type CertificateTemplate,
-  type DerSigner,
-  type NameAttribute,
-} from '../../../../src/core/x509/certificate-builder';
+import { buildCertificateDer, encodeTbsCertificate, type CertificateTemplate } from '../../../../src/core/x509/certificate-builder';
 import * as der from '../../../../src/core/x509/der';
+import { readTlv } from '../../../../src/core/x509/der-reader';
+import { encodeName, type NameAttribute } from '../../../../src/core/x509/fields';
+import { toPem } from '../../../../src/core/x509/pem';
+import { createDerSigner, keyIdentifier, type DerSigner } from '../../../../src/core/x509/signing';
 import { TEST_KEY_TYPES, nodeKeyPair, type TestKeyType } from '../../../support/test-keys';
 import { InvalidInputError, NotSupportedError } from '../../../../src/core/errors';
 
@@ -371,8 +365,8 @@ describe('serial numbers', () => {
   }
   // TBSCertificate: 30 82 LL LL, then version a0 03 02 01 02, then the serial INTEGER.
   const serialTlv = (tbs: Buffer) => {
-    const version = der.readTlv(tbs, der.readTlv(tbs).contentStart);
-    const serial = der.readTlv(tbs, version.end);
+    const version = readTlv(tbs, readTlv(tbs).contentStart);
+    const serial = readTlv(tbs, version.end);
     return hex(tbs.subarray(version.end, serial.end));
   };
 
@@ -485,7 +479,7 @@ describe('der primitives against asn1js / @peculiar/asn1-schema', () => {
     for (const size of [0, 127, 128, 255, 256, 65535, 65536]) {
       const encoded = der.octetString(Buffer.alloc(size, 1));
       expect(hex(encoded.subarray(0, 8))).toBe(hex(Buffer.from(new asn1js.OctetString({ valueHex: new Uint8Array(size).fill(1) }).toBER()).subarray(0, 8)));
-      expect(der.readTlv(encoded).end).toBe(encoded.length);
+      expect(readTlv(encoded).end).toBe(encoded.length);
     }
   });
 

@@ -8,16 +8,12 @@ import * as asn1X509 from '@peculiar/asn1-x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import {
-  buildCertificateDer,
-  createDerSigner,
-  encodeName,
-  keyIdentifier,
-  toPem,
-  type DerSigner,
-  type NameAttribute,
-} from '../../../../src/core/x509/certificate-builder';
-import { buildCrlDer, type CrlTemplate, type RevocationReason } from '../../../../src/core/x509/crl-builder';
+import { buildCertificateDer } from '../../../../src/core/x509/certificate-builder';
+import { buildCrlDer, type CrlTemplate } from '../../../../src/core/x509/crl-builder';
+import { encodeName, type NameAttribute } from '../../../../src/core/x509/fields';
+import { toPem } from '../../../../src/core/x509/pem';
+import { createDerSigner, keyIdentifier, type DerSigner } from '../../../../src/core/x509/signing';
+import { REVOCATION_REASONS, type RevocationReason } from '../../../../src/core/types';
 import { TEST_KEY_TYPES, nodeKeyPair, type TestKeyType } from '../../../support/test-keys';
 import { InvalidInputError } from '../../../../src/core/errors';
 
@@ -177,13 +173,20 @@ describe('CRL builder vs @peculiar/x509', () => {
     expect(parsed.entries).toHaveLength(t.entries.length);
   });
 
-  test('reason codes: unspecified and absent both omit the extension; the rest map to RFC 5280 values', () => {
+  test('reason codes: unspecified and absent both omit the extension; every reason `revoke` offers maps to its RFC 5280 value', () => {
     const ca = cas.get('ec-p256')!;
-    const reasons: RevocationReason[] = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation'];
+    const rfc5280: Record<RevocationReason, number | undefined> = {
+      unspecified: undefined,
+      keyCompromise: 1,
+      affiliationChanged: 3,
+      superseded: 4,
+      cessationOfOperation: 5,
+    };
+    const reasons = [...REVOCATION_REASONS];
     const entries = reasons.map((reason, i) => ({ serial: Buffer.from([i + 1]), revokedAt: THIS_UPDATE, reason }));
     const crl = new x509.X509Crl(buildCrlDer(template(ca, [...entries, { serial: Buffer.from([99]), revokedAt: THIS_UPDATE }]), ca.signer));
-    expect(crl.entries.map((e) => e.reason)).toEqual([undefined, 1, 2, 3, 4, 5, undefined]);
-    expect(crl.entries[0].extensions).toHaveLength(0);
+    expect(crl.entries.map((e) => e.reason)).toEqual([...reasons.map((r) => rfc5280[r]), undefined]);
+    expect(crl.entries[reasons.indexOf('unspecified')].extensions).toHaveLength(0);
   });
 
   test('CRL numbers beyond 2^53 keep every bit', () => {

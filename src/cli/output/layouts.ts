@@ -1,12 +1,21 @@
 import { join } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
-import { InvalidInputError } from '../core/errors';
-import type { FileToWrite } from '../core/fs-atomic';
-import type { CaRecord, IssuedCertificate } from '../core/types';
+import { InvalidInputError } from '../../core/errors';
+import type { FileToWrite } from '../../core/fs-atomic';
+import type { CaRecord, IssuedCertificate } from '../../core/types';
 
 /** Output layouts of `issue --format` and `export --format`. */
 export const FORMATS = ['pem', 'p12', 'k8s', 'docker', 'flocker'] as const;
 export type OutputFormat = (typeof FORMATS)[number];
+
+/**
+ * Validates --format.
+ * @throws InvalidInputError for a format not in {@link FORMATS}.
+ */
+export function checkFormat(format: string): OutputFormat {
+  if (!FORMATS.includes(format as OutputFormat)) throw new InvalidInputError(`--format ${format} is not known; choose ${FORMATS.join(', ')}`);
+  return format as OutputFormat;
+}
 
 /** The trust anchor (root) of a CA: the last certificate of its chain, or the CA itself. */
 export function rootOf(ca: CaRecord): string {
@@ -48,7 +57,7 @@ export function k8sSecret(name: string, certChainPem: string, keyPem: string, ca
   ].join('\n');
 }
 
-/** Files for one issued certificate in a layout (p12 is built separately: it needs a password). */
+/** Files for one issued certificate in a layout (p12 is built by p12.ts: it needs a password). */
 export function layoutFiles(format: Exclude<OutputFormat, 'p12'>, dir: string, item: IssuedCertificate, ca: CaRecord): FileToWrite[] {
   const cert = item.certPem;
   const key = item.keyPem;

@@ -3,30 +3,28 @@
 // shell loop pays per command.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { bundleOptions } from './bundle-options.mjs';
 
 await build({
+  ...bundleOptions,
   entryPoints: ['src/cli/index.ts'],
   outfile: 'dist/certctl.js',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
   sourcemap: 'linked',
   minifySyntax: true,
   minifyWhitespace: true,
   legalComments: 'linked',
-  // Only `sign` (CSR parsing), PKCS#12 output and the Vault/Barbican backends need these; left
-  // out of the bundle they are required from node_modules on first use instead of being
-  // parsed by every command.
-  external: ['@peculiar/x509', 'pkijs', 'asn1js', 'axios', 'node-vault'],
   logLevel: 'warning',
 });
 
 // bin/certctl.js runs the bundle as a vm.Script, which has no loader for import() on Node 20.
-const { readFileSync } = await import('node:fs');
+// So src loads a module lazily in one way only, inside the function that needs it:
+//   const { parse } = require('yaml') as typeof import('yaml');
+// esbuild keeps such a module behind a wrapper that runs on the first require (so a command
+// pays only for what it uses), TypeScript still checks the names, and no import() reaches the
+// bundle. This check fails the build if one does.
 const dynamicImport = /\bimport\(["'`]/.exec(readFileSync('dist/certctl.js', 'utf8'));
 if (dynamicImport) throw new Error('dist/certctl.js contains a dynamic import(); use require() in src so bin/certctl.js can run it');
 
@@ -41,7 +39,7 @@ try {
     spawnSync(process.execPath, [bin, ...args], { cwd: work, env: { ...process.env, CERTCTL_FILE_DIR: join(work, 'pki'), ...env }, stdio: 'ignore' });
   run(['init', '--cn', 'build cache']);
   const r = run(['issue', 'server', '--cn', 'cache.example', '--dns', 'cache.example', '--out', join(work, 'out')], { CERTCTL_WRITE_CODE_CACHE: cache });
-  if (r.status !== 0) console.warn('tools/build.mjs: could not record the code cache; certctl works without it, only slower to start');
+  if (r.status !== 0) console.warn('scripts/build.mjs: could not record the code cache; certctl works without it, only slower to start');
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -1,0 +1,63 @@
+// Import rules of certctl's architecture (DESIGN.md "Two interfaces, three backends", issue #10):
+// the core names no backend and no CLI; a backend is one folder that imports no other backend
+// and no CLI; the CLI reaches backends only through the registry src/backends/index.ts.
+// Run by `npm run lint` (depcruise src). Lazy loads `require('…') as typeof import('…')` are
+// CommonJS requires and count like imports; so do type-only imports (`import type`,
+// `typeof import('…')`): a type from a backend still ties the importer to that backend.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'core-imports-no-backend-or-cli',
+      comment: 'src/core is backend-neutral and knows nothing of the CLI: backends reach it through the descriptor, the CLI calls it.',
+      severity: 'error',
+      from: { path: '^src/core/' },
+      to: { path: '^src/(backends|cli)/' },
+    },
+    {
+      name: 'backend-imports-no-other-backend',
+      comment:
+        'A backend is one folder: it imports the core and src/backends/http/ (the shared REST library, not a backend), never another backend nor the registry src/backends/index.ts.',
+      severity: 'error',
+      from: { path: '^src/backends/([^/]+)/' },
+      to: { path: '^src/backends/', pathNot: ['^src/backends/$1/', '^src/backends/http/'] },
+    },
+    {
+      name: 'backend-imports-no-cli',
+      comment: 'Backends serve the core; the CLI (and the server to come) are their callers, never their dependencies.',
+      severity: 'error',
+      from: { path: '^src/backends/' },
+      to: { path: '^src/cli/' },
+    },
+    {
+      name: 'cli-reaches-backends-through-registry',
+      comment: 'The CLI names no backend: it asks the registry src/backends/index.ts for a descriptor (a new backend is one folder plus one registry line).',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/backends/.+/' },
+    },
+    {
+      name: 'no-circular',
+      comment: 'A cycle makes load order matter and hides which module owns a concern.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'not-to-unresolvable',
+      comment: 'An import the cruiser cannot resolve would silently escape the rules above.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    // Type-only imports are dependencies too (see the header).
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    moduleSystems: ['cjs', 'es6'],
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'] },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};

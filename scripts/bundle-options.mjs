@@ -1,0 +1,12 @@
+// esbuild options shared by every bundle of certctl's TypeScript: the CLI (scripts/build.mjs)
+// and the backend benchmark (bench/backends.mjs), so both load the same modules the same way.
+export const bundleOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // Only `sign` (CSR parsing), PKCS#12 output and the Vault/Barbican backends need these; left
+  // out of the bundle they are required from node_modules on first use instead of being
+  // parsed by every command.
+  external: ['@peculiar/x509', 'pkijs', 'asn1js', 'axios', 'node-vault'],
+};

@@ -1,0 +1,110 @@
+import { X509Certificate, webcrypto } from 'node:crypto';
+import { isIP } from 'node:net';
+import { InternalError } from '../errors';
+import { parseSerial } from '../serial';
+import type { LeafSpec } from '../signer';
+import type { KeyUsageName, ExtKeyUsageName } from './certificate-builder';
+
+/** What the core reads from a certificate a remote signer returned, once it has passed the check. */
+export interface SignedFacts {
+  /** Canonical serial: uppercase hex, even length. */
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** How far a remote CA's validity may stray from the request: Vault rounds to the second and may backdate by its own clock. */
+const VALIDITY_SLACK_MS = 120_000;
+
+const KEY_USAGE_FLAGS: Record<KeyUsageName, number> = { digitalSignature: 1, keyEncipherment: 4, keyCertSign: 32, cRLSign: 64 };
+const EKU_OIDS: Record<ExtKeyUsageName, string> = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2' };
+
+/**
+ * Checks a certificate a remote signer returned against what the core asked for, before anything
+ * is stored: the public key, subject CN, DNS and IP SANs, key usage, extended key usage and
+ * basic constraints exactly as in `spec`, validity within two minutes of it, issued by `caPem`
+ * (names and signature). A remote CA is trusted to sign, not to decide what it signs.
+ * @returns the serial and validity as the certificate states them (a remote CA picks its serial).
+ * @throws InternalError naming the field that differs and the serial, so the operator can revoke
+ *   it at the CA; nothing is stored.
+ */
+export function checkSignedCertificate(der: Buffer, spec: LeafSpec, caPem: string, signerKind: string): SignedFacts {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(der);
+  } catch (err) {
+    throw new InternalError(`the ${signerKind} signer returned something that is not an X.509 certificate; nothing was stored`, { cause: err });
+  }
+  const serial = parseSerial(cert.serialNumber);
+  const fail = (field: string, got: string, wanted: string) =>
+    new InternalError(
+      `the ${signerKind} signer returned certificate ${serial} with ${field} ${got}, not ${wanted} as asked; nothing was stored — revoke serial ${serial} at that CA and check its configuration`,
+    );
+  const ca = new X509Certificate(caPem);
+  if (!cert.checkIssued(ca)) throw fail('issuer', `"${cert.issuer.replace(/\n/g, ', ')}"`, `the CA "${ca.subject.replace(/\n/g, ', ')}"`);
+  if (!cert.verify(ca.publicKey)) throw fail('a signature', 'that does not verify with the CA key', 'a valid one');
+  const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
+  if (!spki.equals(spec.spkiDer)) throw fail('public key', 'of another key pair', 'the requested key');
+  checkValidity(cert, spec, fail);
+  checkExtensions(der, spec, fail);
+  return { serial, notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo) };
+}
+
+type Fail = (field: string, got: string, wanted: string) => InternalError;
+
+function checkValidity(cert: X509Certificate, spec: LeafSpec, fail: Fail): void {
+  const notBefore = new Date(cert.validFrom);
+  const notAfter = new Date(cert.validTo);
+  if (Math.abs(notBefore.getTime() - spec.notBefore.getTime()) > VALIDITY_SLACK_MS) {
+    throw fail('notBefore', notBefore.toISOString(), spec.notBefore.toISOString());
+  }
+  if (Math.abs(notAfter.getTime() - spec.notAfter.getTime()) > VALIDITY_SLACK_MS) {
+    throw fail('notAfter', notAfter.toISOString(), spec.notAfter.toISOString());
+  }
+}
+
+/** Names and the profile's extensions, read with @peculiar/x509 (node's X509Certificate does not expose key usage bits). */
+function checkExtensions(der: Buffer, spec: LeafSpec, fail: Fail): void {
+  const x509 = require('@peculiar/x509') as typeof import('@peculiar/x509');
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const cert = new x509.X509Certificate(der);
+  const cn = cert.subjectName.getField('CN')[0] ?? '';
+  if (cn !== spec.commonName) throw fail('subject CN', `"${cn}"`, `"${spec.commonName}"`);
+
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  const names = san?.names.items ?? [];
+  const dns = names.filter((n) => n.type === 'dns').map((n) => n.value.toLowerCase());
+  const ips = names.filter((n) => n.type === 'ip').map((n) => normalizeIp(n.value));
+  sameSet('DNS names', dns, spec.dnsNames.map((d) => d.toLowerCase()), fail);
+  sameSet('IP addresses', ips, spec.ipAddresses.map(normalizeIp), fail);
+  const others = names.filter((n) => n.type !== 'dns' && n.type !== 'ip').map((n) => `${n.type}:${n.value}`);
+  if (others.length) throw fail('subject alternative names', others.join(', '), 'DNS names and IP addresses only');
+
+  const ku = cert.getExtension(x509.KeyUsagesExtension);
+  const wantedKu = spec.keyUsage.reduce((bits, u) => bits | KEY_USAGE_FLAGS[u], 0);
+  if (!ku || ku.usages !== wantedKu) throw fail('key usage', ku ? describeKeyUsage(ku.usages) : '(none)', spec.keyUsage.join(', '));
+
+  const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
+  sameSet('extended key usage', (eku?.usages ?? []).map(String), spec.extKeyUsage.map((u) => EKU_OIDS[u]), fail);
+
+  const bc = cert.getExtension(x509.BasicConstraintsExtension);
+  if (!bc || !bc.critical || bc.ca !== spec.basicConstraints.ca) {
+    throw fail('basic constraints', bc ? `CA:${bc.ca}${bc.critical ? '' : ' (not critical)'}` : '(none)', `critical CA:${spec.basicConstraints.ca}`);
+  }
+}
+
+function sameSet(field: string, got: string[], wanted: string[], fail: Fail): void {
+  const a = [...new Set(got)].sort();
+  const b = [...new Set(wanted)].sort();
+  if (a.length !== b.length || a.some((v, i) => v !== b[i])) throw fail(field, `[${a.join(', ')}]`, `[${b.join(', ')}]`);
+}
+
+function describeKeyUsage(bits: number): string {
+  return (Object.entries(KEY_USAGE_FLAGS) as [KeyUsageName, number][]).filter(([, bit]) => bits & bit).map(([name]) => name).join(', ') || '(none)';
+}
+
+/** One spelling per address: IPv6 compressed and lowercase, IPv4 as is. */
+function normalizeIp(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+}

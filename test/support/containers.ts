@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { registry } from '../../src/backends';
+import { CertStore } from '../../src/core/cert-store';
+import type { ResolvedConfig } from '../../src/core/config/load';
+import { createContainer } from '../../src/core/container';
+import type { PassphraseSource } from '../../src/core/secrets';
+import { Signer } from '../../src/core/signer';
+
+const noPassphrase: PassphraseSource = { get: () => undefined };
+
+/** A backend's store, opened through the same container factory the CLI uses, with what its descriptor declares. */
+export function openStore(config: ResolvedConfig, backend: string) {
+  const d = registry.resolve(backend, 'test');
+  const store = createContainer(config, noPassphrase, registry, { store: backend, signer: null }).get<CertStore>(CertStore);
+  return { store, declared: d.capabilities.store };
+}
+
+/** A backend's signer and store from one container (the signer gets the store injected), as `--backend NAME` wires them. */
+export function openSignerAndStore(config: ResolvedConfig, backend: string, passphrase = noPassphrase) {
+  const d = registry.resolve(backend, 'test');
+  const container = createContainer(config, passphrase, registry, { store: backend, signer: backend });
+  return { signer: container.get<Signer>(Signer), store: container.get<CertStore>(CertStore), declared: d.capabilities.signer, container };
+}
