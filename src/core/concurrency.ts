@@ -24,6 +24,19 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 }
 
 /**
+ * Runs `fn` over `items` in rounds of at most `size` calls and returns the results in order; a
+ * round starts once the previous one has settled. Rounds, not a sliding window like
+ * {@link mapLimit}: measured against Vault on 2 CPUs, a window keeping 8 requests in flight made
+ * the migration slower (server and certctl compete for the CPUs) without lowering certctl's own time.
+ * Meant for reads: on the first failure it rejects at once, without waiting for the rest of the round.
+ */
+export async function inRounds<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
+  return out;
+}
+
+/**
  * Calls `fn` on each item, one at a time, and retries the failed ones with backoff (250 ms,
  * doubling to 4 s) until all succeed or `windowMs` has passed; returns the items that still
  * failed. The window is checked before each call too, because against a hung server every call

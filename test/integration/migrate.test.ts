@@ -15,57 +15,11 @@ import { FileCertStore } from '../../src/backends/file/file-cert-store';
 import { loadConfig } from '../../src/core/config/load';
 import { newSerial, serialToHex } from '../../src/core/serial';
 import type { CertificateRecord } from '../../src/core/types';
-import { CERTCTL_BIN, certctl, ok, requireBuiltCli, run, tempDir } from '../support/cli';
-import { describeWithOpenStack, describeWithVault, freshPrefix, inspector, vaultCurl, vaultEnv, type OpenStackServers, type VaultServer } from '../support/servers';
+import { CERTCTL_BIN, certctl, ok, requireBuiltCli, tempDir } from '../support/cli';
+import { bySerial, migrate, readCrl, seed, writeConfig, type StoreKind } from '../support/migrate-cli';
+import { describeWithOpenStack, describeWithVault, freshPrefix, inspector, vaultCurl, vaultEnv, type VaultServer } from '../support/servers';
 
 jest.setTimeout(600000);
-
-type StoreKind = 'file' | 'barbican' | 'vault-kv';
-
-/** A certctl.yaml with the file store in ./pki and, when given, a noauth Barbican and a Vault KV prefix of their own. */
-function writeConfig(dir: string, s?: { openstack?: OpenStackServers; barbicanPrefix?: string; vaultPrefix?: string }): void {
-  let yaml = 'file:\n  dir: ./pki\n';
-  if (s?.openstack) {
-    yaml += `barbican:\n  endpoint: ${s.openstack.noauthEndpoint}\n  name_prefix: ${s.barbicanPrefix}\n  auth:\n    method: noauth\n    project_id: ${s.openstack.noauthProject}\n`;
-  }
-  if (s?.vaultPrefix) yaml += `vault:\n  pki_mount: pki-${s.vaultPrefix}\n  kv_mount: secret\n  kv_prefix: ${s.vaultPrefix}\n`;
-  writeFileSync(join(dir, 'certctl.yaml'), yaml);
-}
-
-/** CA "default" in ./pki with `count` node certificates, `revoke` of them revoked, and one CRL drawn (number 1). */
-async function seed(dir: string, env: Record<string, string>, count: number, revoke: number): Promise<{ serials: string[]; revoked: string[] }> {
-  ok(dir, ['init', '--cn', 'Migration E2E Root'], env);
-  ok(dir, ['issue', 'node', '--count', String(count)], env);
-  // Read from the store, not from --json: thousands of records outgrow spawnSync's output buffer.
-  const serials = (await new FileCertStore({ dir: join(dir, 'pki') }).list('default')).map((r) => r.serial);
-  const revoked = serials.slice(0, revoke);
-  if (revoke) ok(dir, ['revoke', ...revoked, '--reason', 'keyCompromise'], env);
-  ok(dir, ['crl'], env);
-  return { serials, revoked };
-}
-
-/** `certctl migrate` that must succeed; returns its --json result. */
-function migrate(dir: string, env: Record<string, string>, from: StoreKind, to: StoreKind, extra: string[] = []): any {
-  return ok(dir, ['migrate', '--from', from, '--to', to, '--json', ...extra], env).json!.result;
-}
-
-
-/** Revoked serials and CRL number of a CRL, as openssl reads it, after openssl verified it against `caFile`. */
-function readCrl(dir: string, pem: string, caFile: string): { number: string; serials: string[] } {
-  const path = join(dir, `crl-${Date.now()}.pem`);
-  writeFileSync(path, pem);
-  const verified = run('openssl', ['crl', '-in', path, '-CAfile', caFile, '-noout']);
-  expect(`${verified.stdout}${verified.stderr}`).toMatch(/verify OK/);
-  const text = run('openssl', ['crl', '-in', path, '-noout', '-text']).stdout;
-  return {
-    number: /CRL Number:\s*\n?\s*(\d+)/.exec(text)?.[1] ?? '',
-    serials: [...text.matchAll(/Serial Number: ([0-9A-F]+)/g)].map((m) => m[1].replace(/^0+/, '')).sort(),
-  };
-}
-
-function bySerial(records: CertificateRecord[]): CertificateRecord[] {
-  return [...records].sort((a, b) => a.serial.localeCompare(b.serial));
-}
 
 /**
  * Moves CA "default" along `hops` (file first and last; the last hop into ./back) and checks
@@ -86,7 +40,7 @@ async function roundTrip(dir: string, env: Record<string, string>, hops: StoreKi
     expect(dry.cas).toEqual([expect.objectContaining({ ca: 'default', caAction: 'create', certificates: count, revoked: revoke, copied: count, verified: 0 })]);
     const result = migrate(dir, env, from, to, toDir);
     expect(`${from} → ${to}: ${JSON.stringify(result.cas)}`).toBe(
-      `${from} → ${to}: ${JSON.stringify([{ ca: 'default', caAction: 'create', caKey: true, certificates: count, revoked: revoke, copied: count, skipped: 0, verified: count, crlNumber: '1' }])}`,
+      `${from} → ${to}: ${JSON.stringify([{ ca: 'default', caAction: 'create', caKey: true, certificates: count, revoked: revoke, copied: count, revocationsCarried: 0, skipped: 0, targetOnly: 0, verified: count, crlNumber: '1', targetCrlNumber: '0' }])}`,
     );
     // Run again: everything is found in the target and verified, nothing is written twice.
     expect(migrate(dir, env, from, to, toDir).cas[0]).toMatchObject({ caAction: 'reuse', copied: 0, skipped: count, verified: count });
@@ -345,7 +299,7 @@ describeWithVault('certctl migrate with a real Vault KV v2', (vault: VaultServer
       const r = ok(t.dir, ['--ca', 'vroot', 'migrate', '--from', 'vault-kv', '--to', 'file', '--delete-source', '--json'], env);
       expect(r.json!.result.cas).toEqual([expect.objectContaining({ ca: 'vroot', caKey: false, certificates: 3, verified: 3, sourceDeleted: true })]);
       expect(r.json!.result.warnings).toEqual(
-        expect.arrayContaining([expect.stringMatching(/--delete-source deletes only what the vault-kv store holds of it.*Vault PKI's issuer is not touched/)]),
+        expect.arrayContaining([expect.stringMatching(/--delete-source deletes only what the vault-kv store holds of it.*the CA key stays with its signer, which certctl does not touch/)]),
       );
       expect(vaultCurl(vault, 'LIST', `secret/metadata/${vaultPrefix}`).status).toBe(404);
       expect(vaultCurl(vault, 'LIST', `pki-${vaultPrefix}/issuers`).json?.data?.keys).toEqual(issuersBefore);

@@ -192,21 +192,44 @@ function progressBars(globals: GlobalOptions): { update(p: MigrationProgress): v
   };
 }
 
+/**
+ * The human summary: with --dry-run the plan (what the real run will write: certificates to
+ * copy, revocations to carry over, CRL number), otherwise what was written and verified.
+ * Conflicts never reach it: they stop both runs with exit 8 before anything is written.
+ */
 function describe(result: MigrationResult, from: string, to: string): string {
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const dry = result.dryRun;
+  const crl = (c: CaMigration) => {
+    const [source, target] = [BigInt(c.crlNumber), BigInt(c.targetCrlNumber)];
+    if (c.caAction === 'create') return `CRL number ${c.crlNumber} ${dry ? 'carries' : 'carried'} over`;
+    if (target < source) return `CRL number ${dry ? 'to raise' : 'raised'} from ${c.targetCrlNumber} to ${c.crlNumber}`;
+    return `CRL number ${c.targetCrlNumber} kept (not behind the source's ${c.crlNumber})`;
+  };
+  const counts = (c: CaMigration) => {
+    const parts = [
+      `${c.copied} ${dry ? 'to copy' : 'copied'}`,
+      `${plural(c.revocationsCarried, 'revocation')} ${dry ? 'to carry over' : 'carried over'}`,
+      `${c.skipped} already there`,
+    ];
+    if (c.targetOnly) parts.push(`${c.targetOnly} only in the ${to} store (kept)`);
+    if (!dry) parts.push(`${c.verified} verified by SHA-256`);
+    return parts.join(', ');
+  };
   const line = (c: CaMigration) => {
     const certs = `${plural(c.certificates, 'certificate')} (${c.revoked} revoked)`;
-    if (result.dryRun) {
-      const key = c.caKeyImported ? '; import its key into Vault PKI (not into the store)' : '';
+    const signer = result.keyImporter ?? 'the signer';
+    if (dry) {
+      const key = c.caKeyImported ? `; import its key into ${signer} (not into the store)` : '';
       const del = result.deleteSource ? `; then delete it from the ${from} store` : '';
-      return `  CA "${c.ca}": ${c.caAction === 'create' ? `create it (certificate, chain${c.caKey && !c.caKeyImported ? ', key' : ''})` : 'already there, reuse it'}${key}; ${certs}: ${c.copied} to copy, ${c.skipped} already there; CRL number ${c.crlNumber} carries over${del}`;
+      return `  CA "${c.ca}": ${c.caAction === 'create' ? `create it (certificate, chain${c.caKey && !c.caKeyImported ? ', key' : ''})` : 'already there, reuse it'}${key}; ${certs}: ${counts(c)}; ${crl(c)}${del}`;
     }
-    const key = c.caKeyImported ? '; its key is in Vault PKI, not in the store' : '';
+    const key = c.caKeyImported ? `; its key is in ${signer}, not in the store` : '';
     const del = c.sourceDeleted ? `; deleted from the ${from} store (the CA${c.caKey ? ', its key' : ''} and its ${plural(c.certificates, 'certificate')} with their keys and records)` : '';
-    return `  CA "${c.ca}": ${c.caAction === 'create' ? 'created' : 'already there, reused'}${key}; ${certs}: ${c.copied} copied, ${c.skipped} already there, ${c.verified} verified by SHA-256; next CRL number after ${c.crlNumber}${del}`;
+    return `  CA "${c.ca}": ${c.caAction === 'create' ? 'created' : 'already there, reused'}${key}; ${certs}: ${counts(c)}; ${crl(c)}${del}`;
   };
   if (result.cas.length === 0) return `the ${from} store has no CA; nothing to migrate`;
-  const head = result.dryRun ? `dry run, nothing written: from the ${from} store to the ${to} store would move` : `migrated from the ${from} store to the ${to} store:`;
-  const tail = result.dryRun ? '' : result.deleteSource ? `\nthe source (the ${from} store) no longer holds ${result.cas.length === 1 ? 'this CA' : 'these CAs'}` : `\nthe source (the ${from} store) is left as it was`;
+  const head = dry ? `dry run, nothing written: from the ${from} store to the ${to} store would move` : `migrated from the ${from} store to the ${to} store:`;
+  const tail = dry ? '' : result.deleteSource ? `\nthe source (the ${from} store) no longer holds ${result.cas.length === 1 ? 'this CA' : 'these CAs'}` : `\nthe source (the ${from} store) is left as it was`;
   return `${head}\n${result.cas.map(line).join('\n')}${tail}`;
 }

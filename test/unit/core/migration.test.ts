@@ -14,7 +14,7 @@ import { BackendUnavailableError, ConflictError, InvalidInputError, NotFoundErro
 import { IssuanceService } from '../../../src/core/issuance-service';
 import { canonicalJson, migrateStores, type MigrationProgress } from '../../../src/core/migration';
 import { newSerial, serialToHex } from '../../../src/core/serial';
-import type { CaRecord, IssuedCertificate } from '../../../src/core/types';
+import type { CaRecord, IssuedCertificate, RevocationReason } from '../../../src/core/types';
 
 x509.cryptoProvider.set(webcrypto);
 
@@ -42,7 +42,6 @@ async function seed(dir: string, count: number, revoke: number, crls = 1): Promi
   return { store, serials: [...items.map((i) => i.record.serial), keyless.record.serial], revoked };
 }
 
-
 /**
  * A fault-injecting fake around a real store: delegates everything, but lets a test refuse a
  * `putIssued` (a backend rejecting an object, or dying midway) or corrupt what `getKey` returns.
@@ -52,18 +51,34 @@ class FaultInjectingStore implements CertStore {
   puts = 0;
   constructor(
     private readonly inner: FileCertStore,
-    private readonly faults: { onPut?: (items: IssuedCertificate[], call: number) => Error | undefined; corruptKey?: string } = {},
+    private readonly faults: {
+      onPut?: (items: IssuedCertificate[], call: number) => Error | undefined;
+      onRevoke?: (call: number) => Error | undefined;
+      corruptKey?: string;
+    } = {},
   ) {}
-  getCa(ca: string) { return this.inner.getCa(ca); }
-  listCas() { return this.inner.listCas(); }
-  createCa(record: CaRecord, keyPem?: string) { return this.inner.createCa(record, keyPem); }
-  getCaKey(ca: string) { return this.inner.getCaKey(ca); }
+  /** Every markRevoked call, as asked. */
+  readonly revocations: { serials: string[]; reason: RevocationReason; at: string }[] = [];
+  getCa(ca: string) {
+    return this.inner.getCa(ca);
+  }
+  listCas() {
+    return this.inner.listCas();
+  }
+  createCa(record: CaRecord, keyPem?: string) {
+    return this.inner.createCa(record, keyPem);
+  }
+  getCaKey(ca: string) {
+    return this.inner.getCaKey(ca);
+  }
   async putIssued(ca: string, items: IssuedCertificate[]) {
     const err = this.faults.onPut?.(items, ++this.puts);
     if (err) throw err;
     return this.inner.putIssued(ca, items);
   }
-  get(ca: string, serial: string) { return this.inner.get(ca, serial); }
+  get(ca: string, serial: string) {
+    return this.inner.get(ca, serial);
+  }
   async getKey(ca: string, serial: string) {
     const key = await this.inner.getKey(ca, serial);
     if (serial !== this.faults.corruptKey || !key) return key;
@@ -71,11 +86,37 @@ class FaultInjectingStore implements CertStore {
     const at = key.indexOf('\n') + 1;
     return `${key.slice(0, at)}${key[at] === 'A' ? 'B' : 'A'}${key.slice(at + 1)}`;
   }
-  list(ca: string) { return this.inner.list(ca); }
-  hasSerial(ca: string, serial: string) { return this.inner.hasSerial(ca, serial); }
-  markRevoked(...args: Parameters<CertStore['markRevoked']>) { return this.inner.markRevoked(...args); }
-  nextCrlNumber(ca: string) { return this.inner.nextCrlNumber(ca); }
-  raiseCrlNumber(ca: string, atLeast: bigint) { return this.inner.raiseCrlNumber(ca, atLeast); }
+  list(ca: string) {
+    return this.inner.list(ca);
+  }
+  hasSerial(ca: string, serial: string) {
+    return this.inner.hasSerial(ca, serial);
+  }
+  async markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date) {
+    this.revocations.push({ serials, reason, at: at.toISOString() });
+    const err = this.faults.onRevoke?.(this.revocations.length);
+    if (err) throw err;
+    return this.inner.markRevoked(ca, serials, reason, at);
+  }
+  nextCrlNumber(ca: string) {
+    return this.inner.nextCrlNumber(ca);
+  }
+  raiseCrlNumber(ca: string, atLeast: bigint) {
+    return this.inner.raiseCrlNumber(ca, atLeast);
+  }
+}
+
+/** Two store directories, `a` and `b`, in a fresh temporary directory (their parent). */
+function storeDirs(prefix: string): [string, string] {
+  const tmp = mkdtempSync(join(tmpdir(), prefix));
+  return [join(tmp, 'a'), join(tmp, 'b')];
+}
+
+/** Everything a store holds of a CA (CA, key, records in order, certificates with keys, CRL number), for comparing two stores. */
+async function snapshot(store: CertStore, ca = 'default') {
+  const records = await store.list(ca);
+  const items = await Promise.all(records.map(async (r) => ({ ...(await store.get(ca, r.serial))!, keyPem: await store.getKey(ca, r.serial) })));
+  return { ca: await store.getCa(ca), key: await store.getCaKey(ca), records, items, crl: await (store as FileCertStore).raiseCrlNumber(ca, 0n) };
 }
 
 describe('migrateStores (file → file)', () => {
@@ -102,7 +143,22 @@ describe('migrateStores (file → file)', () => {
       dryRun: false,
       deleteSource: false,
       warnings: [],
-      cas: [{ ca: 'default', caAction: 'create', caKey: true, certificates: 151, revoked: 12, copied: 151, skipped: 0, verified: 151, crlNumber: '2' }],
+      cas: [
+        {
+          ca: 'default',
+          caAction: 'create',
+          caKey: true,
+          certificates: 151,
+          revoked: 12,
+          copied: 151,
+          revocationsCarried: 0,
+          skipped: 0,
+          targetOnly: 0,
+          verified: 151,
+          crlNumber: '2',
+          targetCrlNumber: '0',
+        },
+      ],
     });
     expect(await target.getCa('default')).toEqual(await source.getCa('default'));
     expect(await target.getCaKey('default')).toBe(await source.getCaKey('default'));
@@ -142,7 +198,22 @@ describe('migrateStores (file → file)', () => {
     const before = treeDigest(src);
     const result = await migrateStores(source, new FileCertStore({ dir: dst }), { dryRun: true });
     expect(result.dryRun).toBe(true);
-    expect(result.cas).toEqual([{ ca: 'default', caAction: 'create', caKey: true, certificates: 31, revoked: 4, copied: 31, skipped: 0, verified: 0, crlNumber: '1' }]);
+    expect(result.cas).toEqual([
+      {
+        ca: 'default',
+        caAction: 'create',
+        caKey: true,
+        certificates: 31,
+        revoked: 4,
+        copied: 31,
+        revocationsCarried: 0,
+        skipped: 0,
+        targetOnly: 0,
+        verified: 0,
+        crlNumber: '1',
+        targetCrlNumber: '0',
+      },
+    ]);
     expect(existsSync(dst)).toBe(false);
     expect(treeDigest(src)).toEqual(before);
   });
@@ -152,14 +223,18 @@ describe('migrateStores (file → file)', () => {
     const target = new FileCertStore({ dir: dst });
     // What an interrupted run leaves: the CA and the first half of the certificates.
     await target.createCa((await source.getCa('default'))!, await source.getCaKey('default'));
-    const half = await Promise.all(serials.slice(0, 40).map(async (s) => ({ ...(await source.get('default', s))!, keyPem: await source.getKey('default', s) })));
+    const half = await Promise.all(
+      serials.slice(0, 40).map(async (s) => ({ ...(await source.get('default', s))!, keyPem: await source.getKey('default', s) })),
+    );
     await target.putIssued('default', half);
 
     const dry = await migrateStores(source, target, { dryRun: true });
     expect(dry.cas[0]).toMatchObject({ caAction: 'reuse', copied: 41, skipped: 40 });
     const result = await migrateStores(source, target);
     expect(result.cas[0]).toMatchObject({ caAction: 'reuse', certificates: 81, copied: 41, skipped: 40, verified: 81 });
-    const lines = readFileSync(join(dst, 'default', 'inventory.jsonl'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(dst, 'default', 'inventory.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     expect(lines).toHaveLength(81);
     expect(new Set(lines.map((l) => JSON.parse(l).serial)).size).toBe(81);
     // A third run finds nothing to copy.
@@ -170,10 +245,14 @@ describe('migrateStores (file → file)', () => {
     const { store: source } = await seed(src, 100, 0);
     const before = treeDigest(src);
     const real = new FileCertStore({ dir: dst });
-    const dying = new FaultInjectingStore(real, { onPut: (_items, call) => (call === 3 ? new BackendUnavailableError('connection reset by the fault-injecting store') : undefined) });
+    const dying = new FaultInjectingStore(real, {
+      onPut: (_items, call) => (call === 3 ? new BackendUnavailableError('connection reset by the fault-injecting store') : undefined),
+    });
     const err = await migrateStores(source, dying, { batchSize: 25 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackendUnavailableError);
-    expect((err as Error).message).toMatch(/copying certificates 51–75 of 101 of CA "default" .* failed: connection reset by the fault-injecting store\. The source is untouched and the 50 certificates before this batch are in the target/);
+    expect((err as Error).message).toMatch(
+      /copying certificates 51–75 of 101 of CA "default" .* failed: connection reset by the fault-injecting store\. The source is untouched and the 50 certificates before this batch are in the target/,
+    );
     expect(await real.list('default')).toHaveLength(50);
     expect(treeDigest(src)).toEqual(before);
     expect((await migrateStores(source, real, { batchSize: 25 })).cas[0]).toMatchObject({ copied: 51, skipped: 50, verified: 101 });
@@ -185,11 +264,14 @@ describe('migrateStores (file → file)', () => {
     const tooLarge = serials[17];
     const real = new FileCertStore({ dir: dst });
     const refusing = new FaultInjectingStore(real, {
-      onPut: (items) => (items.some((i) => i.record.serial === tooLarge) ? new InvalidInputError(`the store refused certificate ${tooLarge} as too large (413)`) : undefined),
+      onPut: (items) =>
+        items.some((i) => i.record.serial === tooLarge) ? new InvalidInputError(`the store refused certificate ${tooLarge} as too large (413)`) : undefined,
     });
     const err = await migrateStores(source, refusing, { batchSize: 10 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInputError);
-    expect((err as Error).message).toContain(`copying certificates 11–20 of 31 of CA "default" (serials ${serials[10]} … ${serials[19]}) into the fault-injecting store failed`);
+    expect((err as Error).message).toContain(
+      `copying certificates 11–20 of 31 of CA "default" (serials ${serials[10]} … ${serials[19]}) into the fault-injecting store failed`,
+    );
     expect((err as Error).message).toContain(`refused certificate ${tooLarge} as too large`);
     expect((err as Error).message).not.toMatch(/PRIVATE KEY/);
     expect((await real.list('default')).map((r) => r.serial)).toEqual(serials.slice(0, 10));
@@ -206,14 +288,20 @@ describe('migrateStores (file → file)', () => {
     expect((err as Error).message).not.toMatch(/BEGIN|PRIVATE/);
   });
 
-  it('a serial the target already holds with other content is not overwritten and fails verification', async () => {
+  it('a serial the target already holds with another record is a conflict found before anything is written', async () => {
     const { store: source, serials } = await seed(src, 5, 0);
     const target = new FileCertStore({ dir: dst });
     await target.createCa((await source.getCa('default'))!, await source.getCaKey('default'));
     const original = (await source.get('default', serials[2]))!;
-    await target.putIssued('default', [{ record: { ...original.record, commonName: 'tampered' }, certPem: original.certPem, keyPem: await source.getKey('default', serials[2]) }]);
-    await expect(migrateStores(source, target)).rejects.toThrow(new RegExp(`1 certificate differs: ${serials[2]} \\(record\\)`));
-    expect(await target.list('default')).toHaveLength(6);
+    await target.putIssued('default', [
+      { record: { ...original.record, commonName: 'tampered' }, certPem: original.certPem, keyPem: await source.getKey('default', serials[2]) },
+    ]);
+    const before = treeDigest(dst);
+    await expect(migrateStores(source, target)).rejects.toThrow(
+      new RegExp(`CA "default": 1 certificate conflicts: ${serials[2]} \\(the record differs in commonName\\)\\. Nothing was written`),
+    );
+    expect(await target.list('default')).toHaveLength(1);
+    expect(treeDigest(dst)).toEqual(before);
   });
 
   it('refuses a target holding a different CA of the same name before copying anything', async () => {
@@ -241,7 +329,10 @@ describe('migrateStores (file → file)', () => {
     const only = await migrateStores(source, new FileCertStore({ dir: join(tmp, 'one') }), { cas: ['issuing'] });
     expect(only.cas.map((c) => c.ca)).toEqual(['issuing']);
     const all = await migrateStores(source, new FileCertStore({ dir: dst }));
-    expect(all.cas.map((c) => [c.ca, c.certificates])).toEqual([['default', 6], ['issuing', 1]]);
+    expect(all.cas.map((c) => [c.ca, c.certificates])).toEqual([
+      ['default', 6],
+      ['issuing', 1],
+    ]);
     expect(await new FileCertStore({ dir: dst }).getCa('issuing')).toEqual(await source.getCa('issuing'));
     await expect(migrateStores(source, new FileCertStore({ dir: dst }), { cas: ['nope'] })).rejects.toThrow(NotFoundError);
   });
@@ -250,7 +341,12 @@ describe('migrateStores (file → file)', () => {
     const { store: seeded } = await seed(src, 3, 0);
     const keyless = new FileCertStore({ dir: join(tmp, 'pki-held') });
     await keyless.createCa((await seeded.getCa('default'))!);
-    await keyless.putIssued('default', await Promise.all((await seeded.list('default')).map(async (r) => ({ ...(await seeded.get('default', r.serial))!, keyPem: await seeded.getKey('default', r.serial) }))));
+    await keyless.putIssued(
+      'default',
+      await Promise.all(
+        (await seeded.list('default')).map(async (r) => ({ ...(await seeded.get('default', r.serial))!, keyPem: await seeded.getKey('default', r.serial) })),
+      ),
+    );
     const target = new FileCertStore({ dir: dst });
     const result = await migrateStores(keyless, target);
     expect(result.cas[0]).toMatchObject({ caKey: false, verified: 4 });
@@ -290,13 +386,6 @@ describe('migrateStores --delete-source (file → file)', () => {
   });
   afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
-  /** Everything a store holds of a CA, for comparing a deleted source with its target. */
-  async function snapshot(store: CertStore, ca = 'default') {
-    const records = await store.list(ca);
-    const items = await Promise.all(records.map(async (r) => ({ ...(await store.get(ca, r.serial))!, keyPem: await store.getKey(ca, r.serial) })));
-    return { ca: await store.getCa(ca), key: await store.getCaKey(ca), records, items, crl: await (store as FileCertStore).raiseCrlNumber(ca, 0n) };
-  }
-
   it('deletes the source CA after every object verified identical in the target, and says so', async () => {
     const { store: source } = await seed(src, 60, 7, 2);
     const before = await snapshot(source);
@@ -304,7 +393,21 @@ describe('migrateStores --delete-source (file → file)', () => {
     const result = await migrateStores(source, target, { deleteSource: true, batchSize: 25, verifyTarget: () => new FileCertStore({ dir: dst }) });
     expect(result.deleteSource).toBe(true);
     expect(result.cas).toEqual([
-      { ca: 'default', caAction: 'create', caKey: true, certificates: 61, revoked: 7, copied: 61, skipped: 0, verified: 61, crlNumber: '2', sourceDeleted: true },
+      {
+        ca: 'default',
+        caAction: 'create',
+        caKey: true,
+        certificates: 61,
+        revoked: 7,
+        copied: 61,
+        revocationsCarried: 0,
+        skipped: 0,
+        targetOnly: 0,
+        verified: 61,
+        crlNumber: '2',
+        targetCrlNumber: '0',
+        sourceDeleted: true,
+      },
     ]);
     // The source CA is gone, directory and all, with nothing left aside.
     expect(await source.listCas()).toEqual([]);
@@ -318,7 +421,9 @@ describe('migrateStores --delete-source (file → file)', () => {
     const { store: source, serials } = await seed(src, 10, 1);
     const before = treeDigest(src);
     const real = new FileCertStore({ dir: dst });
-    const err = await migrateStores(source, real, { deleteSource: true, verifyTarget: () => new FaultInjectingStore(real, { corruptKey: serials[4] }) }).catch((e: unknown) => e);
+    const err = await migrateStores(source, real, { deleteSource: true, verifyTarget: () => new FaultInjectingStore(real, { corruptKey: serials[4] }) }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConflictError);
     expect((err as Error).message).toContain(`1 certificate differs: ${serials[4]} (key)`);
     expect((err as Error).message).toContain('The source is untouched');
@@ -333,13 +438,16 @@ describe('migrateStores --delete-source (file → file)', () => {
     const { items } = await issuing.issue({ profile: 'client', commonName: 'leaf' });
     const before = treeDigest(src);
     const real = new FileCertStore({ dir: dst });
-    await expect(migrateStores(source, real, { deleteSource: true, verifyTarget: () => new FaultInjectingStore(real, { corruptKey: items[0].record.serial }) })).rejects.toThrow(
-      /verification of CA "issuing"/,
-    );
+    await expect(
+      migrateStores(source, real, { deleteSource: true, verifyTarget: () => new FaultInjectingStore(real, { corruptKey: items[0].record.serial }) }),
+    ).rejects.toThrow(/verification of CA "issuing"/);
     expect(treeDigest(src)).toEqual(before);
     // Run again with an honest read-back: both CAs move, then both are deleted.
     const result = await migrateStores(source, real, { deleteSource: true });
-    expect(result.cas.map((c) => [c.ca, c.sourceDeleted])).toEqual([['default', true], ['issuing', true]]);
+    expect(result.cas.map((c) => [c.ca, c.sourceDeleted])).toEqual([
+      ['default', true],
+      ['issuing', true],
+    ]);
     expect(await source.listCas()).toEqual([]);
   });
 
@@ -377,13 +485,193 @@ describe('migrateStores --delete-source (file → file)', () => {
     });
     const err = await migrateStores(source, target, { deleteSource: true, freshSource: () => fresh }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConflictError);
-    expect((err as Error).message).toMatch(/copied and verified in the file store, but the file store changed meanwhile \(1 certificate record differs.*nothing was deleted from the source/);
+    expect((err as Error).message).toMatch(
+      /copied and verified in the file store, but the file store changed meanwhile \(1 certificate record differs.*nothing was deleted from the source/,
+    );
     expect(await source.listCas()).toEqual(['default']);
     expect((await source.get('default', late))?.record.commonName).toBe('late');
   });
 
   it('FileCertStore.deleteCa refuses an unknown CA', async () => {
     await expect(new FileCertStore({ dir: src }).deleteCa('nope')).rejects.toThrow(NotFoundError);
+  });
+});
+
+describe('migrateStores back and forth: the target ends equal to the source, conflicts stop before any write', () => {
+  let a: string;
+  let b: string;
+  beforeEach(() => ([a, b] = storeDirs('certctl-migrate-back-')));
+  afterEach(() => rmSync(join(a, '..'), { recursive: true, force: true }));
+
+  /**
+   * CA "default" in A (11 certificates, 2 revoked, CRL 1), moved to B with A kept, then used on
+   * B: 2 certificates issued, 2 of A's valid ones revoked (different reasons, so 2 revocation
+   * times), 2 CRLs drawn (B's CRL number 3).
+   */
+  async function movedAndUsed() {
+    const { store: storeA, serials } = await seed(a, 10, 2, 1);
+    await migrateStores(storeA, new FileCertStore({ dir: b }));
+    const onB = serviceAt(b, 'default', 'test passphrase');
+    const issued = (await onB.issue({ profile: 'node', count: 2 })).items.map((i) => i.record.serial);
+    const revokedOnB = serials.slice(2, 4);
+    await onB.revoke([revokedOnB[0]], 'superseded');
+    await onB.revoke([revokedOnB[1]], 'cessationOfOperation');
+    await onB.crl();
+    await onB.crl();
+    return { storeA, storeB: new FileCertStore({ dir: b }), serials, issued, revokedOnB };
+  }
+
+  /** The dry run and the real run from B into A fail with one ConflictError (exit 8) and write nothing. */
+  async function expectConflict(storeB: CertStore, storeA: CertStore, ...patterns: RegExp[]): Promise<void> {
+    const before = treeDigest(a);
+    const dry = await migrateStores(storeB, storeA, { dryRun: true }).catch((e: unknown) => e);
+    const real = await migrateStores(storeB, storeA).catch((e: unknown) => e);
+    expect(real).toBeInstanceOf(ConflictError);
+    expect((real as ConflictError).exitCode).toBe(8);
+    expect(dry).toEqual(real);
+    const message = (real as Error).message;
+    for (const p of patterns) expect(message).toMatch(p);
+    expect(message).toMatch(/Nothing was written to either store\..*migrate the other way/);
+    expect(message).not.toMatch(/PRIVATE KEY/);
+    expect(treeDigest(a)).toEqual(before);
+  }
+
+  it('moved back into the original directory: new certificates copied, revocations carried with their time and reason, CRL number raised — as the dry run said', async () => {
+    const { storeA, storeB, revokedOnB } = await movedAndUsed();
+    const before = treeDigest(a);
+    const dry = await migrateStores(storeB, storeA, { dryRun: true });
+    expect(treeDigest(a)).toEqual(before);
+    expect(dry.cas).toEqual([
+      {
+        ca: 'default',
+        caAction: 'reuse',
+        caKey: true,
+        certificates: 13,
+        revoked: 4,
+        copied: 2,
+        revocationsCarried: 2,
+        skipped: 9,
+        targetOnly: 0,
+        verified: 0,
+        crlNumber: '3',
+        targetCrlNumber: '1',
+      },
+    ]);
+    const recording = new FaultInjectingStore(storeA);
+    const real = await migrateStores(storeB, recording);
+    // The plan is what ran: the same counts, now verified.
+    expect(real.cas).toEqual([{ ...dry.cas[0], verified: 13 }]);
+    expect(real.warnings).toEqual(dry.warnings);
+    const revokedAt = async (serial: string) => (await storeB.get('default', serial))!.record.revokedAt;
+    expect(recording.revocations).toEqual([
+      { serials: [revokedOnB[0]], reason: 'superseded', at: await revokedAt(revokedOnB[0]) },
+      { serials: [revokedOnB[1]], reason: 'cessationOfOperation', at: await revokedAt(revokedOnB[1]) },
+    ]);
+    expect(await snapshot(new FileCertStore({ dir: a }))).toEqual(await snapshot(storeB));
+    // A's next CRL lists all four revocations and numbers past B's.
+    const crl = new x509.X509Crl(await serviceAt(a, 'default', 'test passphrase').crl());
+    expect(crl.entries).toHaveLength(4);
+    expect(Buffer.from(crl.getExtension('2.5.29.20')!.value).toString('hex')).toBe('020104');
+    // Nothing left to do the second time (A drew CRL 4 meanwhile: ahead of B, kept).
+    expect((await migrateStores(storeB, storeA)).cas[0]).toMatchObject({
+      copied: 0,
+      revocationsCarried: 0,
+      skipped: 13,
+      verified: 13,
+      crlNumber: '3',
+      targetCrlNumber: '4',
+    });
+    expect(await storeA.raiseCrlNumber('default', 0n)).toBe(4n);
+  });
+
+  it('several revocations at one time and reason are carried in one call', async () => {
+    const { store: storeA, serials } = await seed(a, 6, 0, 0);
+    await migrateStores(storeA, new FileCertStore({ dir: b }));
+    await serviceAt(b, 'default', 'test passphrase').revoke(serials.slice(0, 3), 'affiliationChanged');
+    const recording = new FaultInjectingStore(storeA);
+    expect((await migrateStores(new FileCertStore({ dir: b }), recording)).cas[0]).toMatchObject({ copied: 0, revocationsCarried: 3, skipped: 4, verified: 7 });
+    expect(recording.revocations.map((r) => [r.serials, r.reason])).toEqual([[serials.slice(0, 3), 'affiliationChanged']]);
+  });
+
+  it('a failure while carrying revocations over names what failed; the re-run finishes the rest', async () => {
+    const { storeA, storeB, revokedOnB } = await movedAndUsed();
+    const failing = new FaultInjectingStore(storeA, {
+      onRevoke: (call) => (call === 2 ? new BackendUnavailableError('connection reset by the fault-injecting store') : undefined),
+    });
+    const err = await migrateStores(storeB, failing).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect((err as Error).message).toContain(`carrying the revocation of certificate ${revokedOnB[1]} of CA "default" (cessationOfOperation,`);
+    expect((err as Error).message).toMatch(/the 1 revocations carried before this one are in the target; fix the cause and run the same command again/);
+    expect((await migrateStores(storeB, storeA)).cas[0]).toMatchObject({ copied: 0, revocationsCarried: 1, skipped: 12, verified: 13 });
+    expect(await snapshot(storeA)).toEqual(await snapshot(storeB));
+  });
+
+  it('a target whose CRL number is ahead keeps it', async () => {
+    const { storeA, storeB } = await movedAndUsed();
+    for (let i = 0; i < 5; i++) await serviceAt(a, 'default', 'test passphrase').crl();
+    const result = await migrateStores(storeB, storeA);
+    expect(result.cas[0]).toMatchObject({ crlNumber: '3', targetCrlNumber: '6', verified: 13 });
+    expect(await storeA.raiseCrlNumber('default', 0n)).toBe(6n);
+  });
+
+  it('certificates only the target holds (issued there after the move) are kept, with a warning', async () => {
+    const { storeA, storeB } = await movedAndUsed();
+    const late = (await serviceAt(a, 'default', 'test passphrase').issue({ profile: 'node' })).items[0].record.serial;
+    const dry = await migrateStores(storeB, storeA, { dryRun: true });
+    expect(dry.cas[0]).toMatchObject({ copied: 2, revocationsCarried: 2, skipped: 9, targetOnly: 1 });
+    expect(dry.warnings).toEqual([
+      expect.stringMatching(/CA "default": the target \(the file store\) also holds 1 certificate the source lacks \(issued there\); they are kept/),
+    ]);
+    expect((await migrateStores(storeB, storeA)).cas[0]).toMatchObject({ targetOnly: 1, verified: 13 });
+    expect((await storeA.get('default', late))?.record.status).toBe('valid');
+    expect(await storeA.list('default')).toHaveLength(14);
+  });
+
+  it('conflict: a revocation the source lacks (the target revoked what the source holds valid)', async () => {
+    const { storeA, storeB, serials } = await movedAndUsed();
+    await serviceAt(a, 'default', 'test passphrase').revoke([serials[5]], 'keyCompromise');
+    await expectConflict(
+      storeB,
+      storeA,
+      new RegExp(`CA "default": 1 certificate conflicts: ${serials[5]} \\(revoked in the target at \\S+ \\(keyCompromise\\) but valid in the source\\)`),
+    );
+  });
+
+  it('conflict: one certificate revoked at another time or for another reason on each side', async () => {
+    const { storeA, storeB, revokedOnB } = await movedAndUsed();
+    await serviceAt(a, 'default', 'test passphrase').revoke([revokedOnB[0]], 'keyCompromise');
+    await expectConflict(
+      storeB,
+      storeA,
+      new RegExp(`${revokedOnB[0]} \\(revoked differently: at \\S+ \\(superseded\\) in the source, at \\S+ \\(keyCompromise\\) in the target\\)`),
+    );
+  });
+
+  it('conflict: a different certificate, or a different key, under one serial — every conflicting serial named', async () => {
+    const { storeA, storeB, issued } = await movedAndUsed();
+    const [one, two] = await Promise.all(issued.map(async (s) => ({ ...(await storeB.get('default', s))!, keyPem: await storeB.getKey('default', s) })));
+    // Under the first serial another certificate; under the second its own certificate with another key.
+    await storeA.putIssued('default', [
+      { record: one.record, certPem: two.certPem, keyPem: one.keyPem },
+      { record: two.record, certPem: two.certPem, keyPem: one.keyPem },
+    ]);
+    await expectConflict(
+      storeB,
+      storeA,
+      /2 certificates conflict: /,
+      new RegExp(`${issued[0]} \\(a different certificate\\)`),
+      new RegExp(`${issued[1]} \\(a different key\\)`),
+    );
+  });
+
+  it('conflict: the target holds the CA with another record (another key encryption)', async () => {
+    const { store: storeA } = await seed(a, 2, 0);
+    const other = new FileCertStore({ dir: b });
+    await other.createCa({ ...(await storeA.getCa('default'))!, keyEncrypted: false }, await storeA.getCaKey('default'));
+    const before = treeDigest(b);
+    await expect(migrateStores(storeA, other, { dryRun: true })).rejects.toThrow(/CA "default": its CA record differs in keyEncrypted\. Nothing was written/);
+    await expect(migrateStores(storeA, other)).rejects.toThrow(ConflictError);
+    expect(treeDigest(b)).toEqual(before);
   });
 });
 
