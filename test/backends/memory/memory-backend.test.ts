@@ -70,7 +70,7 @@ describe('the CLI over a backend registered by a test', () => {
     expect(bad.stderr).toMatch(/memory: unknown key "spaec"/);
   });
 
-  it('migrates to file and back: the inventories agree on both sides', async () => {
+  it('migrates to file and back with work on each side: inventories, revocations and CRL numbers carry over', async () => {
     await ok('init', '--cn', 'Round Trip CA');
     const first = await ok('issue', 'node', '--count', '3', '--json');
     const [a] = (first.json!.result.certificates as { serial: string }[]).map((c) => c.serial);
@@ -79,12 +79,30 @@ describe('the CLI over a backend registered by a test', () => {
     expect(there.json!.result.cas[0]).toMatchObject({ ca: 'default', certificates: 3, revoked: 1, copied: 3 });
     expect(await serials('--backend', 'file')).toEqual(await serials());
 
-    // Work on the file side, then back into the memory store that already holds the first three.
+    // Work on the file side (a new certificate, a revocation, two CRLs), then back into the memory
+    // store that already holds the first three: the new one is copied, the revocation carried over.
+    const b = (first.json!.result.certificates as { serial: string }[])[1].serial;
     await ok('--backend', 'file', 'issue', 'client', '--cn', 'after-the-move');
+    await ok('--backend', 'file', 'revoke', b);
+    await ok('--backend', 'file', 'crl');
+    const fileCrl = await ok('--backend', 'file', 'crl');
+    const dry = await ok('migrate', '--from', 'file', '--to', 'mem', '--dry-run');
+    expect(dry.stdout).toMatch(/1 to copy, 1 revocation to carry over, 2 already there/);
     const back = await ok('migrate', '--from', 'file', '--to', 'mem', '--json');
-    expect(back.json!.result.cas[0]).toMatchObject({ copied: 1, skipped: 3 });
+    expect(back.json!.result.cas[0]).toMatchObject({ copied: 1, skipped: 2, revocationsCarried: 1 });
     expect(await serials()).toEqual(await serials('--backend', 'file'));
     expect(await serials()).toHaveLength(4);
+    // The memory side numbers its next CRL past the file side's, and lists both revocations.
+    const crlNumber = (pem: string) => {
+      writeFileSync(join(dir, 'n.crl'), pem);
+      return BigInt(`0x${/X509v3 CRL Number: *\n *([0-9A-F]+)/.exec(spawnSync('openssl', ['crl', '-in', join(dir, 'n.crl'), '-noout', '-text'], { encoding: 'utf8' }).stdout)![1]}`);
+    };
+    const memCrl = (await ok('crl')).stdout;
+    expect(crlNumber(memCrl)).toBeGreaterThan(crlNumber(fileCrl.stdout));
+    writeFileSync(join(dir, 'mem.crl'), memCrl);
+    const listed = spawnSync('openssl', ['crl', '-in', join(dir, 'mem.crl'), '-noout', '-text'], { encoding: 'utf8' }).stdout.replace(/:/g, '');
+    expect(listed).toContain(a);
+    expect(listed).toContain(b);
 
     const same = await run('migrate', '--from', 'memory', '--to', 'mem');
     expect(same.status).toBe(2);
