@@ -66,7 +66,9 @@ function hasTaskset() {
   return spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 }
 
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load ${loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ')}`;
 const out = [`## ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} — ${machine}`, ''];
 if (others.length) out.push(bench(others), '');
 
@@ -76,15 +78,23 @@ if (wantVault) {
   const placements = [];
   if (n >= 2 && hasTaskset()) {
     const clientCpus = n === 2 ? '0' : `0-${n - 2}`;
-    placements.push({ label: `Separate CPUs, as on separate hosts: Vault on CPU ${n - 1} (so Go sets GOMAXPROCS to 1), certctl and the bare client on CPU ${clientCpus} — the verdict`, vaultCpus: String(n - 1), clientCpus, verdict: true });
-    placements.push({ label: `Shared CPUs: Vault, certctl and the bare client all on the same ${n} CPUs (reported, not the verdict: see below)`, verdict: false });
+    placements.push({
+      label: `Separate CPUs, as on separate hosts: Vault on CPU ${n - 1} (so Go sets GOMAXPROCS to 1), certctl and the bare client on CPU ${clientCpus} — the verdict`,
+      vaultCpus: String(n - 1),
+      clientCpus,
+      verdict: true,
+    });
+    placements.push({
+      label: `Shared CPUs: Vault, certctl and the bare client all on the same ${n} CPUs (reported, not the verdict: see below)`,
+      verdict: false,
+    });
   } else {
-    placements.push({ label: `Shared CPUs: Vault, certctl and the bare client on the same ${n} CPU(s) (taskset unavailable, so this is the verdict)`, verdict: true });
+    placements.push({
+      label: `Shared CPUs: Vault, certctl and the bare client on the same ${n} CPU(s) (taskset unavailable, so this is the verdict)`,
+      verdict: true,
+    });
   }
-  out.push(
-    `### Vault: issue node --count ${count} (Vault 1.14 dev server built from Go modules, in-memory storage, TLS; a fresh server per placement)`,
-    '',
-  );
+  out.push(`### Vault: issue node --count ${count} (Vault 1.14 dev server built from Go modules, in-memory storage, TLS; a fresh server per placement)`, '');
   for (const p of placements) {
     const vault = startVault(p.vaultCpus);
     try {

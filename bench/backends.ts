@@ -37,8 +37,6 @@ import { createDerSigner } from '../src/core/x509/signing';
 import { randomUUID, randomBytes } from 'node:crypto';
 import { mapLimit } from '../src/core/concurrency';
 
-
-
 const noPassphrase = { get: () => undefined };
 
 /** A container as the CLI builds it, with every Vault and Barbican request timed by `clock` (wrapped at activation). */
@@ -91,7 +89,10 @@ async function barbican(count: number): Promise<string[]> {
  * A certctl configuration for the Vault in CERTCTL_IT_VAULT_* (or VAULT_*), in a temp dir whose
  * certctl.yaml holds `vaultYaml` (the lines under `vault:`); `id` is unique to this run.
  */
-function vaultTarget(dirPrefix: string, vaultYaml: (id: string) => string): { addr: string; token: string; cacert?: string; id: string; config: ResolvedConfig } {
+function vaultTarget(
+  dirPrefix: string,
+  vaultYaml: (id: string) => string,
+): { addr: string; token: string; cacert?: string; id: string; config: ResolvedConfig } {
   const e = process.env;
   const addr = e.CERTCTL_IT_VAULT_ADDR ?? e.VAULT_ADDR;
   const token = e.CERTCTL_IT_VAULT_TOKEN ?? e.VAULT_TOKEN;
@@ -264,7 +265,10 @@ async function migrationSource(count: number): Promise<{ dir: string; store: Cer
   const service = container.get(IssuanceService);
   await service.init({ commonName: 'Bench Migrate CA' });
   const { items } = await service.issue({ profile: 'node', count });
-  await service.revoke(items.slice(0, Math.floor(count / 10)).map((i) => i.record.serial), 'superseded');
+  await service.revoke(
+    items.slice(0, Math.floor(count / 10)).map((i) => i.record.serial),
+    'superseded',
+  );
   await service.crl();
   return { dir, store: container.get<CertStore>(CertStore) };
 }
@@ -279,7 +283,14 @@ interface MigrationRun {
 }
 
 /** Migrates the source into `target` (verifying through `fresh()`), timed; then deletes the CA from the target. */
-async function timedMigration(label: string, source: CertStore, target: CertStore, fresh: () => CertStore, timing: BusyClock, count: number): Promise<MigrationRun> {
+async function timedMigration(
+  label: string,
+  source: CertStore,
+  target: CertStore,
+  fresh: () => CertStore,
+  timing: BusyClock,
+  count: number,
+): Promise<MigrationRun> {
   const { migrateStores } = require('../src/core/migration') as typeof import('../src/core/migration');
   const before = timing.snapshot();
   const t0 = performance.now();
@@ -339,14 +350,14 @@ async function migration(count: number, which: string[]): Promise<string[]> {
     '',
     `Source built in ${buildS.toFixed(1)} s (not timed below). Each run: plan, create the CA, copy in batches of 200, raise the CRL number, read every object back through a fresh target instance and compare SHA-256. "HTTP-busy" is the time with at least one request in flight; certctl's own time is the wall time minus that (the file source's reads and hashing included).`,
     '',
-    '| migration | wall | HTTP calls | summed request time | HTTP-busy | certctl\'s own time | **own / HTTP-busy** | verdict (< 10%) | then deleteCa on the target |',
+    "| migration | wall | HTTP calls | summed request time | HTTP-busy | certctl's own time | **own / HTTP-busy** | verdict (< 10%) | then deleteCa on the target |",
     '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of runs) {
     const own = r.wallMs - r.http.busyMs;
     const share = own / r.http.busyMs;
     lines.push(
-      `| ${r.label} | ${s(r.wallMs)} (${(r.count / (r.wallMs / 1000)).toFixed(0)} certs/s) | ${r.http.calls} (${(r.http.calls / r.count).toFixed(2)}/cert) | ${s(r.http.ms)} | ${s(r.http.busyMs)} | ${s(own)} | **${(share * 100).toFixed(1)}%** (${(own / r.http.ms * 100).toFixed(1)}% of summed) | ${share < 0.1 ? 'PASS' : 'FAIL'} | ${s(r.deleteMs)}, ${r.deleteCalls} calls |`,
+      `| ${r.label} | ${s(r.wallMs)} (${(r.count / (r.wallMs / 1000)).toFixed(0)} certs/s) | ${r.http.calls} (${(r.http.calls / r.count).toFixed(2)}/cert) | ${s(r.http.ms)} | ${s(r.http.busyMs)} | ${s(own)} | **${(share * 100).toFixed(1)}%** (${((own / r.http.ms) * 100).toFixed(1)}% of summed) | ${share < 0.1 ? 'PASS' : 'FAIL'} | ${s(r.deleteMs)}, ${r.deleteCalls} calls |`,
     );
   }
   return lines;
@@ -365,7 +376,11 @@ async function main(): Promise<void> {
   }
   if (which.includes('migrate')) {
     // Into both, or `--migrate-into=barbican` / `--migrate-into=vault`.
-    const into = process.argv.find((a) => a.startsWith('--migrate-into='))?.split('=')[1]?.split(',') ?? [];
+    const into =
+      process.argv
+        .find((a) => a.startsWith('--migrate-into='))
+        ?.split('=')[1]
+        ?.split(',') ?? [];
     const count = Number(process.argv.find((a) => a.startsWith('--migrate-count='))?.split('=')[1] ?? (quick ? 100 : 1000));
     out.push(...(await migration(count, into.length ? into : ['barbican', 'vault'])), '');
   }

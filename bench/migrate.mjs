@@ -29,7 +29,8 @@ const ROOT = resolve(HERE, '..');
 const BIN = join(ROOT, 'bin', 'certctl.js');
 const RESULTS = join(HERE, 'MIGRATE.md');
 const TARGET_SECONDS = 10;
-const HEADER = '# `certctl migrate` benchmark\n\nWritten by `node bench/migrate.mjs` (after `npm run build`; `--remote` for Barbican and Vault). Newest run first.\n\n<!-- runs -->\n';
+const HEADER =
+  '# `certctl migrate` benchmark\n\nWritten by `node bench/migrate.mjs` (after `npm run build`; `--remote` for Barbican and Vault). Newest run first.\n\n<!-- runs -->\n';
 
 const argv = process.argv.slice(2);
 const value = (name, dflt) => Number(argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
@@ -41,11 +42,10 @@ const KEEP = argv.includes('--keep');
 
 /** Puts a section at the top of bench/MIGRATE.md, below the header. */
 function record(section) {
-  const old = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8').split('<!-- runs -->\n')[1] ?? '' : '';
+  const old = existsSync(RESULTS) ? (readFileSync(RESULTS, 'utf8').split('<!-- runs -->\n')[1] ?? '') : '';
   writeFileSync(RESULTS, `${HEADER}\n${section}\n${old.trimStart()}`);
   console.log(`bench/migrate: recorded in ${RESULTS}`);
 }
-
 
 if (!REMOTE && !existsSync(join(ROOT, 'dist', 'certctl.js'))) {
   console.error('bench/migrate: dist/certctl.js is missing; run `npm run build` first');
@@ -53,7 +53,11 @@ if (!REMOTE && !existsSync(join(ROOT, 'dist', 'certctl.js'))) {
 }
 
 const TMP = mkdtempSync(join(os.tmpdir(), 'certctl-bench-migrate-'));
-const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CERTCTL_') && k !== 'NODE_OPTIONS')), XDG_CONFIG_HOME: join(TMP, 'xdg'), CERTCTL_FILE_DIR: join(TMP, 'source') };
+const env = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CERTCTL_') && k !== 'NODE_OPTIONS')),
+  XDG_CONFIG_HOME: join(TMP, 'xdg'),
+  CERTCTL_FILE_DIR: join(TMP, 'source'),
+};
 
 /** Runs certctl to completion; returns wall seconds and parsed --json output. Exits 2 on failure. */
 function certctl(args) {
@@ -68,7 +72,11 @@ function certctl(args) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 const first = (cmd, args) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout?.split('\n')[0]?.trim() || '?';
 
 function machine() {
@@ -88,7 +96,14 @@ function machine() {
 if (REMOTE) {
   // bench/backends.mjs bundles bench/backends.ts and runs its "migrate" section; --no-write keeps it out of BACKENDS.md.
   const into = argv.find((a) => a.startsWith('--into='))?.split('=')[1];
-  const args = [join(HERE, 'backends.mjs'), 'migrate', '--no-write', `--migrate-count=${COUNT}`, ...(into ? [`--migrate-into=${into}`] : []), ...(argv.includes('--quick') ? ['--quick'] : [])];
+  const args = [
+    join(HERE, 'backends.mjs'),
+    'migrate',
+    '--no-write',
+    `--migrate-count=${COUNT}`,
+    ...(into ? [`--migrate-into=${into}`] : []),
+    ...(argv.includes('--quick') ? ['--quick'] : []),
+  ];
   const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 2 * 60 * 60 * 1000 });
   rmSync(TMP, { recursive: true, force: true });
   if (r.status !== 0 && r.status !== 1) {
@@ -97,7 +112,11 @@ if (REMOTE) {
     process.exit(2);
   }
   const m = machine();
-  const body = r.stdout.trim().split('\n').filter((l) => !l.startsWith('## ')).join('\n');
+  const body = r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('## '))
+    .join('\n');
   const pass = !/\| FAIL \|/.test(body);
   const section = [
     `## ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} — into Barbican and Vault KV: ${pass ? 'target passes' : 'target FAILS'}`,
@@ -120,7 +139,10 @@ console.log(`bench/migrate: building a source store of ${COUNT} certificates in 
 certctl(['init', '--cn', 'Bench Migrate CA']);
 const build = certctl(['issue', 'node', '--count', String(COUNT)]);
 // Some revoked, so revocation records travel too.
-const serials = readFileSync(join(TMP, 'source', 'default', 'inventory.jsonl'), 'utf8').match(/"serial":"[0-9A-F]+"/g).slice(0, 100).map((s) => s.slice(10, -1));
+const serials = readFileSync(join(TMP, 'source', 'default', 'inventory.jsonl'), 'utf8')
+  .match(/"serial":"[0-9A-F]+"/g)
+  .slice(0, 100)
+  .map((s) => s.slice(10, -1));
 certctl(['revoke', ...serials]);
 certctl(['crl']);
 
@@ -147,7 +169,13 @@ const fmt = (s) => `${s.toFixed(2)} s`;
 const rows = [
   [`build the source: issue node --count ${COUNT}`, fmt(build.seconds), '', '', ''],
   [`migrate --dry-run (${COUNT} certificates)`, fmt(dry.seconds), '', '', ''],
-  [`**migrate file → file, ${COUNT} certificates, into an empty directory** (copy in batches of 200 + SHA-256 read-back of every object)`, `**${fmt(result)}** (${Math.round(COUNT / result)} certs/s)`, `< ${TARGET_SECONDS} s`, pass ? '**PASS**' : '**FAIL**', `runs: ${full.map(fmt).join(', ')}`],
+  [
+    `**migrate file → file, ${COUNT} certificates, into an empty directory** (copy in batches of 200 + SHA-256 read-back of every object)`,
+    `**${fmt(result)}** (${Math.round(COUNT / result)} certs/s)`,
+    `< ${TARGET_SECONDS} s`,
+    pass ? '**PASS**' : '**FAIL**',
+    `runs: ${full.map(fmt).join(', ')}`,
+  ],
   ['re-run into the same directory: everything already there (list + verification only)', fmt(median(rerun)), '', '', `runs: ${rerun.map(fmt).join(', ')}`],
 ];
 const section = [

@@ -14,14 +14,16 @@ const B64 = Object.fromEntries([...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr
 function decodeMap(map) {
   const lines = [];
   // The fourth field (source column) is decoded but not kept: summaries name lines only.
-  let src = 0, srcLine = 0;
+  let src = 0,
+    srcLine = 0;
   for (const lineText of map.mappings.split(';')) {
     const segs = [];
     let col = 0;
     if (lineText) {
       for (const seg of lineText.split(',')) {
         const vals = [];
-        let value = 0, shift = 0;
+        let value = 0,
+          shift = 0;
         for (const ch of seg) {
           const d = B64[ch];
           value += (d & 31) << shift;
@@ -55,10 +57,15 @@ export function loadMapper(mapPath) {
   return (line, col) => {
     const segs = lines[line];
     if (!segs || segs.length === 0) return undefined;
-    let lo = 0, hi = segs.length - 1, best = segs[0];
+    let lo = 0,
+      hi = segs.length - 1,
+      best = segs[0];
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (segs[mid][0] <= col) { best = segs[mid]; lo = mid + 1; } else hi = mid - 1;
+      if (segs[mid][0] <= col) {
+        best = segs[mid];
+        lo = mid + 1;
+      } else hi = mid - 1;
     }
     return { file: sources[best[1]], line: best[2] + 1 };
   };

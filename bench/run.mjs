@@ -19,7 +19,19 @@
 // Child processes run with a hard timeout (SIGKILL to the whole process tree), because a
 // process that hangs must fail the run rather than stall it.
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants as fsConstants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -40,7 +52,13 @@ const argv = process.argv.slice(2);
 const flag = (name) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
 const flagValue = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 if (flag('help')) {
-  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 18).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  console.log(
+    readFileSync(fileURLToPath(import.meta.url), 'utf8')
+      .split('\n')
+      .slice(1, 18)
+      .map((l) => l.replace(/^\/\/ ?/, ''))
+      .join('\n'),
+  );
   process.exit(0);
 }
 const QUICK = flag('quick');
@@ -50,8 +68,38 @@ const WRITE = !flag('no-write');
 const SKIP = new Set((flagValue('skip') ?? '').split(',').filter(Boolean));
 
 const P = QUICK
-  ? { fleetCount: 2000, reps: 3, opensslN: 60, cfsslN: 40, serveN1: 400, serveN4: 800, easyrsaN: 4, coldRuns: 8, storeBatches: 2, storeBatch: 5000, revokeN: 1000, showRuns: 8, listRuns: 3, crlRuns: 5 }
-  : { fleetCount: 10000, reps: 3, opensslN: 300, cfsslN: 200, serveN1: 3000, serveN4: 6000, easyrsaN: 10, coldRuns: 15, storeBatches: 10, storeBatch: 10000, revokeN: 10000, showRuns: 15, listRuns: 5, crlRuns: 8 };
+  ? {
+      fleetCount: 2000,
+      reps: 3,
+      opensslN: 60,
+      cfsslN: 40,
+      serveN1: 400,
+      serveN4: 800,
+      easyrsaN: 4,
+      coldRuns: 8,
+      storeBatches: 2,
+      storeBatch: 5000,
+      revokeN: 1000,
+      showRuns: 8,
+      listRuns: 3,
+      crlRuns: 5,
+    }
+  : {
+      fleetCount: 10000,
+      reps: 3,
+      opensslN: 300,
+      cfsslN: 200,
+      serveN1: 3000,
+      serveN4: 6000,
+      easyrsaN: 10,
+      coldRuns: 15,
+      storeBatches: 10,
+      storeBatch: 10000,
+      revokeN: 10000,
+      showRuns: 15,
+      listRuns: 5,
+      crlRuns: 8,
+    };
 const STORE_TOTAL = P.storeBatches * P.storeBatch;
 
 // ---------------------------------------------------------------------------------------------
@@ -82,7 +130,7 @@ function descendants(pid) {
   }
   const out = [];
   const queue = [pid];
-  while (queue.length) for (const c of children.get(queue.shift()) ?? []) out.push(c), queue.push(c);
+  while (queue.length) for (const c of children.get(queue.shift()) ?? []) (out.push(c), queue.push(c));
   return out;
 }
 
@@ -215,7 +263,10 @@ function preconditions() {
     process.exit(2);
   }
   const newestSrc = (dir) =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newestSrc(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
+    readdirSync(dir, { withFileTypes: true }).reduce(
+      (m, e) => Math.max(m, e.isDirectory() ? newestSrc(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs),
+      0,
+    );
   if (existsSync(join(ROOT, 'src')) && newestSrc(join(ROOT, 'src')) > statSync(DIST).mtimeMs) {
     log('warning: dist/certctl.js is older than src/; this measures the old build (`npm run bench` builds first)');
   }
@@ -288,7 +339,12 @@ async function newCertctlStore(name) {
 async function profileCertctl(title, args, { env, cwd, input, intervalUs = 250 }) {
   const dir = join(TMP, `prof-${PROFILES.length}`);
   mkdirSync(dir, { recursive: true });
-  const r = await run('node', ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${intervalUs}`, BIN, ...args], { env, cwd, input, timeoutMs: 600000 });
+  const r = await run('node', ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${intervalUs}`, BIN, ...args], {
+    env,
+    cwd,
+    input,
+    timeoutMs: 600000,
+  });
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) return log(`  (no profile written for ${title})`);
   const summary = summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')), loadMapper(`${DIST}.map`));
@@ -350,7 +406,11 @@ async function benchFleet() {
     rmSync(floorDir, { recursive: true, force: true });
     await settle();
     const l = loadNow();
-    const r = await must(...certctl('issue', 'node', '--count', String(N), '--format', 'flocker', '--out', out, '--json'), { env, cwd: dir, timeoutMs: 300000 });
+    const r = await must(...certctl('issue', 'node', '--count', String(N), '--format', 'flocker', '--out', out, '--json'), {
+      env,
+      cwd: dir,
+      timeoutMs: 300000,
+    });
     const files = countFiles(out);
     const issued = JSON.parse(r.stdout).result.certificates.length;
     if (files !== 2 * N + 1 || issued !== N) throw new Error(`fleet: expected ${N} certificates and ${2 * N + 1} files, got ${issued} and ${files}`);
@@ -360,7 +420,9 @@ async function benchFleet() {
     }
     rates.push(N / (r.ms / 1000));
     loads.push(l);
-    log(`  rep ${rep + 1}: ${(r.ms / 1000).toFixed(2)} s = ${(N / (r.ms / 1000)).toFixed(0)} certs/s; filesystem floor ${(floor / 1000).toFixed(2)} s (${loadText(l)})`);
+    log(
+      `  rep ${rep + 1}: ${(r.ms / 1000).toFixed(2)} s = ${(N / (r.ms / 1000)).toFixed(0)} certs/s; filesystem floor ${(floor / 1000).toFixed(2)} s (${loadText(l)})`,
+    );
     last = { env, dir };
     if (rep < P.reps - 1) rmSync(dir, { recursive: true, force: true });
   }
@@ -387,7 +449,11 @@ async function benchFleet() {
         const env = cleanEnv({ CERTCTL_FILE_DIR: join(shmRoot, `pki${rep}`) });
         await must(...certctl('init', '--cn', 'Bench CA'), { env, cwd: shmRoot });
         tmpfsLoads.push(loadNow());
-        const r = await must(...certctl('issue', 'node', '--count', String(N), '--format', 'flocker', '--out', join(shmRoot, `out${rep}`)), { env, cwd: shmRoot, timeoutMs: 300000 });
+        const r = await must(...certctl('issue', 'node', '--count', String(N), '--format', 'flocker', '--out', join(shmRoot, `out${rep}`)), {
+          env,
+          cwd: shmRoot,
+          timeoutMs: 300000,
+        });
         tmpfsRates.push(N / (r.ms / 1000));
         rmSync(join(shmRoot, `out${rep}`), { recursive: true, force: true });
         rmSync(join(shmRoot, `pki${rep}`), { recursive: true, force: true });
@@ -407,7 +473,11 @@ async function benchFleet() {
   if (wantProfile(storeRate >= 2500)) {
     rmSync(join(last.dir, 'out'), { recursive: true, force: true });
     await settle();
-    await profileCertctl(`issue node --count ${N} --format flocker`, ['issue', 'node', '--count', String(N), '--format', 'flocker', '--out', join(last.dir, 'out')], { env: last.env, cwd: last.dir });
+    await profileCertctl(
+      `issue node --count ${N} --format flocker`,
+      ['issue', 'node', '--count', String(N), '--format', 'flocker', '--out', join(last.dir, 'out')],
+      { env: last.env, cwd: last.dir },
+    );
   }
   rmSync(last.dir, { recursive: true, force: true });
 }
@@ -430,8 +500,24 @@ function baselineRow(section, what, rates, loads, notes) {
 async function opensslCa(dir) {
   mkdirSync(dir, { recursive: true });
   await must('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', join(dir, 'ca-key.pem')]);
-  await must('openssl', ['req', '-x509', '-new', '-key', join(dir, 'ca-key.pem'), '-subj', '/CN=Bench Baseline CA', '-days', '3650', '-sha256',
-    '-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', join(dir, 'ca.pem')]);
+  await must('openssl', [
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    join(dir, 'ca-key.pem'),
+    '-subj',
+    '/CN=Bench Baseline CA',
+    '-days',
+    '3650',
+    '-sha256',
+    '-addext',
+    'basicConstraints=critical,CA:true',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-out',
+    join(dir, 'ca.pem'),
+  ]);
 }
 
 async function benchOpenssl() {
@@ -439,16 +525,21 @@ async function benchOpenssl() {
   log(`openssl: shell loop, one process per step (genpkey EC P-256, req, x509 -req with SAN+EKU extfile), ${N} certs × ${P.reps}`);
   const dir = join(TMP, 'openssl');
   await opensslCa(dir);
-  writeFileSync(join(dir, 'ext.cnf'), [
-    'basicConstraints = critical,CA:FALSE',
-    'keyUsage = critical,digitalSignature',
-    'extendedKeyUsage = serverAuth,clientAuth',
-    'subjectAltName = DNS:${ENV::NODE_NAME}',
-    'subjectKeyIdentifier = hash',
-    'authorityKeyIdentifier = keyid',
-    '',
-  ].join('\n'));
-  writeFileSync(join(dir, 'loop.sh'), `#!/bin/bash
+  writeFileSync(
+    join(dir, 'ext.cnf'),
+    [
+      'basicConstraints = critical,CA:FALSE',
+      'keyUsage = critical,digitalSignature',
+      'extendedKeyUsage = serverAuth,clientAuth',
+      'subjectAltName = DNS:${ENV::NODE_NAME}',
+      'subjectKeyIdentifier = hash',
+      'authorityKeyIdentifier = keyid',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'loop.sh'),
+    `#!/bin/bash
 set -e
 n=$1; out=$2; cd "$(dirname "$0")"; mkdir -p "$out"
 for i in $(seq 1 "$n"); do
@@ -457,7 +548,8 @@ for i in $(seq 1 "$n"); do
   openssl req -new -key "$out/$i.key" -subj "/CN=$NODE_NAME" -out "$out/$i.csr"
   openssl x509 -req -in "$out/$i.csr" -CA ca.pem -CAkey ca-key.pem -days 365 -sha256 -extfile ext.cnf -out "$out/$i.crt" 2>/dev/null
 done
-`);
+`,
+  );
   const { rates, loads } = await timeShellLoop(dir, N, (out) => {
     if (countFiles(out) !== 3 * N) throw new Error(`openssl loop wrote ${countFiles(out)} files, expected ${3 * N}`);
   });
@@ -498,13 +590,16 @@ async function benchCfsslGencert() {
   await opensslCa(dir);
   writeFileSync(join(dir, 'config.json'), CFSSL_CONFIG);
   writeFileSync(join(dir, 'csr.json'), JSON.stringify(cfsslCsr('node.example')));
-  writeFileSync(join(dir, 'loop.sh'), `#!/bin/bash
+  writeFileSync(
+    join(dir, 'loop.sh'),
+    `#!/bin/bash
 set -e
 n=$1; out=$2; cd "$(dirname "$0")"; mkdir -p "$out"
 for i in $(seq 1 "$n"); do
   cfssl gencert -ca ca.pem -ca-key ca-key.pem -config config.json -profile node csr.json > "$out/$i.json" 2>/dev/null
 done
-`);
+`,
+  );
   const { rates, loads } = await timeShellLoop(dir, N, (out) => {
     const sample = JSON.parse(readFileSync(join(out, '1.json'), 'utf8'));
     if (!sample.cert || !sample.key) throw new Error('cfssl gencert: output has no cert/key');
@@ -520,27 +615,54 @@ async function benchCfsslServe() {
   await opensslCa(dir);
   writeFileSync(join(dir, 'config.json'), CFSSL_CONFIG);
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const server = spawn('cfssl', ['serve', '-address', '127.0.0.1', '-port', String(port), '-ca', join(dir, 'ca.pem'), '-ca-key', join(dir, 'ca-key.pem'),
-    '-config', join(dir, 'config.json'), '-loglevel', '5'], { cwd: dir, stdio: 'ignore', env: cleanEnv() });
+  const server = spawn(
+    'cfssl',
+    [
+      'serve',
+      '-address',
+      '127.0.0.1',
+      '-port',
+      String(port),
+      '-ca',
+      join(dir, 'ca.pem'),
+      '-ca-key',
+      join(dir, 'ca-key.pem'),
+      '-config',
+      join(dir, 'config.json'),
+      '-loglevel',
+      '5',
+    ],
+    { cwd: dir, stdio: 'ignore', env: cleanEnv() },
+  );
   try {
     for (const conc of [1, 4]) {
       const agent = new http.Agent({ keepAlive: true, maxSockets: conc });
       const post = (i) =>
         new Promise((res, rej) => {
           const body = JSON.stringify({ request: cfsslCsr(`node-${i}.example`), profile: 'node' });
-          const req = http.request({ host: '127.0.0.1', port, path: '/api/v1/cfssl/newcert', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (resp) => {
-            const chunks = [];
-            resp.on('data', (c) => chunks.push(c));
-            resp.on('end', () => {
-              try {
-                const j = JSON.parse(Buffer.concat(chunks).toString());
-                if (j.success && j.result?.certificate && j.result?.private_key) res();
-                else rej(new Error(`cfssl newcert failed: ${JSON.stringify(j.errors ?? j).slice(0, 200)}`));
-              } catch (e) {
-                rej(e);
-              }
-            });
-          });
+          const req = http.request(
+            {
+              host: '127.0.0.1',
+              port,
+              path: '/api/v1/cfssl/newcert',
+              method: 'POST',
+              agent,
+              headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+            },
+            (resp) => {
+              const chunks = [];
+              resp.on('data', (c) => chunks.push(c));
+              resp.on('end', () => {
+                try {
+                  const j = JSON.parse(Buffer.concat(chunks).toString());
+                  if (j.success && j.result?.certificate && j.result?.private_key) res();
+                  else rej(new Error(`cfssl newcert failed: ${JSON.stringify(j.errors ?? j).slice(0, 200)}`));
+                } catch (e) {
+                  rej(e);
+                }
+              });
+            },
+          );
           req.on('error', rej);
           req.setTimeout(30000, () => req.destroy(new Error('cfssl newcert timed out')));
           req.end(body);
@@ -559,9 +681,11 @@ async function benchCfsslServe() {
       const drive = async (n) => {
         let next = 0;
         const t0 = performance.now();
-        await Promise.all(Array.from({ length: conc }, async () => {
-          while (next < n) await post(next++);
-        }));
+        await Promise.all(
+          Array.from({ length: conc }, async () => {
+            while (next < n) await post(next++);
+          }),
+        );
         return performance.now() - t0;
       };
       await drive(Math.min(100, N)); // warm-up
@@ -608,7 +732,13 @@ async function benchEasyrsa() {
     rates.push(N / ((performance.now() - t0) / 1000));
     loads.push(l);
   }
-  baselineRow('baseline', `easy-rsa ${readFileSync(er, 'utf8').match(/EASYRSA_version="?([^"\n]*)/)?.[1] ?? ''} build-serverClient-full (${N} certs)`.replace('  ', ' '), rates, loads, 'one easyrsa run per cert');
+  baselineRow(
+    'baseline',
+    `easy-rsa ${readFileSync(er, 'utf8').match(/EASYRSA_version="?([^"\n]*)/)?.[1] ?? ''} build-serverClient-full (${N} certs)`.replace('  ', ' '),
+    rates,
+    loads,
+    'one easyrsa run per cert',
+  );
 }
 
 // --- 6. Cold start ----------------------------------------------------------------------------
@@ -652,7 +782,11 @@ async function benchColdStart() {
   const D = join(dir, 'D');
   const issue = `node ${BIN} issue server --cn x --dns x --out ${D}`;
   const { out, loads } = await rounds(
-    [['node -e 0', 'node -e 0'], ['certctl --version', `node ${BIN} --version`], ['certctl issue server', issue]],
+    [
+      ['node -e 0', 'node -e 0'],
+      ['certctl --version', `node ${BIN} --version`],
+      ['certctl issue server', issue],
+    ],
     { runs: P.coldRuns, warmup: 3, env, cwd: dir },
   );
   if (!existsSync(join(D, 'cert.pem'))) throw new Error('cold start: issue server wrote no cert.pem');
@@ -661,8 +795,22 @@ async function benchColdStart() {
   const iss = out['certctl issue server'].median;
   COLD = { base, version: v };
   const l = loadsText(loads);
-  row({ section: 'cold', what: '`node -e 0` (reference)', value: fmtMs(base), unit: 'ms', notes: `rounds: ${out['node -e 0'].rounds.map(fmtMs).join(', ')}`, load: l });
-  row({ section: 'cold', what: '`certctl --version` (= cold start)', value: fmtMs(v), unit: 'ms', notes: `${(v / base).toFixed(2)}× node -e 0; rounds: ${out['certctl --version'].rounds.map(fmtMs).join(', ')}`, load: l });
+  row({
+    section: 'cold',
+    what: '`node -e 0` (reference)',
+    value: fmtMs(base),
+    unit: 'ms',
+    notes: `rounds: ${out['node -e 0'].rounds.map(fmtMs).join(', ')}`,
+    load: l,
+  });
+  row({
+    section: 'cold',
+    what: '`certctl --version` (= cold start)',
+    value: fmtMs(v),
+    unit: 'ms',
+    notes: `${(v / base).toFixed(2)}× node -e 0; rounds: ${out['certctl --version'].rounds.map(fmtMs).join(', ')}`,
+    load: l,
+  });
   const pass = iss <= 3 * base;
   row({
     section: 'cold',
@@ -695,7 +843,11 @@ async function benchStore() {
     await settle();
     const l = loadNow();
     batchLoads.push(l);
-    const r = await must(...certctl('issue', 'node', '--count', String(P.storeBatch), '--format', 'flocker', '--out', out, '--json'), { env, cwd: dir, timeoutMs: 600000 });
+    const r = await must(...certctl('issue', 'node', '--count', String(P.storeBatch), '--format', 'flocker', '--out', out, '--json'), {
+      env,
+      cwd: dir,
+      timeoutMs: 600000,
+    });
     for (const c of JSON.parse(r.stdout).result.certificates) serials.push(c.serial);
     batchTimes.push(r.ms);
     log(`  batch ${b + 1}: ${(r.ms / 1000).toFixed(2)} s into a store of ${b * P.storeBatch} (${loadText(l)})`);
@@ -720,20 +872,35 @@ async function benchStore() {
   if (batchRevoke) {
     const r = await must(...certctl('revoke', '-', '--reason', 'superseded'), { env, cwd: dir, input: `${toRevoke.join('\n')}\n`, timeoutMs: 600000 });
     revoked = toRevoke.length;
-    row({ section: 'store-info', what: `revoke ${revoked} serials in one command (\`revoke - < serials\`) in a store of ${STORE_TOTAL}`, value: (r.ms / 1000).toFixed(2), unit: 's', load: loadsText([lr]) });
+    row({
+      section: 'store-info',
+      what: `revoke ${revoked} serials in one command (\`revoke - < serials\`) in a store of ${STORE_TOTAL}`,
+      value: (r.ms / 1000).toFixed(2),
+      unit: 's',
+      load: loadsText([lr]),
+    });
   } else {
     // The CLI takes one serial per process: revoke with 4 in flight for at most 120 s.
     const t0 = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      while (next < toRevoke.length && performance.now() - t0 < 120000) {
-        const s = toRevoke[next++];
-        const r = await run(...certctl('revoke', s, '--reason', 'superseded'), { env, cwd: dir, quiet: true });
-        if (r.code === 0) revoked++;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < toRevoke.length && performance.now() - t0 < 120000) {
+          const s = toRevoke[next++];
+          const r = await run(...certctl('revoke', s, '--reason', 'superseded'), { env, cwd: dir, quiet: true });
+          if (r.code === 0) revoked++;
+        }
+      }),
+    );
     const secs = (performance.now() - t0) / 1000;
-    row({ section: 'store-info', what: `revoke one serial per process, 4 in flight, store of ${STORE_TOTAL}`, value: (revoked / secs).toFixed(1), unit: 'revokes/s', notes: `revoked ${revoked} of ${toRevoke.length} in ${secs.toFixed(0)} s; ${toRevoke.length} would take ~${((toRevoke.length / revoked) * secs / 60).toFixed(0)} min: needs a batch revoke`, load: loadsText([lr]) });
+    row({
+      section: 'store-info',
+      what: `revoke one serial per process, 4 in flight, store of ${STORE_TOTAL}`,
+      value: (revoked / secs).toFixed(1),
+      unit: 'revokes/s',
+      notes: `revoked ${revoked} of ${toRevoke.length} in ${secs.toFixed(0)} s; ${toRevoke.length} would take ~${(((toRevoke.length / revoked) * secs) / 60).toFixed(0)} min: needs a batch revoke`,
+      load: loadsText([lr]),
+    });
   }
 
   // Untimed sanity checks.
@@ -750,29 +917,79 @@ async function benchStore() {
   if (!shown.includes(showSerial) || !shown.includes('BEGIN CERTIFICATE')) throw new Error('store: show printed no record');
 
   log(`store: hyperfine -N, 3 rounds (show ${P.showRuns} runs, list ${P.listRuns}, crl ${P.crlRuns})`);
-  const small = await rounds([['certctl --version', `node ${BIN} --version`], ['certctl show', `node ${BIN} show ${showSerial}`]], { runs: P.showRuns, warmup: 2, env, cwd: dir });
+  const small = await rounds(
+    [
+      ['certctl --version', `node ${BIN} --version`],
+      ['certctl show', `node ${BIN} show ${showSerial}`],
+    ],
+    { runs: P.showRuns, warmup: 2, env, cwd: dir },
+  );
   const list = await rounds([['certctl list --json', `node ${BIN} list --json`]], { runs: P.listRuns, warmup: 1, env, cwd: dir });
   const crl = await rounds([['certctl crl', `node ${BIN} crl`]], { runs: P.crlRuns, warmup: 1, env, cwd: dir });
-  const issueBig = await rounds([['certctl issue server (big store)', `node ${BIN} issue server --cn y --dns y --out ${join(dir, 'D')}`]], { runs: Math.max(5, P.crlRuns), warmup: 1, env, cwd: dir });
+  const issueBig = await rounds([['certctl issue server (big store)', `node ${BIN} issue server --cn y --dns y --out ${join(dir, 'D')}`]], {
+    runs: Math.max(5, P.crlRuns),
+    warmup: 1,
+    env,
+    cwd: dir,
+  });
 
   const storeNote = QUICK ? ` (quick: ${STORE_TOTAL} certs, not the target's 100,000)` : '';
   const v = small.out['certctl --version'].median;
   const show = small.out['certctl show'].median;
   const showPass = show <= 2 * v;
-  row({ section: 'store', what: `\`certctl show SERIAL\`, store of ${STORE_TOTAL}${storeNote}`, value: fmtMs(show), unit: 'ms', target: `≤ 2 × cold start (\`certctl --version\` ${fmtMs(v)} ms) = ${fmtMs(2 * v)} ms`, pass: showPass, notes: `${(show / v).toFixed(2)}× cold start; rounds: ${small.out['certctl show'].rounds.map(fmtMs).join(', ')}`, load: loadsText(small.loads) });
+  row({
+    section: 'store',
+    what: `\`certctl show SERIAL\`, store of ${STORE_TOTAL}${storeNote}`,
+    value: fmtMs(show),
+    unit: 'ms',
+    target: `≤ 2 × cold start (\`certctl --version\` ${fmtMs(v)} ms) = ${fmtMs(2 * v)} ms`,
+    pass: showPass,
+    notes: `${(show / v).toFixed(2)}× cold start; rounds: ${small.out['certctl show'].rounds.map(fmtMs).join(', ')}`,
+    load: loadsText(small.loads),
+  });
   const lst = list.out['certctl list --json'].median;
   const listPass = lst < 2000;
-  row({ section: 'store', what: `\`certctl list --json\`, store of ${STORE_TOTAL}${storeNote}`, value: fmtMs(lst), unit: 'ms', target: '< 2000 ms', pass: listPass, notes: `rounds: ${list.out['certctl list --json'].rounds.map(fmtMs).join(', ')}`, load: loadsText(list.loads) });
+  row({
+    section: 'store',
+    what: `\`certctl list --json\`, store of ${STORE_TOTAL}${storeNote}`,
+    value: fmtMs(lst),
+    unit: 'ms',
+    target: '< 2000 ms',
+    pass: listPass,
+    notes: `rounds: ${list.out['certctl list --json'].rounds.map(fmtMs).join(', ')}`,
+    load: loadsText(list.loads),
+  });
   const c = crl.out['certctl crl'].median;
   const crlPass = c < 1000 && revoked === P.revokeN;
-  row({ section: 'store', what: `\`certctl crl\` with ${revoked} revoked, store of ${STORE_TOTAL}${storeNote}`, value: fmtMs(c), unit: 'ms', target: '< 1000 ms', pass: crlPass, notes: `rounds: ${crl.out['certctl crl'].rounds.map(fmtMs).join(', ')}${revoked !== P.revokeN ? `; only ${revoked} of ${P.revokeN} revoked` : ''}`, load: loadsText(crl.loads) });
+  row({
+    section: 'store',
+    what: `\`certctl crl\` with ${revoked} revoked, store of ${STORE_TOTAL}${storeNote}`,
+    value: fmtMs(c),
+    unit: 'ms',
+    target: '< 1000 ms',
+    pass: crlPass,
+    notes: `rounds: ${crl.out['certctl crl'].rounds.map(fmtMs).join(', ')}${revoked !== P.revokeN ? `; only ${revoked} of ${P.revokeN} revoked` : ''}`,
+    load: loadsText(crl.loads),
+  });
   const ib = issueBig.out['certctl issue server (big store)'].median;
-  row({ section: 'store-info', what: `\`certctl issue server\` into the store of ${STORE_TOTAL}`, value: fmtMs(ib), unit: 'ms', notes: COLD ? `${(ib / COLD.base).toFixed(2)}× node -e 0 (small store: see above)` : '', load: loadsText(issueBig.loads) });
+  row({
+    section: 'store-info',
+    what: `\`certctl issue server\` into the store of ${STORE_TOTAL}`,
+    value: fmtMs(ib),
+    unit: 'ms',
+    notes: COLD ? `${(ib / COLD.base).toFixed(2)}× node -e 0 (small store: see above)` : '',
+    load: loadsText(issueBig.loads),
+  });
 
   if (wantProfile(showPass)) await profileCertctl(`show SERIAL (store of ${STORE_TOTAL})`, ['show', showSerial], { env, cwd: dir, intervalUs: 100 });
   if (wantProfile(listPass)) await profileCertctl(`list --json (store of ${STORE_TOTAL})`, ['list', '--json'], { env, cwd: dir });
   if (wantProfile(crlPass)) await profileCertctl(`crl (${revoked} revoked)`, ['crl'], { env, cwd: dir });
-  if (PROFILE !== 'none') await profileCertctl(`issue server (store of ${STORE_TOTAL})`, ['issue', 'server', '--cn', 'z', '--dns', 'z', '--out', join(dir, 'D')], { env, cwd: dir, intervalUs: 100 });
+  if (PROFILE !== 'none')
+    await profileCertctl(`issue server (store of ${STORE_TOTAL})`, ['issue', 'server', '--cn', 'z', '--dns', 'z', '--out', join(dir, 'D')], {
+      env,
+      cwd: dir,
+      intervalUs: 100,
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -845,7 +1062,12 @@ function writeResults(text) {
   if (existsSync(RESULTS)) {
     const old = readFileSync(RESULTS, 'utf8');
     const at = old.indexOf('<!-- runs -->');
-    if (at !== -1) previous = old.slice(at + '<!-- runs -->'.length).split(/\n(?=## \d{4}-)/).map((s) => s.trim()).filter((s) => s.startsWith('## '));
+    if (at !== -1)
+      previous = old
+        .slice(at + '<!-- runs -->'.length)
+        .split(/\n(?=## \d{4}-)/)
+        .map((s) => s.trim())
+        .filter((s) => s.startsWith('## '));
   }
   writeFileSync(RESULTS, `${HEADER}\n${[text, ...previous].slice(0, 10).join('\n\n')}\n`);
 }

@@ -25,7 +25,9 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output: {"status": N, "result"|"error": …}')
     .option('--passphrase-file <file>', 'CA key passphrase (or CERTCTL_CA_PASSPHRASE)')
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   certctl init --cn "Demo CA"
   certctl issue server --cn localhost --dns localhost --ip 127.0.0.1 --out tls/
@@ -33,8 +35,21 @@ Examples:
   certctl ca show > ca.crt
 
 Exit codes: 0 ok, 1 internal, 2 invalid input, 3 invalid config, 4 not found, 5 policy violation,
-6 backend unavailable (retry), 7 backend auth, 8 conflict, 9 not supported.`);
-  for (const register of [registerInit, registerCa, registerIssue, registerSign, registerList, registerShow, registerRevoke, registerCrl, registerRenew, registerExport, registerMigrate]) {
+6 backend unavailable (retry), 7 backend auth, 8 conflict, 9 not supported.`,
+    );
+  for (const register of [
+    registerInit,
+    registerCa,
+    registerIssue,
+    registerSign,
+    registerList,
+    registerShow,
+    registerRevoke,
+    registerCrl,
+    registerRenew,
+    registerExport,
+    registerMigrate,
+  ]) {
     register(program);
   }
   program.commands.forEach(function applyGlobals(cmd: Command) {

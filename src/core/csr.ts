@@ -94,7 +94,9 @@ function readRequested(
     if (ext.type === OID_BASIC_CONSTRAINTS) {
       const bc = new x509.BasicConstraintsExtension(ext.rawData);
       if (bc.ca) {
-        throw new PolicyError(`${source}: the request asks for CA:true (basicConstraints); certctl never makes a CA from a CSR — use \`certctl init --parent\` for an intermediate`);
+        throw new PolicyError(
+          `${source}: the request asks for CA:true (basicConstraints); certctl never makes a CA from a CSR — use \`certctl init --parent\` for an intermediate`,
+        );
       }
     } else if (ext.type === OID_SAN) {
       const san = new x509.SubjectAlternativeNameExtension(ext.rawData);

@@ -6,15 +6,7 @@
  * Messages must never contain key material, passphrases or tokens.
  */
 export type ErrorCode =
-  | 'internal'
-  | 'invalid_input'
-  | 'invalid_config'
-  | 'not_found'
-  | 'policy_violation'
-  | 'backend_unavailable'
-  | 'backend_auth'
-  | 'conflict'
-  | 'not_supported';
+  'internal' | 'invalid_input' | 'invalid_config' | 'not_found' | 'policy_violation' | 'backend_unavailable' | 'backend_auth' | 'conflict' | 'not_supported';
 
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   internal: 1,

@@ -38,7 +38,7 @@ function writeTemp(file: FileToWrite, durable: boolean): string {
   try {
     fchmodSync(fd, file.mode);
     const buf = typeof file.data === 'string' ? Buffer.from(file.data) : file.data;
-    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+    for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
     if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
@@ -105,7 +105,11 @@ export function stageFiles(files: FileToWrite[], durable = true): StagedFiles {
   // One readdir per directory instead of a stat per file.
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
-    const subdirs = new Set(readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(dir, e.name)));
+    const subdirs = new Set(
+      readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => join(dir, e.name)),
+    );
     const clash = files.find((f) => subdirs.has(f.path));
     if (clash) throw new InvalidInputError(`output ${clash.path} is an existing directory; remove it or choose another --out`);
   }

@@ -45,7 +45,9 @@ export function readPrivateKey(pem: string, passphrase: string | undefined, what
     return createPrivateKey(encrypted ? { key: pem, passphrase } : pem);
   } catch (err) {
     if (encrypted) {
-      throw new InvalidInputError(`${what}: the passphrase is wrong (could not decrypt the key); check --passphrase-file or CERTCTL_CA_PASSPHRASE`, { cause: err });
+      throw new InvalidInputError(`${what}: the passphrase is wrong (could not decrypt the key); check --passphrase-file or CERTCTL_CA_PASSPHRASE`, {
+        cause: err,
+      });
     }
     throw new InvalidInputError(`${what} is not a readable PKCS#8 private key`, { cause: err });
   }

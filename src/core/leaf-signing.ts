@@ -39,19 +39,26 @@ export async function signLeaves(
 ): Promise<IssuedCertificate[]> {
   if (isRemoteSigner(signer)) {
     let done = 0;
-    return mapLimit(Array.from({ length: count }, (_, i) => i), signer.inFlight, async () => {
-      const leaf = await make(true);
-      const [der] = await signer.sign(ca.name, [leaf.spec]);
-      const facts = checkSignedCertificate(der, leaf.spec, ca.certPem, signer.kind);
-      onProgress?.(++done, count);
-      return toIssued(leaf, profile, der, facts);
-    });
+    return mapLimit(
+      Array.from({ length: count }, (_, i) => i),
+      signer.inFlight,
+      async () => {
+        const leaf = await make(true);
+        const [der] = await signer.sign(ca.name, [leaf.spec]);
+        const facts = checkSignedCertificate(der, leaf.spec, ca.certPem, signer.kind);
+        onProgress?.(++done, count);
+        return toIssued(leaf, profile, der, facts);
+      },
+    );
   }
   const items: IssuedCertificate[] = [];
   for (let start = 0; start < count; start += CHUNK) {
     const batch: PreparedLeaf[] = [];
     for (let i = start; i < Math.min(count, start + CHUNK); i++) batch.push(await make(false));
-    const ders = await signer.sign(ca.name, batch.map((b) => b.spec));
+    const ders = await signer.sign(
+      ca.name,
+      batch.map((b) => b.spec),
+    );
     ders.forEach((der, i) => items.push(toIssued(batch[i], profile, der)));
     onProgress?.(items.length, count);
   }

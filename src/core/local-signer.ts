@@ -136,7 +136,8 @@ export class LocalSigner implements Signer {
     const cached = this.loaded.get(ca);
     if (cached) return cached;
     const record = await this.store.getCa(ca);
-    if (!record) throw new NotFoundError(`no CA named "${ca}" in the ${this.store.kind} store; create it with \`certctl init --cn NAME\` or pick another with --ca`);
+    if (!record)
+      throw new NotFoundError(`no CA named "${ca}" in the ${this.store.kind} store; create it with \`certctl init --cn NAME\` or pick another with --ca`);
     const keyPem = await this.store.getCaKey(ca);
     const key: KeyObject = readPrivateKey(keyPem, record.keyEncrypted ? this.passphrase.get() : undefined, `the key of CA "${ca}"`);
     const der = pemBlocks(record.certPem, 'CERTIFICATE')[0];

@@ -27,7 +27,10 @@ export function serialToHex(serial: Buffer): string {
  * @throws InvalidInputError when the text is not a hex serial.
  */
 export function parseSerial(text: string): string {
-  const cleaned = String(text).trim().replace(/^serial=/i, '').replace(/[:\s]/g, '');
+  const cleaned = String(text)
+    .trim()
+    .replace(/^serial=/i, '')
+    .replace(/[:\s]/g, '');
   if (!/^[0-9a-fA-F]+$/.test(cleaned) || cleaned.length > 42) {
     throw new InvalidInputError(
       `serial "${String(text).slice(0, 60)}" is not a hex serial; give it as \`openssl x509 -serial\` prints it, e.g. 3A:F1:… or 3AF1…`,

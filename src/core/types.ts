@@ -9,13 +9,7 @@ export const PROFILE_NAMES = [...LEAF_PROFILES, 'intermediate'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 /** CRL reason codes certctl lets an operator give (RFC 5280 5.3.1). */
-export const REVOCATION_REASONS = [
-  'unspecified',
-  'keyCompromise',
-  'superseded',
-  'cessationOfOperation',
-  'affiliationChanged',
-] as const;
+export const REVOCATION_REASONS = ['unspecified', 'keyCompromise', 'superseded', 'cessationOfOperation', 'affiliationChanged'] as const;
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 
 /** The inventory facts of one issued certificate; what `list` and `show` print. */

@@ -48,7 +48,13 @@ export function describeSignerContract(name: string, make: () => Promise<SignerF
 
     const createRoot = async (ca = 'root') => {
       const now = Math.floor(Date.now() / 1000);
-      const created = await fx.signer.createCa({ name: ca, commonName: `${ca} CA`, keyType: 'ec-p256', notBefore: new Date((now - 60) * 1000), notAfter: new Date((now + 3650 * 86400) * 1000) });
+      const created = await fx.signer.createCa({
+        name: ca,
+        commonName: `${ca} CA`,
+        keyType: 'ec-p256',
+        notBefore: new Date((now - 60) * 1000),
+        notAfter: new Date((now + 3650 * 86400) * 1000),
+      });
       await fx.store.createCa(created.record, created.keyPem);
       return created.record;
     };
@@ -69,7 +75,9 @@ export function describeSignerContract(name: string, make: () => Promise<SignerF
     it('refuses to create a CA that exists', async () => {
       await createRoot();
       const now = new Date();
-      await expect(fx.signer.createCa({ name: 'root', commonName: 'x', keyType: 'ec-p256', notBefore: now, notAfter: new Date(now.getTime() + 1e9) })).rejects.toBeInstanceOf(ConflictError);
+      await expect(
+        fx.signer.createCa({ name: 'root', commonName: 'x', keyType: 'ec-p256', notBefore: now, notAfter: new Date(now.getTime() + 1e9) }),
+      ).rejects.toBeInstanceOf(ConflictError);
     });
 
     it('signs leaves exactly as specified, in order', async () => {
@@ -90,7 +98,11 @@ export function describeSignerContract(name: string, make: () => Promise<SignerF
           expect(cert.serialNumber.toUpperCase().replace(/^0+/, '')).toBe(serialToHex(specs[i].serial).replace(/^0+/, ''));
         }
         expect(cert.ca).toBe(false);
-        expect(cert.publicKey.export({ type: 'spki', format: 'der' }).equals(createPublicKey({ key: specs[i].spkiDer, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' }))).toBe(true);
+        expect(
+          cert.publicKey
+            .export({ type: 'spki', format: 'der' })
+            .equals(createPublicKey({ key: specs[i].spkiDer, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' })),
+        ).toBe(true);
       });
       const server = new X509Certificate(ders[0]);
       expect(server.subjectAltName).toBe('DNS:svc.example.com, IP Address:10.0.0.7');
@@ -106,7 +118,14 @@ export function describeSignerContract(name: string, make: () => Promise<SignerF
     it('creates an intermediate signed by its parent, pathLen 0', async () => {
       const root = await createRoot();
       const now = Math.floor(Date.now() / 1000);
-      const created = await fx.signer.createCa({ name: 'issuing', commonName: 'Issuing', keyType: 'ec-p384', notBefore: new Date((now - 60) * 1000), notAfter: new Date((now + 365 * 86400) * 1000), parent: 'root' });
+      const created = await fx.signer.createCa({
+        name: 'issuing',
+        commonName: 'Issuing',
+        keyType: 'ec-p384',
+        notBefore: new Date((now - 60) * 1000),
+        notAfter: new Date((now + 365 * 86400) * 1000),
+        parent: 'root',
+      });
       await fx.store.createCa(created.record, created.keyPem);
       const inter = new X509Certificate(created.record.certPem);
       expect(inter.checkIssued(new X509Certificate(root.certPem))).toBe(true);
@@ -123,7 +142,22 @@ export function describeSignerContract(name: string, make: () => Promise<SignerF
       // A remote CA keeps its own CRL, so it hears of the revocation first.
       if (canRevoke(fx.signer)) await fx.signer.revoke('root', serial);
       const pem = await fx.signer.crl('root', [
-        { serial, profile: 'server', commonName: '', dnsNames: [], ipAddresses: [], keyType: 'ec-p256', notBefore: '', notAfter: '', issuedAt: '', hasKey: false, sha256: '', status: 'revoked', revokedAt: new Date().toISOString(), revocationReason: 'keyCompromise' },
+        {
+          serial,
+          profile: 'server',
+          commonName: '',
+          dnsNames: [],
+          ipAddresses: [],
+          keyType: 'ec-p256',
+          notBefore: '',
+          notAfter: '',
+          issuedAt: '',
+          hasKey: false,
+          sha256: '',
+          status: 'revoked',
+          revokedAt: new Date().toISOString(),
+          revocationReason: 'keyCompromise',
+        },
       ]);
       expect(pem).toMatch(/^-----BEGIN X509 CRL-----/);
       const x509 = require('@peculiar/x509') as typeof import('@peculiar/x509');

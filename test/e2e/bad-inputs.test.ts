@@ -73,10 +73,21 @@ const cases: Case[] = [
   { name: 'sign: CSR asking for CA:true', args: () => ['sign', '--csr', 'ca-true.csr'], status: 5, mention: 'CA:true' },
   { name: 'sign: CSR with an RSA-1024 key', args: () => ['sign', '--csr', 'rsa1024.csr'], status: 5, mention: '1024' },
   { name: 'sign: CSR with a DSA key', args: () => ['sign', '--csr', 'dsa.csr'], status: 5, mention: 'DSA' },
-  { name: 'sign: CSR with a DNS SAN outside allowed_dns', args: () => ['sign', '--csr', 'evil-san.csr', '--profile', 'server'], status: 5, mention: 'evil.example.com' },
+  {
+    name: 'sign: CSR with a DNS SAN outside allowed_dns',
+    args: () => ['sign', '--csr', 'evil-san.csr', '--profile', 'server'],
+    status: 5,
+    mention: 'evil.example.com',
+  },
   { name: 'sign: CSR with an email SAN', args: () => ['sign', '--csr', 'email-san.csr'], status: 5, mention: 'email' },
   { name: 'sign: --csr file missing', args: () => ['sign', '--csr', 'missing.csr'], status: 2, mention: 'missing.csr' },
-  { name: 'sign: a private key piped in as the CSR (must not be echoed)', args: () => ['sign', '--csr', '-'], input: (f) => readFileSync(join(f.ws, 'ec.key'), 'utf8'), status: 2, mention: '--csr' },
+  {
+    name: 'sign: a private key piped in as the CSR (must not be echoed)',
+    args: () => ['sign', '--csr', '-'],
+    input: (f) => readFileSync(join(f.ws, 'ec.key'), 'utf8'),
+    status: 2,
+    mention: '--csr',
+  },
   { name: 'sign: a certificate given as the CSR', args: () => ['sign', '--csr', 'a-cert.pem'], status: 2, mention: 'a-cert.pem' },
   { name: 'sign: empty stdin as the CSR', args: () => ['sign', '--csr', '-'], input: () => '', status: 2, mention: '--csr' },
   { name: 'sign: --csr is a directory', args: () => ['sign', '--csr', 'a-dir'], status: 2, mention: 'a-dir' },
@@ -85,49 +96,199 @@ const cases: Case[] = [
   { name: 'sign: --ttl beyond the profile max', args: () => ['sign', '--csr', 'good.csr', '--ttl', '5000d'], status: 5, mention: 'max_ttl' },
 
   // ---- issue: names, TTLs, key types, formats -------------------------------------------------
-  { name: 'issue server: --dns outside allowed_dns', args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--dns', 'evil.example.com', '--out', f.out], usesOut: true, status: 5, mention: 'evil.example.com' },
-  { name: 'issue server: --ip outside allowed_ips', args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--ip', '192.168.1.10', '--out', f.out], usesOut: true, status: 5, mention: '192.168.1.10' },
-  { name: 'issue server: IPv6 --ip outside allowed_ips', args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--ip', 'fd00::1', '--out', f.out], usesOut: true, status: 5, mention: 'fd00::1' },
-  { name: 'issue server: malformed --ip', args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--ip', '999.1.1.1', '--out', f.out], usesOut: true, status: 2, mention: '999.1.1.1' },
-  { name: 'issue server: malformed --dns', args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--dns', 'bad_name!', '--out', f.out], usesOut: true, status: 2, mention: 'bad_name!' },
-  { name: 'issue server: double wildcard --dns', args: (f) => ['issue', 'server', '--cn', 'x.internal.example', '--dns', '*.*.internal.example', '--out', f.out], usesOut: true, status: 2, mention: '*.*.internal.example' },
-  { name: 'issue server: no DNS or IP SAN at all', args: (f) => ['issue', 'server', '--cn', 'nosan', '--out', f.out], usesOut: true, status: 5, mention: 'subject alternative name' },
-  { name: 'issue server: --ttl beyond profiles.server.max_ttl', args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--ttl', '500d', '--out', f.out], usesOut: true, status: 5, mention: 'profiles.server.max_ttl' },
-  { name: "issue client: --ttl beyond the CA's own expiry", args: (f) => ['--config', 'long-ttl.yaml', '--ca', 'short', 'issue', 'client', '--cn', 'bob', '--ttl', '60d', '--out', f.out], usesOut: true, status: 5, mention: /outlive the CA/ },
+  {
+    name: 'issue server: --dns outside allowed_dns',
+    args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--dns', 'evil.example.com', '--out', f.out],
+    usesOut: true,
+    status: 5,
+    mention: 'evil.example.com',
+  },
+  {
+    name: 'issue server: --ip outside allowed_ips',
+    args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--ip', '192.168.1.10', '--out', f.out],
+    usesOut: true,
+    status: 5,
+    mention: '192.168.1.10',
+  },
+  {
+    name: 'issue server: IPv6 --ip outside allowed_ips',
+    args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--ip', 'fd00::1', '--out', f.out],
+    usesOut: true,
+    status: 5,
+    mention: 'fd00::1',
+  },
+  {
+    name: 'issue server: malformed --ip',
+    args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--ip', '999.1.1.1', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: '999.1.1.1',
+  },
+  {
+    name: 'issue server: malformed --dns',
+    args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--dns', 'bad_name!', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: 'bad_name!',
+  },
+  {
+    name: 'issue server: double wildcard --dns',
+    args: (f) => ['issue', 'server', '--cn', 'x.internal.example', '--dns', '*.*.internal.example', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: '*.*.internal.example',
+  },
+  {
+    name: 'issue server: no DNS or IP SAN at all',
+    args: (f) => ['issue', 'server', '--cn', 'nosan', '--out', f.out],
+    usesOut: true,
+    status: 5,
+    mention: 'subject alternative name',
+  },
+  {
+    name: 'issue server: --ttl beyond profiles.server.max_ttl',
+    args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--ttl', '500d', '--out', f.out],
+    usesOut: true,
+    status: 5,
+    mention: 'profiles.server.max_ttl',
+  },
+  {
+    name: "issue client: --ttl beyond the CA's own expiry",
+    args: (f) => ['--config', 'long-ttl.yaml', '--ca', 'short', 'issue', 'client', '--cn', 'bob', '--ttl', '60d', '--out', f.out],
+    usesOut: true,
+    status: 5,
+    mention: /outlive the CA/,
+  },
   { name: 'issue: --ttl abc', args: (f) => ['issue', 'client', '--cn', 'bob', '--ttl', 'abc', '--out', f.out], usesOut: true, status: 2, mention: 'abc' },
   { name: 'issue: --ttl 0d', args: (f) => ['issue', 'client', '--cn', 'bob', '--ttl', '0d', '--out', f.out], usesOut: true, status: 2, mention: '--ttl' },
-  { name: 'issue: --key-type rsa-1024', args: (f) => ['issue', 'client', '--cn', 'bob', '--key-type', 'rsa-1024', '--out', f.out], usesOut: true, status: 2, mention: 'rsa-1024' },
-  { name: 'issue server: --key-type not allowed by the profile', args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--key-type', 'ed25519', '--out', f.out], usesOut: true, status: 5, mention: 'ed25519' },
+  {
+    name: 'issue: --key-type rsa-1024',
+    args: (f) => ['issue', 'client', '--cn', 'bob', '--key-type', 'rsa-1024', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: 'rsa-1024',
+  },
+  {
+    name: 'issue server: --key-type not allowed by the profile',
+    args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--key-type', 'ed25519', '--out', f.out],
+    usesOut: true,
+    status: 5,
+    mention: 'ed25519',
+  },
   { name: 'issue: unknown profile', args: (f) => ['issue', 'bogus', '--cn', 'bob', '--out', f.out], usesOut: true, status: 2, mention: 'bogus' },
-  { name: 'issue: unknown --format', args: (f) => ['issue', 'client', '--cn', 'bob', '--format', 'zip', '--out', f.out], usesOut: true, status: 2, mention: 'zip' },
-  { name: 'issue: --format p12 without a password', args: (f) => ['issue', 'client', '--cn', 'bob', '--format', 'p12', '--out', f.out], usesOut: true, status: 2, mention: 'password' },
-  { name: 'issue: --format p12 with a missing --password-file', args: (f) => ['issue', 'client', '--cn', 'bob', '--format', 'p12', '--password-file', 'no-such-pw.txt', '--out', f.out], usesOut: true, status: 2, mention: 'no-such-pw.txt' },
-  { name: 'issue: --password-file is a directory', args: (f) => ['issue', 'client', '--cn', 'bob', '--format', 'p12', '--password-file', 'a-dir', '--out', f.out], usesOut: true, status: 2, mention: 'a-dir' },
+  {
+    name: 'issue: unknown --format',
+    args: (f) => ['issue', 'client', '--cn', 'bob', '--format', 'zip', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: 'zip',
+  },
+  {
+    name: 'issue: --format p12 without a password',
+    args: (f) => ['issue', 'client', '--cn', 'bob', '--format', 'p12', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: 'password',
+  },
+  {
+    name: 'issue: --format p12 with a missing --password-file',
+    args: (f) => ['issue', 'client', '--cn', 'bob', '--format', 'p12', '--password-file', 'no-such-pw.txt', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: 'no-such-pw.txt',
+  },
+  {
+    name: 'issue: --password-file is a directory',
+    args: (f) => ['issue', 'client', '--cn', 'bob', '--format', 'p12', '--password-file', 'a-dir', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: 'a-dir',
+  },
   { name: 'issue: --count 0', args: (f) => ['issue', 'node', '--count', '0', '--out', f.out], usesOut: true, status: 2, mention: '--count' },
   { name: 'issue: --count abc', args: (f) => ['issue', 'node', '--count', 'abc', '--out', f.out], usesOut: true, status: 2, mention: '--count' },
-  { name: 'issue: --count 2 with one server CN', args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--count', '2', '--out', f.out], usesOut: true, status: 2, mention: '--count' },
-  { name: 'issue: CN longer than 64 characters', args: (f) => ['issue', 'client', '--cn', 'x'.repeat(65), '--out', f.out], usesOut: true, status: 2, mention: '64' },
+  {
+    name: 'issue: --count 2 with one server CN',
+    args: (f) => ['issue', 'server', '--cn', 'www.internal.example', '--count', '2', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: '--count',
+  },
+  {
+    name: 'issue: CN longer than 64 characters',
+    args: (f) => ['issue', 'client', '--cn', 'x'.repeat(65), '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: '64',
+  },
   { name: 'issue client: missing --cn', args: (f) => ['issue', 'client', '--out', f.out], usesOut: true, status: 2, mention: '--cn' },
   { name: 'issue: --format without --out', args: () => ['issue', 'client', '--cn', 'bob', '--format', 'docker'], status: 2, mention: '--out' },
   { name: 'issue: unknown option', args: (f) => ['issue', 'client', '--cn', 'bob', '--bogus', '--out', f.out], usesOut: true, status: 2, mention: '--bogus' },
   { name: 'issue: --out is an existing regular file', args: () => ['issue', 'client', '--cn', 'bob', '--out', 'a-file.txt'], status: 2, mention: 'a-file.txt' },
   { name: 'issue: --out holds a directory named cert.pem', args: () => ['issue', 'client', '--cn', 'bob', '--out', 'trap'], status: 2, mention: 'cert.pem' },
-  { name: 'issue: --ca names a CA that does not exist', args: (f) => ['--ca', 'nope', 'issue', 'client', '--cn', 'bob', '--out', f.out], usesOut: true, status: 4, mention: 'nope' },
+  {
+    name: 'issue: --ca names a CA that does not exist',
+    args: (f) => ['--ca', 'nope', 'issue', 'client', '--cn', 'bob', '--out', f.out],
+    usesOut: true,
+    status: 4,
+    mention: 'nope',
+  },
 
   // ---- the encrypted CA key -------------------------------------------------------------------
-  { name: 'encrypted CA: no passphrase', args: (f) => ['--ca', 'locked', 'issue', 'client', '--cn', 'bob', '--out', f.out], usesOut: true, status: 2, mention: 'passphrase' },
-  { name: 'encrypted CA: wrong passphrase in --passphrase-file', args: (f) => ['--ca', 'locked', '--passphrase-file', 'wrong-pass.txt', 'issue', 'client', '--cn', 'bob', '--out', f.out], usesOut: true, status: 2, mention: 'passphrase' },
-  { name: 'encrypted CA: wrong passphrase in CERTCTL_CA_PASSPHRASE', args: (f) => ['--ca', 'locked', 'issue', 'client', '--cn', 'bob', '--out', f.out], env: { CERTCTL_CA_PASSPHRASE: ENV_WRONG_PASSPHRASE }, usesOut: true, status: 2, mention: 'passphrase' },
-  { name: 'encrypted CA: --passphrase-file missing', args: (f) => ['--ca', 'locked', '--passphrase-file', 'no-such-pass.txt', 'issue', 'client', '--cn', 'bob', '--out', f.out], usesOut: true, status: 2, mention: 'no-such-pass.txt' },
-  { name: 'encrypted CA: --passphrase-file empty', args: (f) => ['--ca', 'locked', '--passphrase-file', 'empty.txt', 'issue', 'client', '--cn', 'bob', '--out', f.out], usesOut: true, status: 2, mention: 'empty.txt' },
+  {
+    name: 'encrypted CA: no passphrase',
+    args: (f) => ['--ca', 'locked', 'issue', 'client', '--cn', 'bob', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: 'passphrase',
+  },
+  {
+    name: 'encrypted CA: wrong passphrase in --passphrase-file',
+    args: (f) => ['--ca', 'locked', '--passphrase-file', 'wrong-pass.txt', 'issue', 'client', '--cn', 'bob', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: 'passphrase',
+  },
+  {
+    name: 'encrypted CA: wrong passphrase in CERTCTL_CA_PASSPHRASE',
+    args: (f) => ['--ca', 'locked', 'issue', 'client', '--cn', 'bob', '--out', f.out],
+    env: { CERTCTL_CA_PASSPHRASE: ENV_WRONG_PASSPHRASE },
+    usesOut: true,
+    status: 2,
+    mention: 'passphrase',
+  },
+  {
+    name: 'encrypted CA: --passphrase-file missing',
+    args: (f) => ['--ca', 'locked', '--passphrase-file', 'no-such-pass.txt', 'issue', 'client', '--cn', 'bob', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: 'no-such-pass.txt',
+  },
+  {
+    name: 'encrypted CA: --passphrase-file empty',
+    args: (f) => ['--ca', 'locked', '--passphrase-file', 'empty.txt', 'issue', 'client', '--cn', 'bob', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: 'empty.txt',
+  },
   { name: 'encrypted CA: crl without passphrase (CRL number must not move)', args: () => ['--ca', 'locked', 'crl'], status: 2, mention: 'passphrase' },
-  { name: 'encrypted CA: sign with wrong passphrase', args: () => ['--ca', 'locked', '--passphrase-file', 'wrong-pass.txt', 'sign', '--csr', 'good.csr'], status: 2, mention: 'passphrase' },
+  {
+    name: 'encrypted CA: sign with wrong passphrase',
+    args: () => ['--ca', 'locked', '--passphrase-file', 'wrong-pass.txt', 'sign', '--csr', 'good.csr'],
+    status: 2,
+    mention: 'passphrase',
+  },
 
   // ---- serials: show / revoke / renew / export --------------------------------------------------
   { name: 'show: unknown serial', args: (f) => ['show', f.unknownSerial], status: 4, mention: (f) => f.unknownSerial },
   { name: 'revoke: unknown serial', args: (f) => ['revoke', f.unknownSerial], status: 4, mention: (f) => f.unknownSerial },
   { name: 'renew: unknown serial', args: (f) => ['renew', f.unknownSerial, '--out', f.out], usesOut: true, status: 4, mention: (f) => f.unknownSerial },
-  { name: 'export: unknown serial', args: (f) => ['export', f.unknownSerial, '--format', 'pem', '--out', f.out], usesOut: true, status: 4, mention: (f) => f.unknownSerial },
+  {
+    name: 'export: unknown serial',
+    args: (f) => ['export', f.unknownSerial, '--format', 'pem', '--out', f.out],
+    usesOut: true,
+    status: 4,
+    mention: (f) => f.unknownSerial,
+  },
   { name: 'show: malformed serial "xyz"', args: () => ['show', 'xyz'], status: 2, mention: 'xyz' },
   { name: 'revoke: malformed serial "xyz"', args: () => ['revoke', 'xyz'], status: 2, mention: 'xyz' },
   { name: 'show: empty serial', args: () => ['show', ''], status: 2, mention: 'serial' },
@@ -135,38 +296,104 @@ const cases: Case[] = [
   { name: 'revoke: already revoked', args: (f) => ['revoke', f.revokedSerial], status: 8, mention: 'already revoked' },
   { name: 'revoke: unknown --reason', args: (f) => ['revoke', f.serverSerial, '--reason', 'bogus'], status: 2, mention: 'bogus' },
   { name: 'renew: --out is an existing regular file', args: (f) => ['renew', f.serverSerial, '--out', 'a-file.txt'], status: 2, mention: 'a-file.txt' },
-  { name: 'renew: --format p12 without a password', args: (f) => ['renew', f.serverSerial, '--format', 'p12', '--out', f.out], usesOut: true, status: 2, mention: 'password' },
+  {
+    name: 'renew: --format p12 without a password',
+    args: (f) => ['renew', f.serverSerial, '--format', 'p12', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: 'password',
+  },
   { name: 'renew: --ttl abc', args: (f) => ['renew', f.serverSerial, '--ttl', 'abc', '--out', f.out], usesOut: true, status: 2, mention: 'abc' },
-  { name: 'export k8s: CSR-signed certificate (no key held)', args: (f) => ['export', f.csrSerial, '--format', 'k8s', '--out', `${f.out}/secret.yaml`], usesOut: true, status: 4, mention: (f) => f.csrSerial },
-  { name: 'export p12: CSR-signed certificate (no key held)', args: (f) => ['export', f.csrSerial, '--format', 'p12', '--password-file', 'p12-pass.txt', '--out', `${f.out}/c.p12`], usesOut: true, status: 4, mention: (f) => f.csrSerial },
-  { name: 'export: --format docker is not an export format', args: (f) => ['export', f.serverSerial, '--format', 'docker', '--out', f.out], usesOut: true, status: 2, mention: 'docker' },
-  { name: 'export p12: no password', args: (f) => ['export', f.serverSerial, '--format', 'p12', '--out', `${f.out}/c.p12`], usesOut: true, status: 2, mention: 'password' },
-  { name: 'export k8s: --out is an existing directory', args: (f) => ['export', f.serverSerial, '--format', 'k8s', '--out', 'a-dir'], status: 2, mention: 'a-dir' },
-  { name: 'export pem: --out is an existing regular file', args: (f) => ['export', f.serverSerial, '--format', 'pem', '--out', 'a-file.txt'], status: 2, mention: 'a-file.txt' },
+  {
+    name: 'export k8s: CSR-signed certificate (no key held)',
+    args: (f) => ['export', f.csrSerial, '--format', 'k8s', '--out', `${f.out}/secret.yaml`],
+    usesOut: true,
+    status: 4,
+    mention: (f) => f.csrSerial,
+  },
+  {
+    name: 'export p12: CSR-signed certificate (no key held)',
+    args: (f) => ['export', f.csrSerial, '--format', 'p12', '--password-file', 'p12-pass.txt', '--out', `${f.out}/c.p12`],
+    usesOut: true,
+    status: 4,
+    mention: (f) => f.csrSerial,
+  },
+  {
+    name: 'export: --format docker is not an export format',
+    args: (f) => ['export', f.serverSerial, '--format', 'docker', '--out', f.out],
+    usesOut: true,
+    status: 2,
+    mention: 'docker',
+  },
+  {
+    name: 'export p12: no password',
+    args: (f) => ['export', f.serverSerial, '--format', 'p12', '--out', `${f.out}/c.p12`],
+    usesOut: true,
+    status: 2,
+    mention: 'password',
+  },
+  {
+    name: 'export k8s: --out is an existing directory',
+    args: (f) => ['export', f.serverSerial, '--format', 'k8s', '--out', 'a-dir'],
+    status: 2,
+    mention: 'a-dir',
+  },
+  {
+    name: 'export pem: --out is an existing regular file',
+    args: (f) => ['export', f.serverSerial, '--format', 'pem', '--out', 'a-file.txt'],
+    status: 2,
+    mention: 'a-file.txt',
+  },
 
   // ---- CAs ---------------------------------------------------------------------------------------
   { name: 'init: the CA already exists', args: () => ['init', '--cn', 'Again'], status: 8, mention: 'already exists' },
   { name: 'init: missing --cn', args: () => ['--ca', 'fresh', 'init'], status: 2, mention: '--cn' },
   { name: 'init: --key-type rsa-1024', args: () => ['--ca', 'fresh', 'init', '--cn', 'Fresh', '--key-type', 'rsa-1024'], status: 2, mention: 'rsa-1024' },
   { name: 'init: --ttl abc', args: () => ['--ca', 'fresh', 'init', '--cn', 'Fresh', '--ttl', 'abc'], status: 2, mention: 'abc' },
-  { name: 'init: --parent names a CA that does not exist', args: () => ['--ca', 'fresh', 'init', '--cn', 'Fresh', '--parent', 'nope'], status: 4, mention: 'nope' },
-  { name: 'init: --passphrase-file missing (must not fall back to a plain key)', args: () => ['--ca', 'fresh', '--passphrase-file', 'no-such-pass.txt', 'init', '--cn', 'Fresh'], status: 2, mention: 'no-such-pass.txt' },
+  {
+    name: 'init: --parent names a CA that does not exist',
+    args: () => ['--ca', 'fresh', 'init', '--cn', 'Fresh', '--parent', 'nope'],
+    status: 4,
+    mention: 'nope',
+  },
+  {
+    name: 'init: --passphrase-file missing (must not fall back to a plain key)',
+    args: () => ['--ca', 'fresh', '--passphrase-file', 'no-such-pass.txt', 'init', '--cn', 'Fresh'],
+    status: 2,
+    mention: 'no-such-pass.txt',
+  },
   { name: 'init: CN longer than 64 characters', args: () => ['--ca', 'fresh', 'init', '--cn', 'C'.repeat(65)], status: 2, mention: '64' },
   { name: 'init: --ca with path traversal', args: () => ['--ca', '../escape', 'init', '--cn', 'Escape'], status: 3, mention: '../escape' },
-  { name: 'init: --parent with path traversal', args: () => ['--ca', 'fresh', 'init', '--cn', 'Fresh', '--parent', '../escape'], status: 2, mention: '../escape' },
+  {
+    name: 'init: --parent with path traversal',
+    args: () => ['--ca', 'fresh', 'init', '--cn', 'Fresh', '--parent', '../escape'],
+    status: 2,
+    mention: '../escape',
+  },
   { name: 'ca show: --ca names a CA that does not exist', args: () => ['--ca', 'nope', 'ca', 'show'], status: 4, mention: 'nope' },
   { name: 'list: --expiring abc', args: () => ['list', '--expiring', 'abc'], status: 2, mention: 'abc' },
   { name: 'unknown command', args: () => ['frobnicate'], status: 2, mention: 'frobnicate' },
 
   // ---- configuration ---------------------------------------------------------------------------
   { name: 'config: --config /nonexistent', args: () => ['--config', '/nonexistent/certctl.yaml', 'list'], status: 3, mention: '/nonexistent/certctl.yaml' },
-  { name: 'config: CERTCTL_CONFIG points nowhere', args: () => ['list'], env: { CERTCTL_CONFIG: '/nonexistent/env.yaml' }, status: 3, mention: 'CERTCTL_CONFIG' },
+  {
+    name: 'config: CERTCTL_CONFIG points nowhere',
+    args: () => ['list'],
+    env: { CERTCTL_CONFIG: '/nonexistent/env.yaml' },
+    status: 3,
+    mention: 'CERTCTL_CONFIG',
+  },
   { name: 'config: --config is a directory', args: () => ['--config', 'a-dir', 'list'], status: 3, mention: 'a-dir' },
   { name: 'config: invalid YAML', args: () => ['--config', 'invalid.yaml', 'list'], status: 3, mention: 'YAML' },
   { name: 'config: YAML alias bomb', args: () => ['--config', 'alias-bomb.yaml', 'list'], status: 3, mention: 'alias-bomb.yaml' },
   { name: 'config: duplicate keys', args: () => ['--config', 'duplicate.yaml', 'list'], status: 3, mention: 'duplicate.yaml' },
   { name: 'config: a YAML list at the top level', args: () => ['--config', 'toplist.yaml', 'list'], status: 3, mention: 'toplist.yaml' },
-  { name: 'config: unknown key under profiles.server', args: () => ['--config', 'unknown-key.yaml', 'list'], status: 3, mention: /profiles\.server\b.*max_tll/ },
+  {
+    name: 'config: unknown key under profiles.server',
+    args: () => ['--config', 'unknown-key.yaml', 'list'],
+    status: 3,
+    mention: /profiles\.server\b.*max_tll/,
+  },
   { name: 'config: unknown top-level key', args: () => ['--config', 'unknown-top.yaml', 'list'], status: 3, mention: 'backnd' },
   { name: 'config: unknown profile name', args: () => ['--config', 'unknown-profile.yaml', 'list'], status: 3, mention: 'sever' },
   { name: 'config: max_ttl not a duration', args: () => ['--config', 'bad-max-ttl.yaml', 'list'], status: 3, mention: 'profiles.server.max_ttl' },
@@ -174,7 +401,12 @@ const cases: Case[] = [
   { name: 'config: default_ttl above max_ttl', args: () => ['--config', 'default-over-max.yaml', 'list'], status: 3, mention: 'profiles.client.default_ttl' },
   { name: 'config: bad CIDR in allowed_ips', args: () => ['--config', 'bad-cidr.yaml', 'list'], status: 3, mention: 'profiles.server.allowed_ips' },
   { name: 'config: bad pattern in allowed_dns', args: () => ['--config', 'bad-dns.yaml', 'list'], status: 3, mention: 'profiles.server.allowed_dns' },
-  { name: 'config: unknown key type in allowed_key_types', args: () => ['--config', 'bad-keytype.yaml', 'list'], status: 3, mention: 'profiles.server.allowed_key_types' },
+  {
+    name: 'config: unknown key type in allowed_key_types',
+    args: () => ['--config', 'bad-keytype.yaml', 'list'],
+    status: 3,
+    mention: 'profiles.server.allowed_key_types',
+  },
   { name: 'config: unknown key in file:', args: () => ['--config', 'bad-file-key.yaml', 'list'], status: 3, mention: /file\b.*bogus/ },
   { name: 'config: file.dir is not a string', args: () => ['--config', 'bad-file-dir.yaml', 'list'], status: 3, mention: 'file.dir' },
   { name: 'config: non-http CRL URL', args: () => ['--config', 'bad-url.yaml', 'list'], status: 3, mention: 'urls.crl' },
@@ -183,7 +415,12 @@ const cases: Case[] = [
   { name: 'backend: backend: nosuch in the config', args: () => ['--config', 'bad-backend.yaml', 'list'], status: 3, mention: 'nosuch' },
   { name: 'backend: CERTCTL_BACKEND=nosuch', args: () => ['list'], env: { CERTCTL_BACKEND: 'nosuch' }, status: 3, mention: 'nosuch' },
   { name: 'backend: --backend vault without an address', args: () => ['--backend', 'vault', 'list'], status: 3, mention: 'vault.address' },
-  { name: 'backend: --backend barbican without credentials', args: () => ['--backend', 'barbican', 'issue', 'client', '--cn', 'bob', '--out', 'never'], status: 3, mention: 'barbican.auth.method' },
+  {
+    name: 'backend: --backend barbican without credentials',
+    args: () => ['--backend', 'barbican', 'issue', 'client', '--cn', 'bob', '--out', 'never'],
+    status: 3,
+    mention: 'barbican.auth.method',
+  },
 ];
 
 /** Extra config files, written next to certctl.yaml so `./pki` is the same store. */
@@ -191,7 +428,11 @@ const CONFIG_FILES: Record<string, string> = {
   'long-ttl.yaml': 'file: { dir: ./pki }\nprofiles:\n  client: { max_ttl: 3650d }\n',
   'invalid.yaml': 'file: { dir: ./pki\nprofiles: [\n  - : :\n',
   // "Billion laughs": 10^6 strings from a few lines if aliases were expanded without limit.
-  'alias-bomb.yaml': ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]', ...'bcdef'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdef'[i]}`).join(',')}]`)].join('\n') + '\n',
+  'alias-bomb.yaml':
+    [
+      'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+      ...'bcdef'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdef'[i]}`).join(',')}]`),
+    ].join('\n') + '\n',
   'duplicate.yaml': 'backend: file\nfile: { dir: ./pki }\nbackend: vault\n',
   'toplist.yaml': '- backend\n- file\n',
   'unknown-key.yaml': 'file: { dir: ./pki }\nprofiles:\n  server: { max_tll: 30d }\n',
@@ -232,7 +473,10 @@ function pemBody(pem: string): Buffer {
 }
 
 function toPemText(der: Buffer, label: string): string {
-  const b64 = der.toString('base64').match(/.{1,64}/g)!.join('\n');
+  const b64 = der
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
@@ -240,7 +484,12 @@ function toPemText(der: Buffer, label: string): string {
 function keyLines(text: string): string[] {
   const lines: string[] = [];
   for (const m of text.matchAll(/-----BEGIN [A-Z ]*PRIVATE KEY-----([\s\S]+?)-----END/g)) {
-    lines.push(...m[1].split('\n').map((l) => l.trim()).filter((l) => l.length >= 32));
+    lines.push(
+      ...m[1]
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.length >= 32),
+    );
   }
   return lines;
 }
@@ -394,7 +643,10 @@ describe('certctl refuses malformed and hostile input without side effects', () 
     check(message !== '' && r.stderr.includes(message), 'stderr does not carry the message');
 
     // No stack traces, no secrets.
-    for (const [name, stream] of [['stdout', r.stdout], ['stderr', r.stderr]] as const) {
+    for (const [name, stream] of [
+      ['stdout', r.stdout],
+      ['stderr', r.stderr],
+    ] as const) {
       check(!/^\s+at .+:\d+:\d+\)?$/m.test(stream) && !/node:internal|\/dist\/certctl\.js:\d+/.test(stream), `${name} shows a stack trace`);
       for (const secret of secrets) check(!stream.includes(secret), `${name} leaks a secret (${secret.slice(0, 12)}…)`);
     }

@@ -42,7 +42,21 @@ describe('certctl CLI contract', () => {
     const serial = issued.certificates[0].serial;
     expect(issued.files.map((f) => f.replace(/^.*\//, '')).sort()).toEqual(['ca.pem', 'cert.pem', 'chain.pem', 'key.pem']);
     j('p12', ['issue', 'client', '--cn', 'p', '--format', 'p12', '--password-file', 'pw', '--out', 'p']);
-    run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=csr-client', '-keyout', join(dir, 'c.key'), '-out', join(dir, 'c.csr')]);
+    run('openssl', [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      '/CN=csr-client',
+      '-keyout',
+      join(dir, 'c.key'),
+      '-out',
+      join(dir, 'c.csr'),
+    ]);
     expect((j('sign', ['sign', '--csr', 'c.csr']) as { certificate: string }).certificate).toMatch(/BEGIN CERTIFICATE/);
     expect((j('list', ['list']) as unknown[]).length).toBe(3);
     expect((j('show', ['show', serial.toLowerCase()]) as { serial: string }).serial).toBe(serial);
@@ -54,7 +68,11 @@ describe('certctl CLI contract', () => {
 
   it('draws a progress bar for a fleet batch on a terminal, and none in a pipe', () => {
     ok(dir, ['--ca', 'fleet', 'init', '--cn', 'Fleet CA']);
-    const tty = run('script', ['-qec', `${process.execPath} ${CERTCTL_BIN} --ca fleet issue node --count 600 --format flocker --out ${join(dir, 'fleet-tty')}`, '/dev/null'], { cwd: dir });
+    const tty = run(
+      'script',
+      ['-qec', `${process.execPath} ${CERTCTL_BIN} --ca fleet issue node --count 600 --format flocker --out ${join(dir, 'fleet-tty')}`, '/dev/null'],
+      { cwd: dir },
+    );
     expect(tty.status).toBe(0);
     expect(tty.stdout).toMatch(/issuing \[.*\] \d+\/600/);
     const piped = certctl(dir, ['--ca', 'fleet', 'issue', 'node', '--count', '5', '--format', 'flocker', '--out', 'fleet-pipe']);

@@ -25,7 +25,9 @@ describe('file store under concurrent certctl processes', () => {
     const serials: string[] = list.json!.result.map((r: { serial: string }) => r.serial);
     expect(serials).toHaveLength(120);
     expect(new Set(serials).size).toBe(120);
-    const lines = readFileSync(join(dir, 'pki', 'default', 'inventory.jsonl'), 'utf8').trimEnd().split('\n');
+    const lines = readFileSync(join(dir, 'pki', 'default', 'inventory.jsonl'), 'utf8')
+      .trimEnd()
+      .split('\n');
     expect(lines.every((l) => JSON.parse(l).e === 'issue')).toBe(true);
   });
 });

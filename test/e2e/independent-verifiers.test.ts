@@ -119,7 +119,12 @@ describe('independent verifiers', () => {
       ['peer', 'etcd-0.example.com'],
       ['p384root-server', 'p384root.example.com'],
     ])('%s verifies as a TLS server for %s', (out, name) => {
-      expect(verifyChain(dir, ['--ca', `${out}/ca.pem`, '--leaf', `${out}/cert.pem`, '--server-name', name])).toEqual({ status: 0, ok: true, chainLength: 2, error: undefined });
+      expect(verifyChain(dir, ['--ca', `${out}/ca.pem`, '--leaf', `${out}/cert.pem`, '--server-name', name])).toEqual({
+        status: 0,
+        ok: true,
+        chainLength: 2,
+        error: undefined,
+      });
     });
 
     // Client and node certificates carry no SAN (the CN is the identity); the Web PKI
@@ -130,7 +135,12 @@ describe('independent verifiers', () => {
       ['rsaroot-client', ['--allow-missing-san']],
       ['peer', []],
     ])('%s verifies as a TLS client', (out, extra) => {
-      expect(verifyChain(dir, ['--ca', `${out}/ca.pem`, '--leaf', `${out}/cert.pem`, '--client', ...extra])).toEqual({ status: 0, ok: true, chainLength: 2, error: undefined });
+      expect(verifyChain(dir, ['--ca', `${out}/ca.pem`, '--leaf', `${out}/cert.pem`, '--client', ...extra])).toEqual({
+        status: 0,
+        ok: true,
+        chainLength: 2,
+        error: undefined,
+      });
     });
 
     test.each([
@@ -141,13 +151,20 @@ describe('independent verifiers', () => {
       ['inter-node', ['--client', '--allow-missing-san']],
     ])('%s verifies through the intermediate (%j)', (out, mode) => {
       // ca.pem is the root; the intermediate comes from `ca show` of the intermediate CA…
-      expect(verifyChain(dir, ['--ca', `${out}/ca.pem`, '--intermediate', 'intermediate.pem', '--leaf', `${out}/cert.pem`, ...mode])).toMatchObject({ status: 0, ok: true, chainLength: 3 });
+      expect(verifyChain(dir, ['--ca', `${out}/ca.pem`, '--intermediate', 'intermediate.pem', '--leaf', `${out}/cert.pem`, ...mode])).toMatchObject({
+        status: 0,
+        ok: true,
+        chainLength: 3,
+      });
       // …or from chain.pem (leaf + intermediate), as a TLS peer would send it.
       expect(verifyChain(dir, ['--ca', `${out}/ca.pem`, '--leaf', `${out}/chain.pem`, ...mode])).toMatchObject({ status: 0, ok: true, chainLength: 3 });
     });
 
     test('a leaf of the intermediate does not verify without it', () => {
-      expect(verifyChain(dir, ['--ca', 'root.pem', '--leaf', 'inter-server/cert.pem', '--server-name', 'inter.example.com'])).toMatchObject({ status: 1, ok: false });
+      expect(verifyChain(dir, ['--ca', 'root.pem', '--leaf', 'inter-server/cert.pem', '--server-name', 'inter.example.com'])).toMatchObject({
+        status: 1,
+        ok: false,
+      });
     });
 
     test('the verifier is not a rubber stamp: wrong name, wrong EKU, wrong CA all fail', () => {
@@ -156,7 +173,10 @@ describe('independent verifiers', () => {
       expect(verifyChain(dir, ['--ca', 'root.pem', '--leaf', 'server/cert.pem', '--client'])).toMatchObject({ status: 1, ok: false });
       expect(verifyChain(dir, ['--ca', 'root.pem', '--leaf', 'inter-client/chain.pem', '--server-name', 'bob'])).toMatchObject({ status: 1, ok: false });
       // same CA name, different key
-      expect(verifyChain(dir, ['--ca', 'root.pem', '--leaf', join(otherDir, 'server', 'cert.pem'), '--server-name', 'api.example.com'])).toMatchObject({ status: 1, ok: false });
+      expect(verifyChain(dir, ['--ca', 'root.pem', '--leaf', join(otherDir, 'server', 'cert.pem'), '--server-name', 'api.example.com'])).toMatchObject({
+        status: 1,
+        ok: false,
+      });
     });
   });
 
@@ -187,13 +207,33 @@ describe('independent verifiers', () => {
 
     test('control: zlint-check does fail a certificate with a known defect', () => {
       // An EC key with keyEncipherment is an RFC 8813 error (e_ecdsa_allowed_ku).
-      const r = run('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'bad.key',
-        '-subj', '/CN=bad.example.com', '-days', '30', '-out', 'bad.pem',
-        '-addext', 'basicConstraints=critical,CA:FALSE',
-        '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
-        '-addext', 'subjectAltName=DNS:bad.example.com',
-      ], { cwd: dir });
+      const r = run(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          'bad.key',
+          '-subj',
+          '/CN=bad.example.com',
+          '-days',
+          '30',
+          '-out',
+          'bad.pem',
+          '-addext',
+          'basicConstraints=critical,CA:FALSE',
+          '-addext',
+          'keyUsage=critical,digitalSignature,keyEncipherment',
+          '-addext',
+          'subjectAltName=DNS:bad.example.com',
+        ],
+        { cwd: dir },
+      );
       expect(r.status).toBe(0);
       const z = zlintCheck(dir, ['bad.pem']);
       expect(z.status).toBe(1);

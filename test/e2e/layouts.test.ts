@@ -105,7 +105,22 @@ describe('output layouts', () => {
     });
 
     test('an RSA key in a p12 reads back too', () => {
-      ok(dir, ['issue', 'server', '--cn', 'rsa.example.com', '--dns', 'rsa.example.com', '--key-type', 'rsa-2048', '--format', 'p12', '--password-file', 'pw', '--out', 'p12-rsa']);
+      ok(dir, [
+        'issue',
+        'server',
+        '--cn',
+        'rsa.example.com',
+        '--dns',
+        'rsa.example.com',
+        '--key-type',
+        'rsa-2048',
+        '--format',
+        'p12',
+        '--password-file',
+        'pw',
+        '--out',
+        'p12-rsa',
+      ]);
       const r = run('openssl', ['pkcs12', '-in', 'p12-rsa/rsa.example.com.p12', '-nodes', '-passin', 'file:pw'], { cwd: dir });
       expect(r.status).toBe(0);
       const leaf = pemBlocks(r.stdout, 'CERTIFICATE').find((c) => new X509Certificate(c).subject === 'CN=rsa.example.com')!;
@@ -171,7 +186,18 @@ describe('output layouts', () => {
     });
 
     test.each(['000', '077'])('with umask %s: the created out dir is 0700, keys 0600, certs not group/world writable', (umask) => {
-      const server = certctlWithUmask(dir, umask, ['issue', 'server', '--cn', 'dockerd', '--dns', 'dockerd.example.com', '--format', 'docker', '--out', `umask-${umask}/server`]);
+      const server = certctlWithUmask(dir, umask, [
+        'issue',
+        'server',
+        '--cn',
+        'dockerd',
+        '--dns',
+        'dockerd.example.com',
+        '--format',
+        'docker',
+        '--out',
+        `umask-${umask}/server`,
+      ]);
       expect(server.stderr).not.toMatch(/^certctl: /m);
       expect(server.status).toBe(0);
       const client = certctlWithUmask(dir, umask, ['issue', 'client', '--cn', 'docker-user', '--format', 'docker', '--out', `umask-${umask}/client`]);
@@ -188,7 +214,11 @@ describe('output layouts', () => {
       });
       for (const rel of ['server/server-cert.pem', 'server/ca.pem', 'client/cert.pem', 'client/ca.pem']) {
         const m = mode(join(dir, `umask-${umask}`, rel));
-        expect({ rel, writableByOthers: (m & 0o022) !== 0, readableByOwner: (m & 0o400) !== 0 }).toEqual({ rel, writableByOthers: false, readableByOwner: true });
+        expect({ rel, writableByOthers: (m & 0o022) !== 0, readableByOwner: (m & 0o400) !== 0 }).toEqual({
+          rel,
+          writableByOthers: false,
+          readableByOwner: true,
+        });
       }
     });
 
@@ -404,7 +434,11 @@ describe('output layouts', () => {
 
   describe('renew', () => {
     const kinds = [
-      { profile: 'server', args: ['--cn', 'renew.example.com', '--dns', 'renew.example.com', '--dns', 'www.renew.example.com', '--ip', '10.1.1.1'], eku: [EKU_SERVER_AUTH] },
+      {
+        profile: 'server',
+        args: ['--cn', 'renew.example.com', '--dns', 'renew.example.com', '--dns', 'www.renew.example.com', '--ip', '10.1.1.1'],
+        eku: [EKU_SERVER_AUTH],
+      },
       { profile: 'client', args: ['--cn', 'renew-client', '--ttl', '30d'], eku: [EKU_CLIENT_AUTH] },
       { profile: 'peer', args: ['--cn', 'etcd-0', '--dns', 'etcd-0.example.com', '--ip', '10.1.1.2'], eku: [EKU_SERVER_AUTH, EKU_CLIENT_AUTH] },
     ];

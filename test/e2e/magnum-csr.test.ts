@@ -50,7 +50,22 @@ describe('Magnum CSR flow: openssl CSR signed by `certctl sign`', () => {
     // The seed flow, step by step.
     openssl(dir, ['genrsa', '-out', 'client.key', '4096']);
     writeFileSync(join(dir, 'client.conf'), MAGNUM_CLIENT_CONF);
-    openssl(dir, ['req', '-new', '-days', '365', '-config', 'client.conf', '-reqexts', 'req_ext', '-extensions', 'req_ext', '-key', 'client.key', '-out', 'client.csr']);
+    openssl(dir, [
+      'req',
+      '-new',
+      '-days',
+      '365',
+      '-config',
+      'client.conf',
+      '-reqexts',
+      'req_ext',
+      '-extensions',
+      'req_ext',
+      '-key',
+      'client.key',
+      '-out',
+      'client.csr',
+    ]);
     // certctl sign --csr client.csr > client.crt ; certctl ca show > ca.crt
     const signed = ok(dir, ['sign', '--csr', 'client.csr']);
     writeFileSync(join(dir, 'client.crt'), signed.stdout);
@@ -92,7 +107,9 @@ describe('Magnum CSR flow: openssl CSR signed by `certctl sign`', () => {
   });
 
   test('the CSR-signed certificate is in the inventory without a key', () => {
-    const serial = openssl(dir, ['x509', '-in', 'client.crt', '-noout', '-serial']).stdout.trim().replace(/^serial=/, '');
+    const serial = openssl(dir, ['x509', '-in', 'client.crt', '-noout', '-serial'])
+      .stdout.trim()
+      .replace(/^serial=/, '');
     const shown = ok(dir, ['show', serial, '--json']).json!.result;
     expect(shown.profile).toBe('client');
     expect(shown.commonName).toBe('Your Name');
@@ -148,10 +165,21 @@ describe('Magnum CSR flow: openssl CSR signed by `certctl sign`', () => {
 
     beforeAll(() => {
       openssl(dir, [
-        'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key',
-        '-subj', '/CN=api.example.com',
-        '-addext', 'subjectAltName=DNS:api.example.com,DNS:www.example.com,IP:10.1.2.3',
-        '-out', 'server.csr',
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'server.key',
+        '-subj',
+        '/CN=api.example.com',
+        '-addext',
+        'subjectAltName=DNS:api.example.com,DNS:www.example.com,IP:10.1.2.3',
+        '-out',
+        'server.csr',
       ]);
       result = certctl(dir, ['sign', '--csr', 'server.csr', '--profile', 'server']);
       writeFileSync(join(dir, 'server.crt'), result.stdout);
@@ -173,7 +201,11 @@ describe('Magnum CSR flow: openssl CSR signed by `certctl sign`', () => {
     });
 
     test('openssl verifies it as a TLS server certificate for each SAN', () => {
-      for (const check of [['-verify_hostname', 'api.example.com'], ['-verify_hostname', 'www.example.com'], ['-verify_ip', '10.1.2.3']]) {
+      for (const check of [
+        ['-verify_hostname', 'api.example.com'],
+        ['-verify_hostname', 'www.example.com'],
+        ['-verify_ip', '10.1.2.3'],
+      ]) {
         const r = run('openssl', ['verify', '-CAfile', 'ca.crt', '-purpose', 'sslserver', ...check, 'server.crt'], { cwd: dir });
         expect({ check, out: r.stdout.trim(), status: r.status }).toEqual({ check, out: 'server.crt: OK', status: 0 });
       }

@@ -35,13 +35,10 @@ interface MtlsServer {
 
 function startMtlsServer(server: Creds, ca: string): Promise<MtlsServer> {
   const handshakeErrors: Error[] = [];
-  const srv = tls.createServer(
-    { cert: server.cert, key: server.key, ca, requestCert: true, rejectUnauthorized: true },
-    (socket) => {
-      const peer = socket.getPeerCertificate();
-      socket.end(JSON.stringify({ authorized: socket.authorized, cn: peer.subject?.CN ?? null }));
-    },
-  );
+  const srv = tls.createServer({ cert: server.cert, key: server.key, ca, requestCert: true, rejectUnauthorized: true }, (socket) => {
+    const peer = socket.getPeerCertificate();
+    socket.end(JSON.stringify({ authorized: socket.authorized, cn: peer.subject?.CN ?? null }));
+  });
   // A certificate from an unknown CA completes the TLS handshake and is refused just
   // after it (node verifies the peer then destroys the socket), so the reason is in
   // the socket's authorizationError rather than in the error's message.
@@ -100,7 +97,6 @@ function connectClient(port: number, opts: tls.ConnectionOptions): Promise<Clien
     socket.on('error', (e) => done({ ok: false, error: e.message }));
   });
 }
-
 
 /** Starts `openssl s_server` and resolves once it prints ACCEPT (it is listening). */
 function startSServer(args: string[], cwd: string): Promise<ChildProcess> {
@@ -239,7 +235,12 @@ describe('mutual TLS with certctl certificates', () => {
       expect(o.body).toBeUndefined();
       // The server saw (and refused) the handshake.
       await waitFor(() => server.handshakeErrors.length > before);
-      expect(server.handshakeErrors.slice(before).map((e) => e.message).join('\n')).toMatch(/certificate/i);
+      expect(
+        server.handshakeErrors
+          .slice(before)
+          .map((e) => e.message)
+          .join('\n'),
+      ).toMatch(/certificate/i);
     });
 
     test('(c) a client certificate from another certctl CA is refused', async () => {
@@ -248,7 +249,12 @@ describe('mutual TLS with certctl certificates', () => {
       expect(o.ok).toBe(false);
       expect(o.body).toBeUndefined();
       await waitFor(() => server.handshakeErrors.length > before);
-      expect(server.handshakeErrors.slice(before).map((e) => e.message).join('\n')).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT/);
+      expect(
+        server.handshakeErrors
+          .slice(before)
+          .map((e) => e.message)
+          .join('\n'),
+      ).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT/);
     });
 
     test('a client that does not trust the CA refuses the server', async () => {
@@ -285,7 +291,20 @@ describe('mutual TLS with certctl certificates', () => {
         port = await freePort();
         try {
           child = await startSServer(
-            ['-Verify', '1', '-verify_return_error', '-cert', 'server/cert.pem', '-key', 'server/key.pem', '-CAfile', 'server/ca.pem', '-www', '-accept', `127.0.0.1:${port}`],
+            [
+              '-Verify',
+              '1',
+              '-verify_return_error',
+              '-cert',
+              'server/cert.pem',
+              '-key',
+              'server/key.pem',
+              '-CAfile',
+              'server/ca.pem',
+              '-www',
+              '-accept',
+              `127.0.0.1:${port}`,
+            ],
             dir,
           );
         } catch (e) {
@@ -301,7 +320,21 @@ describe('mutual TLS with certctl certificates', () => {
     function curl(extra: string[]): CliResult {
       return run(
         'curl',
-        ['-sS', '--max-time', '15', '-o', '/dev/null', '-w', '%{http_code}', '--resolve', `localhost:${port}:127.0.0.1`, '--cacert', 'server/ca.pem', ...extra, `https://localhost:${port}/`],
+        [
+          '-sS',
+          '--max-time',
+          '15',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          '--resolve',
+          `localhost:${port}:127.0.0.1`,
+          '--cacert',
+          'server/ca.pem',
+          ...extra,
+          `https://localhost:${port}/`,
+        ],
         { cwd: dir, timeout: 30000 },
       );
     }
@@ -351,7 +384,11 @@ describe('mutual TLS with certctl certificates', () => {
     });
 
     test('openssl verify -CAfile root -untrusted chain accepts the leaf', () => {
-      const r = run('openssl', ['verify', '-CAfile', 'inter-server/ca.pem', '-untrusted', 'inter-server/chain.pem', '-purpose', 'sslserver', 'inter-server/cert.pem'], { cwd: dir });
+      const r = run(
+        'openssl',
+        ['verify', '-CAfile', 'inter-server/ca.pem', '-untrusted', 'inter-server/chain.pem', '-purpose', 'sslserver', 'inter-server/cert.pem'],
+        { cwd: dir },
+      );
       expect(r.stdout.trim()).toBe('inter-server/cert.pem: OK');
       expect(r.status).toBe(0);
     });

@@ -194,7 +194,11 @@ describe('revocation with an intermediate CA', () => {
   }
 
   function verifyAll(leafDir: string): CliResult {
-    return run('openssl', ['verify', '-crl_check_all', '-CAfile', `${leafDir}/ca.pem`, '-untrusted', `${leafDir}/chain.pem`, '-CRLfile', 'all.crl', `${leafDir}/cert.pem`], { cwd: dir });
+    return run(
+      'openssl',
+      ['verify', '-crl_check_all', '-CAfile', `${leafDir}/ca.pem`, '-untrusted', `${leafDir}/chain.pem`, '-CRLfile', 'all.crl', `${leafDir}/cert.pem`],
+      { cwd: dir },
+    );
   }
 
   test('the intermediate CRL is signed by the intermediate and verifies against it', () => {

@@ -19,7 +19,9 @@ function rest(s: OpenStackServers) {
       scope: { project: { name: s.projectName, domain: { name: 'Default' } } },
     },
   });
-  const login = run('curl', ['-sS', '-D', '-', '-o', '/dev/null', '-H', 'Content-Type: application/json', '--data-binary', '@-', `${s.authUrl}/auth/tokens`], { input: body });
+  const login = run('curl', ['-sS', '-D', '-', '-o', '/dev/null', '-H', 'Content-Type: application/json', '--data-binary', '@-', `${s.authUrl}/auth/tokens`], {
+    input: body,
+  });
   const token = /^x-subject-token:\s*(\S+)/im.exec(login.stdout)?.[1];
   if (!token) throw new Error(`curl could not get a Keystone token: ${login.stdout}${login.stderr}`);
   const get = (path: string, accept = 'application/json') => {
@@ -58,9 +60,27 @@ describeWithOpenStack('certctl --backend barbican (real Keystone + Barbican)', (
   it('init, issue server and client, sign a CSR: openssl verifies all against `ca show`', () => {
     ok(dir, ['init', '--cn', 'Barbican E2E Root'], env);
     writeFileSync(join(dir, 'ca.pem'), ok(dir, ['ca', 'show'], env).stdout);
-    serials.server = ok(dir, ['issue', 'server', '--cn', 'localhost', '--dns', 'localhost', '--ip', '127.0.0.1', '--out', 'srv', '--json'], env).json!.result.certificates[0].serial;
+    serials.server = ok(
+      dir,
+      ['issue', 'server', '--cn', 'localhost', '--dns', 'localhost', '--ip', '127.0.0.1', '--out', 'srv', '--json'],
+      env,
+    ).json!.result.certificates[0].serial;
     serials.client = ok(dir, ['issue', 'client', '--cn', 'alice', '--out', 'cli', '--json'], env).json!.result.certificates[0].serial;
-    run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'bob.key'), '-subj', '/CN=bob', '-out', join(dir, 'bob.csr')]);
+    run('openssl', [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      join(dir, 'bob.key'),
+      '-subj',
+      '/CN=bob',
+      '-out',
+      join(dir, 'bob.csr'),
+    ]);
     const signed = ok(dir, ['sign', '--csr', 'bob.csr'], env).stdout;
     writeFileSync(join(dir, 'bob.crt'), signed);
     for (const cert of ['srv/cert.pem', 'cli/cert.pem', 'bob.crt']) {
@@ -143,7 +163,12 @@ describeWithOpenStack('certctl --backend barbican (real Keystone + Barbican)', (
     expect(slots.private_key).toBe(keyRef);
     expect(api.text(new URL(slots.intermediates).pathname + '/payload')).toContain('BEGIN CERTIFICATE');
     // The CA key in Barbican, nowhere on disk; leaf keys only where --out put them.
-    expect(privateKeyFilesUnder(dir, ['srv', 'cli', 'srv2', 'bob.key', 'alice.p12'].map((p) => join(dir, p)))).toEqual([]);
+    expect(
+      privateKeyFilesUnder(
+        dir,
+        ['srv', 'cli', 'srv2', 'bob.key', 'alice.p12'].map((p) => join(dir, p)),
+      ),
+    ).toEqual([]);
   });
 
   it('a wrong Keystone password is refused: exit 7, naming what to check and never the password', () => {

@@ -82,7 +82,11 @@ class FaultInjectingTransport implements HttpTransport {
   ) {}
 
   async send(request: HttpRequest): Promise<HttpResponse> {
-    const injected = (status: number) => ({ status, headers: {}, data: { code: status, title: 'Injected', description: 'injected by FaultInjectingTransport' } });
+    const injected = (status: number) => ({
+      status,
+      headers: {},
+      data: { code: status, title: 'Injected', description: 'injected by FaultInjectingTransport' },
+    });
     if (request.method === 'POST' && request.url.includes('/v1/') && ++this.posts === this.failPost) return injected(500);
     if (request.method === 'DELETE' && request.url.includes('/v1/secrets/')) return injected(503);
     return this.inner.send(request);
@@ -95,7 +99,12 @@ async function keystoneAdmin(s: OpenStackServers) {
   const login = await http.send({
     method: 'POST',
     url: `${s.authUrl}/auth/tokens`,
-    body: { auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { name: 'Default' }, password: s.keystoneAdminPassword } } }, scope: { project: { name: 'admin', domain: { name: 'Default' } } } } },
+    body: {
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: 'admin', domain: { name: 'Default' }, password: s.keystoneAdminPassword } } },
+        scope: { project: { name: 'admin', domain: { name: 'Default' } } },
+      },
+    },
   });
   if (login.status !== 201) throw new Error(`admin login to Keystone failed: ${login.status}`);
   const headers = { 'X-Auth-Token': login.headers['x-subject-token'] };
@@ -117,7 +126,12 @@ async function keystoneAdmin(s: OpenStackServers) {
       const r = await http.send({
         method: 'POST',
         url: `${s.authUrl}/auth/tokens`,
-        body: { auth: { identity: { methods: ['password'], password: { user: { name: s.username, domain: { name: 'Default' }, password: s.password } } }, scope: { project: { name: s.projectName, domain: { name: 'Default' } } } } },
+        body: {
+          auth: {
+            identity: { methods: ['password'], password: { user: { name: s.username, domain: { name: 'Default' }, password: s.password } } },
+            scope: { project: { name: s.projectName, domain: { name: 'Default' } } },
+          },
+        },
       });
       return r.headers['x-subject-token'];
     },
@@ -160,7 +174,7 @@ describeWithOpenStack('Barbican faults leave nothing behind', (servers) => {
     await expectUnchanged();
   });
 
-  it("a write whose answer is lost (Barbican stored it, the connection dropped) is found by name and deleted", async () => {
+  it('a write whose answer is lost (Barbican stored it, the connection dropped) is found by name and deleted', async () => {
     const proxy = new FaultInjectingProxy(servers.endpoint, (req, n) => (n === 4 ? 'drop-after-forward' : 'forward'));
     const url = await proxy.start();
     try {
@@ -191,14 +205,29 @@ describeWithOpenStack('Barbican faults leave nothing behind', (servers) => {
     const faults = new FaultInjectingTransport(new RetryingTransport(new AxiosTransport(options), { retries: 2, baseDelayMs: 200 }), 5);
     const store = new BarbicanCertStore(new BarbicanClient(faults, createAuth(options, faults), options), options, 300);
     const item = (serial: string): IssuedCertificate => ({
-      record: { serial, profile: 'node', commonName: serial, dnsNames: [], ipAddresses: [], keyType: 'ec-p256', notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2027-01-01T00:00:00.000Z', issuedAt: '2026-01-01T00:00:00.000Z', hasKey: true, sha256: '00', status: 'valid' },
+      record: {
+        serial,
+        profile: 'node',
+        commonName: serial,
+        dnsNames: [],
+        ipAddresses: [],
+        keyType: 'ec-p256',
+        notBefore: '2026-01-01T00:00:00.000Z',
+        notAfter: '2027-01-01T00:00:00.000Z',
+        issuedAt: '2026-01-01T00:00:00.000Z',
+        hasKey: true,
+        sha256: '00',
+        status: 'valid',
+      },
       certPem: `-----BEGIN CERTIFICATE-----\nMA${serial}\n-----END CERTIFICATE-----\n`,
       keyPem: `-----BEGIN PRIVATE KEY-----\nMA${serial}\n-----END PRIVATE KEY-----\n`,
     });
     const [ca] = await store.listCas();
     const err = await store.putIssued(ca, [item('0A0A0A0A'), item('0B0B0B0B')]).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(BackendUnavailableError);
-    expect((err as Error).message).toMatch(/failed the private secret ".*\/0B0B0B0B\/key" \(500\).*; while undoing storing 2 certificates, 3 objects could not be deleted — delete them: /);
+    expect((err as Error).message).toMatch(
+      /failed the private secret ".*\/0B0B0B0B\/key" \(500\).*; while undoing storing 2 certificates, 3 objects could not be deleted — delete them: /,
+    );
     // What is left in Barbican is exactly what the message names: the container went, the three secrets stayed.
     const now = await look.objects(prefix);
     expect(now.containers).toEqual(baseline.containers);
@@ -217,18 +246,26 @@ describeWithOpenStack('Barbican faults leave nothing behind', (servers) => {
       ok(pki.dir, ['init', '--cn', 'Front CA'], {});
       ok(pki.dir, ['issue', 'server', '--cn', 'localhost', '--dns', 'localhost', '--ip', '127.0.0.1', '--out', 'front'], {});
       const target = new URL(servers.endpoint);
-      const front = createHttpsServer({ cert: readFileSync(join(pki.dir, 'front/cert.pem')), key: readFileSync(join(pki.dir, 'front/key.pem')) }, (req, res) => {
-        const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        });
-        req.pipe(upstream);
-      });
+      const front = createHttpsServer(
+        { cert: readFileSync(join(pki.dir, 'front/cert.pem')), key: readFileSync(join(pki.dir, 'front/key.pem')) },
+        (req, res) => {
+          const upstream = request(
+            { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+            (up) => {
+              res.writeHead(up.statusCode ?? 502, up.headers);
+              up.pipe(res);
+            },
+          );
+          req.pipe(upstream);
+        },
+      );
       await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
       const url = `https://localhost:${(front.address() as AddressInfo).port}`;
       try {
         const refused = await certctlAsync(dir, ['list'], { ...env, CERTCTL_BARBICAN_ENDPOINT: url });
-        expect(refused.stderr).toMatch(/TLS verification failed \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\).*OS_CACERT.*Verification stays on/);
+        expect(refused.stderr).toMatch(
+          /TLS verification failed \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\).*OS_CACERT.*Verification stays on/,
+        );
         expect(refused.status).toBe(3);
         const trusted = await certctlAsync(dir, ['list', '--json'], { ...env, CERTCTL_BARBICAN_ENDPOINT: url, OS_CACERT: join(pki.dir, 'front/ca.pem') });
         expect(trusted.status).toBe(0);
@@ -241,7 +278,7 @@ describeWithOpenStack('Barbican faults leave nothing behind', (servers) => {
     }
   });
 
-  it('a payload over Barbican\'s size limit: exit 2 naming the limit, nothing stored', async () => {
+  it("a payload over Barbican's size limit: exit 2 naming the limit, nothing stored", async () => {
     const dns = Array.from({ length: 700 }, (_, i) => ['--dns', `host-${String(i).padStart(4, '0')}.example.com`]).flat();
     const r = certctl(dir, ['issue', 'server', '--cn', 'big.example', ...dns], env);
     expect(r.stderr).toMatch(/too large \(413\).*max_allowed_secret_in_bytes/);
@@ -285,7 +322,10 @@ describeWithOpenStack('Barbican faults leave nothing behind', (servers) => {
       return;
     }
     const script = join(__dirname, '..', '..', 'tools', 'openstack-dev.sh');
-    const child = spawn(process.execPath, [CERTCTL_BIN, 'issue', 'node', '--count', '60'], { cwd: dir, env: { ...process.env, ...env, XDG_CONFIG_HOME: join(dir, '.xdg') } });
+    const child = spawn(process.execPath, [CERTCTL_BIN, 'issue', 'node', '--count', '60'], {
+      cwd: dir,
+      env: { ...process.env, ...env, XDG_CONFIG_HOME: join(dir, '.xdg') },
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? -1)));

@@ -84,7 +84,9 @@ async function deletingTrip(dir: string, env: Record<string, string>, hops: Stor
     const toDir = i === hops.length - 1 ? ['--to-dir', 'back'] : [];
     const result = migrate(dir, env, from, to, ['--delete-source', ...toDir]);
     expect(result.deleteSource).toBe(true);
-    expect(result.cas).toEqual([expect.objectContaining({ ca: 'default', certificates: count, revoked: revoke, copied: count, verified: count, sourceDeleted: true })]);
+    expect(result.cas).toEqual([
+      expect.objectContaining({ ca: 'default', certificates: count, revoked: revoke, copied: count, verified: count, sourceDeleted: true }),
+    ]);
     results.push(result);
     // The source no longer has the CA: migrating from it again finds nothing.
     const fromDir = from === 'file' ? ['--from-dir', 'pki'] : [];
@@ -152,7 +154,10 @@ describe('certctl migrate file → file (built CLI, no server)', () => {
       const { serials } = await seed(t.dir, {}, 3000, 30);
       const inventory = join(t.dir, 'other', 'default', 'inventory.jsonl');
       // Small batches make the copy long enough to kill it with some batches written and some not.
-      const child = spawn(process.execPath, [CERTCTL_BIN, 'migrate', '--from', 'file', '--to', 'file', '--to-dir', 'other', '--batch-size', '5'], { cwd: t.dir, stdio: 'ignore' });
+      const child = spawn(process.execPath, [CERTCTL_BIN, 'migrate', '--from', 'file', '--to', 'file', '--to-dir', 'other', '--batch-size', '5'], {
+        cwd: t.dir,
+        stdio: 'ignore',
+      });
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       let lines = 0;
       for (let i = 0; i < 2000 && lines < 100; i++) {
@@ -168,7 +173,10 @@ describe('certctl migrate file → file (built CLI, no server)', () => {
       // The killed process's lock on the target CA goes stale after 30 s; the re-run waits that out.
       const result = migrate(t.dir, {}, 'file', 'file', ['--to-dir', 'other']);
       expect(result.cas[0]).toMatchObject({ caAction: 'reuse', certificates: 3000, copied: 3000 - copiedBefore, skipped: copiedBefore, verified: 3000 });
-      const target = readFileSync(inventory, 'utf8').trim().split('\n').map((l) => JSON.parse(l).serial);
+      const target = readFileSync(inventory, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).serial);
       expect(target).toHaveLength(3000);
       expect(new Set(target)).toEqual(new Set(serials));
     } finally {
@@ -205,7 +213,7 @@ describeWithOpenStack('certctl migrate with a real Barbican', (openstack) => {
     expect(inBarbican).toEqual(ok(dir, ['list', '--json']).json!.result);
   });
 
-  it('a target that refuses an object (a certificate over Barbican\'s size limit) stops with a clear error; the source is intact', async () => {
+  it("a target that refuses an object (a certificate over Barbican's size limit) stops with a clear error; the source is intact", async () => {
     const { dir, barbicanPrefix } = setup();
     await seed(dir, {}, 10, 1);
     // A certificate PEM of 30,000 characters: more than Barbican stores in one secret.
@@ -213,13 +221,19 @@ describeWithOpenStack('certctl migrate with a real Barbican', (openstack) => {
     const template = (await store.list('default'))[3];
     const serial = serialToHex(newSerial());
     const body = Buffer.alloc(22000, 7).toString('base64').replace(/.{64}/g, '$&\n');
-    await store.putIssued('default', [{ record: { ...template, serial, hasKey: false }, certPem: `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n` }]);
+    await store.putIssued('default', [
+      { record: { ...template, serial, hasKey: false }, certPem: `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n` },
+    ]);
     const before = treeDigest(join(dir, 'pki'));
 
     const r = certctl(dir, ['migrate', '--from', 'file', '--to', 'barbican', '--batch-size', '4']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`copying certificates 9–11 of 11 of CA "default" \\(serials [0-9A-F]+ … ${serial}\\) into the barbican store failed: .*too large`));
-    expect(r.stderr).toMatch(/The source is untouched and the 8 certificates before this batch are in the target; fix the cause and run the same command again/);
+    expect(r.stderr).toMatch(
+      new RegExp(`copying certificates 9–11 of 11 of CA "default" \\(serials [0-9A-F]+ … ${serial}\\) into the barbican store failed: .*too large`),
+    );
+    expect(r.stderr).toMatch(
+      /The source is untouched and the 8 certificates before this batch are in the target; fix the cause and run the same command again/,
+    );
     expect(r.stderr).not.toMatch(/PRIVATE KEY/);
     expect(treeDigest(join(dir, 'pki'))).toEqual(before);
     // Whole batches only: the two before the refused one, none of the refused batch's objects left behind.
@@ -299,7 +313,11 @@ describeWithVault('certctl migrate with a real Vault KV v2', (vault: VaultServer
       const r = ok(t.dir, ['--ca', 'vroot', 'migrate', '--from', 'vault-kv', '--to', 'file', '--delete-source', '--json'], env);
       expect(r.json!.result.cas).toEqual([expect.objectContaining({ ca: 'vroot', caKey: false, certificates: 3, verified: 3, sourceDeleted: true })]);
       expect(r.json!.result.warnings).toEqual(
-        expect.arrayContaining([expect.stringMatching(/--delete-source deletes only what the vault-kv store holds of it.*the CA key stays with its signer, which certctl does not touch/)]),
+        expect.arrayContaining([
+          expect.stringMatching(
+            /--delete-source deletes only what the vault-kv store holds of it.*the CA key stays with its signer, which certctl does not touch/,
+          ),
+        ]),
       );
       expect(vaultCurl(vault, 'LIST', `secret/metadata/${vaultPrefix}`).status).toBe(404);
       expect(vaultCurl(vault, 'LIST', `pki-${vaultPrefix}/issuers`).json?.data?.keys).toEqual(issuersBefore);

@@ -8,7 +8,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { certctl, ok, requireBuiltCli, run, tempDir } from '../support/cli';
-import { describeWithOpenStack, describeWithVault, freshPrefix, inspector, vaultCurl, vaultEnv, type OpenStackServers, type VaultServer } from '../support/servers';
+import {
+  describeWithOpenStack,
+  describeWithVault,
+  freshPrefix,
+  inspector,
+  vaultCurl,
+  vaultEnv,
+  type OpenStackServers,
+  type VaultServer,
+} from '../support/servers';
 import { loadConfig } from '../../src/core/config/load';
 
 jest.setTimeout(300000);
@@ -41,7 +50,9 @@ withVaultAndOpenStack('mixed mode signer: vault + store: barbican (real Vault an
 
   afterAll(async () => {
     vaultCurl(vault, 'DELETE', `sys/mounts/pki-mix-${id}`);
-    await inspector(loadConfig({}, { XDG_CONFIG_HOME: join(dir, '.xdg') }, dir)).purge(prefix).catch(() => undefined);
+    await inspector(loadConfig({}, { XDG_CONFIG_HOME: join(dir, '.xdg') }, dir))
+      .purge(prefix)
+      .catch(() => undefined);
     t.cleanup();
   });
 
@@ -76,7 +87,9 @@ withVaultAndOpenStack('mixed mode signer: vault + store: barbican (real Vault an
     expect(run('openssl', ['crl', '-in', join(dir, 'crl.pem'), '-CAfile', join(dir, 'ca.pem'), '-noout']).stderr).toMatch(/verify OK/);
     const revoked = run('openssl', ['verify', '-crl_check', '-CAfile', join(dir, 'ca.pem'), '-CRLfile', join(dir, 'crl.pem'), join(dir, 'cli/cert.pem')]);
     expect(revoked.stdout + revoked.stderr).toContain('certificate revoked');
-    expect(run('openssl', ['verify', '-crl_check', '-CAfile', join(dir, 'ca.pem'), '-CRLfile', join(dir, 'crl.pem'), join(dir, 'srv/cert.pem')]).status).toBe(0);
+    expect(run('openssl', ['verify', '-crl_check', '-CAfile', join(dir, 'ca.pem'), '-CRLfile', join(dir, 'crl.pem'), join(dir, 'srv/cert.pem')]).status).toBe(
+      0,
+    );
     const listed = ok(dir, ['list', '--json'], env);
     const bySerial = Object.fromEntries(listed.json!.result.map((r: any) => [r.serial, r.status]));
     expect(bySerial).toEqual({ [server]: 'valid', [client]: 'revoked' });
@@ -102,7 +115,10 @@ describeWithVault('mixed mode signer: file + store: vault (local signer, CA key 
       const sub = join(dir, store);
       run('mkdir', ['-p', sub]);
       const kvPrefix = `certctl-mix-${id}-${store}`;
-      writeFileSync(join(sub, 'certctl.yaml'), `signer: file\nstore: ${store}\nvault:\n  pki_mount: pki-mix-${id}\n  kv_mount: secret\n  kv_prefix: ${kvPrefix}\n`);
+      writeFileSync(
+        join(sub, 'certctl.yaml'),
+        `signer: file\nstore: ${store}\nvault:\n  pki_mount: pki-mix-${id}\n  kv_mount: secret\n  kv_prefix: ${kvPrefix}\n`,
+      );
       ok(sub, ['init', '--cn', 'Mixed KV Root', '--passphrase-file', '../pass'], env);
       const entry = vaultCurl(vault, 'GET', `secret/data/${kvPrefix}/default/ca`).json.data.data;
       expect(entry.key_pem).toContain('BEGIN ENCRYPTED PRIVATE KEY');
@@ -112,7 +128,8 @@ describeWithVault('mixed mode signer: file + store: vault (local signer, CA key 
       const noPass = certctl(sub, ['issue', 'server', '--cn', 'kv.example'], env);
       expect(noPass.status).not.toBe(0);
       expect(noPass.stderr).toMatch(/encrypted; give its passphrase/);
-      const serial = ok(sub, ['issue', 'server', '--cn', 'kv.example', '--out', 'srv', '--passphrase-file', '../pass', '--json'], env).json!.result.certificates[0].serial;
+      const serial = ok(sub, ['issue', 'server', '--cn', 'kv.example', '--out', 'srv', '--passphrase-file', '../pass', '--json'], env).json!.result
+        .certificates[0].serial;
       expect(run('openssl', ['verify', '-CAfile', join(sub, 'ca.pem'), join(sub, 'srv/cert.pem')]).stdout.trim()).toBe(`${join(sub, 'srv/cert.pem')}: OK`);
       expect(vaultCurl(vault, 'GET', `secret/data/${kvPrefix}/default/certs/${serial}`).json.data.data.cert_pem).toContain('BEGIN CERTIFICATE');
       ok(sub, ['revoke', serial], env);

@@ -41,14 +41,40 @@ describeWithVault('certctl --backend vault (real Vault-API server)', (vault) => 
   });
 
   it('issue server and client, sign a CSR: Vault signs exactly the DESIGN.md profiles, openssl verifies', () => {
-    serials.server = ok(dir, ['issue', 'server', '--cn', 'localhost', '--dns', 'localhost', '--ip', '127.0.0.1', '--ttl', '90d', '--out', 'srv', '--json'], env).json!.result.certificates[0].serial;
+    serials.server = ok(
+      dir,
+      ['issue', 'server', '--cn', 'localhost', '--dns', 'localhost', '--ip', '127.0.0.1', '--ttl', '90d', '--out', 'srv', '--json'],
+      env,
+    ).json!.result.certificates[0].serial;
     serials.client = ok(dir, ['issue', 'client', '--cn', 'alice', '--key-type', 'rsa-2048', '--out', 'cli', '--json'], env).json!.result.certificates[0].serial;
-    run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'bob.key'), '-subj', '/CN=bob', '-out', join(dir, 'bob.csr')]);
+    run('openssl', [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      join(dir, 'bob.key'),
+      '-subj',
+      '/CN=bob',
+      '-out',
+      join(dir, 'bob.csr'),
+    ]);
     writeFileSync(join(dir, 'bob.crt'), ok(dir, ['sign', '--csr', 'bob.csr'], env).stdout);
     for (const cert of ['srv/cert.pem', 'cli/cert.pem', 'bob.crt']) {
       expect(run('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, cert)]).stdout.trim()).toBe(`${join(dir, cert)}: OK`);
     }
-    const server = run('openssl', ['x509', '-in', join(dir, 'srv/cert.pem'), '-noout', '-text', '-ext', 'keyUsage,extendedKeyUsage,subjectAltName,basicConstraints']).stdout;
+    const server = run('openssl', [
+      'x509',
+      '-in',
+      join(dir, 'srv/cert.pem'),
+      '-noout',
+      '-text',
+      '-ext',
+      'keyUsage,extendedKeyUsage,subjectAltName,basicConstraints',
+    ]).stdout;
     expect(server).toMatch(/Key Usage: critical\s+Digital Signature\s/);
     expect(server).not.toContain('Key Encipherment'); // an EC key: digitalSignature only
     expect(server).toMatch(/Extended Key Usage:\s+TLS Web Server Authentication\s/);
@@ -60,11 +86,19 @@ describeWithVault('certctl --backend vault (real Vault-API server)', (vault) => 
     // The lifetime asked for, not Vault's default.
     const days = (Date.parse(run('openssl', ['x509', '-in', join(dir, 'srv/cert.pem'), '-noout', '-enddate']).stdout.split('=')[1]) - Date.now()) / 86400000;
     expect(Math.round(days)).toBe(90);
-    expect(run('openssl', ['x509', '-in', join(dir, 'srv/cert.pem'), '-noout', '-ext', 'crlDistributionPoints']).stdout).toContain('http://crl.example/root.crl');
+    expect(run('openssl', ['x509', '-in', join(dir, 'srv/cert.pem'), '-noout', '-ext', 'crlDistributionPoints']).stdout).toContain(
+      'http://crl.example/root.crl',
+    );
   });
 
   it('the certificates work in a real mutual-TLS handshake (openssl s_server + curl)', async () => {
-    const r = await mtlsHandshake({ caFile: join(dir, 'ca.pem'), serverCert: join(dir, 'srv/cert.pem'), serverKey: join(dir, 'srv/key.pem'), clientCert: join(dir, 'cli/cert.pem'), clientKey: join(dir, 'cli/key.pem') });
+    const r = await mtlsHandshake({
+      caFile: join(dir, 'ca.pem'),
+      serverCert: join(dir, 'srv/cert.pem'),
+      serverKey: join(dir, 'srv/key.pem'),
+      clientCert: join(dir, 'cli/cert.pem'),
+      clientKey: join(dir, 'cli/key.pem'),
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
@@ -90,7 +124,9 @@ describeWithVault('certctl --backend vault (real Vault-API server)', (vault) => 
     expect(run('openssl', ['crl', '-in', join(dir, 'crl.pem'), '-noout', '-text']).stdout).toContain(serials.client);
     const revoked = run('openssl', ['verify', '-crl_check', '-CAfile', join(dir, 'ca.pem'), '-CRLfile', join(dir, 'crl.pem'), join(dir, 'cli/cert.pem')]);
     expect(revoked.stdout + revoked.stderr).toContain('certificate revoked');
-    expect(run('openssl', ['verify', '-crl_check', '-CAfile', join(dir, 'ca.pem'), '-CRLfile', join(dir, 'crl.pem'), join(dir, 'srv2/cert.pem')]).status).toBe(0);
+    expect(run('openssl', ['verify', '-crl_check', '-CAfile', join(dir, 'ca.pem'), '-CRLfile', join(dir, 'crl.pem'), join(dir, 'srv2/cert.pem')]).status).toBe(
+      0,
+    );
     const colon = serials.client.toLowerCase().replace(/(..)(?!$)/g, '$1:');
     expect(vaultCurl(vault, 'GET', `${pkiMount}/cert/${colon}`).json.data.revocation_time).toBeGreaterThan(0);
   });
@@ -104,7 +140,12 @@ describeWithVault('certctl --backend vault (real Vault-API server)', (vault) => 
     // Vault's key for the issuer is not exportable through the API.
     const key = vaultCurl(vault, 'GET', `${pkiMount}/key/certctl-default`).json;
     expect(JSON.stringify(key)).not.toContain('PRIVATE KEY');
-    expect(privateKeyFilesUnder(dir, ['srv', 'cli', 'srv2', 'bob.key', 'alice.p12'].map((p) => join(dir, p)))).toEqual([]);
+    expect(
+      privateKeyFilesUnder(
+        dir,
+        ['srv', 'cli', 'srv2', 'bob.key', 'alice.p12'].map((p) => join(dir, p)),
+      ),
+    ).toEqual([]);
   });
 
   it('list cross-checks KV with pki/certs: a record Vault never signed is named', () => {
@@ -154,7 +195,23 @@ describeWithVault('certctl --backend vault (real Vault-API server)', (vault) => 
   });
 
   it('a CSR asking for key usages and subject attributes of its own gets the profile, not what it asked for', () => {
-    run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'eve.key'), '-subj', '/CN=eve/O=Evil', '-addext', 'keyUsage=critical,keyCertSign', '-out', join(dir, 'eve.csr')]);
+    run('openssl', [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      join(dir, 'eve.key'),
+      '-subj',
+      '/CN=eve/O=Evil',
+      '-addext',
+      'keyUsage=critical,keyCertSign',
+      '-out',
+      join(dir, 'eve.csr'),
+    ]);
     const r = ok(dir, ['sign', '--csr', 'eve.csr'], env);
     writeFileSync(join(dir, 'eve.crt'), r.stdout);
     const text = run('openssl', ['x509', '-in', join(dir, 'eve.crt'), '-noout', '-subject', '-ext', 'keyUsage,extendedKeyUsage,basicConstraints']).stdout;
@@ -164,6 +221,4 @@ describeWithVault('certctl --backend vault (real Vault-API server)', (vault) => 
     expect(text).toMatch(/TLS Web Client Authentication/);
     expect(r.stderr).toMatch(/not taken from the CSR/);
   });
-
-
 });

@@ -22,7 +22,9 @@ describeWithVault('Vault backend', (vault) => {
         vaultCurl(vault, 'DELETE', `sys/mounts/${pkiMount}`);
         for (const ca of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}`).json?.data?.keys ?? []) as string[]) {
           for (const key of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}/${ca}`).json?.data?.keys ?? []) as string[]) {
-            if (key.endsWith('/')) for (const s of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}/${ca}${key}`).json?.data?.keys ?? []) as string[]) vaultCurl(vault, 'DELETE', `secret/metadata/${kvPrefix}/${ca}${key}${s}`);
+            if (key.endsWith('/'))
+              for (const s of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}/${ca}${key}`).json?.data?.keys ?? []) as string[])
+                vaultCurl(vault, 'DELETE', `secret/metadata/${kvPrefix}/${ca}${key}${s}`);
             else vaultCurl(vault, 'DELETE', `secret/metadata/${kvPrefix}/${ca}${key}`);
           }
         }

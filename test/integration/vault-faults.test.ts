@@ -50,7 +50,8 @@ describeWithVault('Vault faults', (shared) => {
     it('a policy without update on the sign path: exit 7 naming the path and the capability; nothing stored', () => {
       const policy = `path "*" { capabilities = ["create", "read", "update", "delete", "list"] }\npath "${pkiMount}/sign/*" { capabilities = ["read"] }\n`;
       expect(vaultCurl(shared, 'PUT', `sys/policies/acl/certctl-nosign-${pkiMount}`, { policy }).status).toBe(204);
-      const token = vaultCurl(shared, 'POST', 'auth/token/create', { policies: [`certctl-nosign-${pkiMount}`], ttl: '10m', no_parent: true }).json.auth.client_token as string;
+      const token = vaultCurl(shared, 'POST', 'auth/token/create', { policies: [`certctl-nosign-${pkiMount}`], ttl: '10m', no_parent: true }).json.auth
+        .client_token as string;
       const before = kvSerials(shared, kvPrefix);
       const r = certctl(dir, ['issue', 'server', '--cn', 'c.example', '--dns', 'c.example', '--out', 'never'], { ...env, VAULT_TOKEN: token });
       expect(r.stderr).toContain(`${pkiMount}/sign/certctl-default-server-sig`);
@@ -74,7 +75,11 @@ describeWithVault('Vault faults', (shared) => {
     let kvPrefix: string;
 
     beforeAll(() => {
-      const started = spawnSync('bash', [SCRIPT, 'start'], { encoding: 'utf8', env: { ...process.env, VAULT_DEV_STATE: state, VAULT_DEV_TLS: '1' }, timeout: 120000 });
+      const started = spawnSync('bash', [SCRIPT, 'start'], {
+        encoding: 'utf8',
+        env: { ...process.env, VAULT_DEV_STATE: state, VAULT_DEV_TLS: '1' },
+        timeout: 120000,
+      });
       if (started.status !== 0) throw new Error(`private Vault did not start: ${started.stderr}`);
       const vars = Object.fromEntries([...started.stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2].replace(/^['"]|['"]$/g, '')]));
       vault = { addr: vars.VAULT_ADDR, token: vars.VAULT_TOKEN, caCert: vars.VAULT_CACERT };
@@ -102,7 +107,10 @@ describeWithVault('Vault faults', (shared) => {
 
     it('sealed in the middle of a batch and unsealed a second later: exit 6, the batch is rolled back', async () => {
       const before = kvSerials(vault, kvPrefix);
-      const child = spawn(process.execPath, [CERTCTL_BIN, 'issue', 'node', '--count', '150'], { cwd: dir, env: { ...process.env, ...env, XDG_CONFIG_HOME: join(dir, '.xdg') } });
+      const child = spawn(process.execPath, [CERTCTL_BIN, 'issue', 'node', '--count', '150'], {
+        cwd: dir,
+        env: { ...process.env, ...env, XDG_CONFIG_HOME: join(dir, '.xdg') },
+      });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? -1)));

@@ -177,7 +177,7 @@ describeWithVault('Vault PKI: absence known from structure, not from error text 
     expect(sent).toEqual([`GET ${pkiMount}/cert/${colon}`]);
   });
 
-  it('a role that is gone: exit 3 naming it when the policy may read roles; otherwise Vault\'s refusal, naming the failed lookup', () => {
+  it("a role that is gone: exit 3 naming it when the policy may read roles; otherwise Vault's refusal, naming the failed lookup", () => {
     const role = 'certctl-default-server-sig';
     expect(vaultCurl(vault, 'DELETE', `${pkiMount}/roles/${role}`).status).toBe(204);
     const withRoles = certctl(dir, ['issue', 'server', '--cn', 'e.example', '--dns', 'e.example'], { ...env, VAULT_TOKEN: runTokenWithRoles });

@@ -22,7 +22,8 @@ export interface OpenStackServers {
   stateDir: string;
 }
 
-const HOW_TO_START = 'start them with `eval "$(tools/openstack-dev.sh start)"` (needs root for apt), or `docker compose up -d keystone barbican` and export the CERTCTL_IT_* variables it prints';
+const HOW_TO_START =
+  'start them with `eval "$(tools/openstack-dev.sh start)"` (needs root for apt), or `docker compose up -d keystone barbican` and export the CERTCTL_IT_* variables it prints';
 
 /**
  * The OpenStack servers, or undefined (after a loud warning) on a developer machine without them.
@@ -91,7 +92,11 @@ export function keystoneConfig(s: OpenStackServers, prefix: string, dir: string)
 }
 
 /** A raw client on the same project, for checking Barbican directly (what is stored, what is left). */
-export function inspector(config: ResolvedConfig): { client: BarbicanClient; objects(prefix: string): Promise<{ secrets: string[]; containers: string[] }>; purge(prefix: string): Promise<void> } {
+export function inspector(config: ResolvedConfig): {
+  client: BarbicanClient;
+  objects(prefix: string): Promise<{ secrets: string[]; containers: string[] }>;
+  purge(prefix: string): Promise<void>;
+} {
   const options = parseBarbicanOptions(config);
   const http = new RetryingTransport(new AxiosTransport(options), { retries: 2, baseDelayMs: 200 });
   const client = new BarbicanClient(http, createAuth(options, http), options);

@@ -20,11 +20,34 @@ export function freePort(): Promise<number> {
  * A real mutual-TLS handshake with independent tools: `openssl s_server` demanding a client
  * certificate from the CA, `curl` presenting one. Resolves with curl's result.
  */
-export async function mtlsHandshake(opts: { caFile: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string; host?: string }): Promise<{ status: number; stdout: string; stderr: string }> {
+export async function mtlsHandshake(opts: {
+  caFile: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+  host?: string;
+}): Promise<{ status: number; stdout: string; stderr: string }> {
   const port = await freePort();
   const server = spawn(
     'openssl',
-    ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', opts.serverCert, '-key', opts.serverKey, '-CAfile', opts.caFile, '-Verify', '1', '-verify_return_error', '-www', '-naccept', '1'],
+    [
+      's_server',
+      '-accept',
+      `127.0.0.1:${port}`,
+      '-cert',
+      opts.serverCert,
+      '-key',
+      opts.serverKey,
+      '-CAfile',
+      opts.caFile,
+      '-Verify',
+      '1',
+      '-verify_return_error',
+      '-www',
+      '-naccept',
+      '1',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   try {
@@ -39,7 +62,23 @@ export async function mtlsHandshake(opts: { caFile: string; serverCert: string; 
       server.once('exit', (code) => reject(new Error(`openssl s_server exited ${code}`)));
     });
     const host = opts.host ?? 'localhost';
-    return run('curl', ['-sS', '--fail', '--cacert', opts.caFile, '--cert', opts.clientCert, '--key', opts.clientKey, '--resolve', `${host}:${port}:127.0.0.1`, `https://${host}:${port}/`], { timeout: 20000 });
+    return run(
+      'curl',
+      [
+        '-sS',
+        '--fail',
+        '--cacert',
+        opts.caFile,
+        '--cert',
+        opts.clientCert,
+        '--key',
+        opts.clientKey,
+        '--resolve',
+        `${host}:${port}:127.0.0.1`,
+        `https://${host}:${port}/`,
+      ],
+      { timeout: 20000 },
+    );
   } finally {
     server.kill();
   }

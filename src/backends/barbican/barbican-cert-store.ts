@@ -156,7 +156,10 @@ export class BarbicanCertStore implements CertStore {
 
   async list(ca: string, filter?: ListFilter): Promise<CertificateRecord[]> {
     if (!(await this.doc(ca))) return [];
-    return applyListFilter([...(await this.inventory(ca)).entries.values()].map((e) => e.record), filter);
+    return applyListFilter(
+      [...(await this.inventory(ca)).entries.values()].map((e) => e.record),
+      filter,
+    );
   }
 
   async hasSerial(ca: string, serial: string): Promise<boolean> {
@@ -241,7 +244,8 @@ export class BarbicanCertStore implements CertStore {
 
   private async requireDoc(ca: string): Promise<CaDoc> {
     const doc = await this.doc(ca);
-    if (!doc) throw new NotFoundError(`no CA "${ca}" in Barbican (looked for ${this.names.caRecord(ca)}); create it with \`certctl init\` or pick another --ca`);
+    if (!doc)
+      throw new NotFoundError(`no CA "${ca}" in Barbican (looked for ${this.names.caRecord(ca)}); create it with \`certctl init\` or pick another --ca`);
     return doc;
   }
 

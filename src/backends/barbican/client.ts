@@ -126,11 +126,17 @@ export class BarbicanClient {
   /** Every container matching the name exactly (see {@link listSecrets}), oldest first. */
   async listContainers(filter: { name?: string } = {}): Promise<ContainerEntity[]> {
     const endpoint = await this.auth.endpoint();
-    const all = [...new Map((await this.pages((q) => barbicanUrls.containerList(endpoint, q), parseContainerPage, filter)).items.map((c) => [c.id, c])).values()];
+    const all = [
+      ...new Map((await this.pages((q) => barbicanUrls.containerList(endpoint, q), parseContainerPage, filter)).items.map((c) => [c.id, c])).values(),
+    ];
     return filter.name === undefined ? all : all.filter((c) => c.name === filter.name);
   }
 
-  private async pages<T>(url: (q: ListQuery) => string, parse: (data: unknown) => Page<T>, filter: { name?: string; secretType?: string }): Promise<{ items: T[]; total: number }> {
+  private async pages<T>(
+    url: (q: ListQuery) => string,
+    parse: (data: unknown) => Page<T>,
+    filter: { name?: string; secretType?: string },
+  ): Promise<{ items: T[]; total: number }> {
     const out: T[] = [];
     let total = 0;
     let offset: number | undefined = 0;

@@ -1,12 +1,4 @@
-import {
-  ConfigError,
-  BackendAuthError,
-  BackendUnavailableError,
-  CertctlError,
-  InternalError,
-  InvalidInputError,
-  NotFoundError,
-} from '../../core/errors';
+import { ConfigError, BackendAuthError, BackendUnavailableError, CertctlError, InternalError, InvalidInputError, NotFoundError } from '../../core/errors';
 import { transportFailure } from '../http/errors';
 import { TransportError } from '../http/transport';
 import { UnexpectedResponseError, UnexpectedStatusError } from './responses';
@@ -48,7 +40,8 @@ export function describeHttpFailure(
   }
   if (failure instanceof UnexpectedResponseError) {
     // A Keystone answer of the wrong shape has always been reported as a login failure (exit 7).
-    if (service === 'Keystone') return new BackendAuthError(`${where}: ${failure.message}; check that OS_AUTH_URL (or barbican.auth.auth_url) is Keystone's v3 URL`, { cause: failure });
+    if (service === 'Keystone')
+      return new BackendAuthError(`${where}: ${failure.message}; check that OS_AUTH_URL (or barbican.auth.auth_url) is Keystone's v3 URL`, { cause: failure });
     return new BackendUnavailableError(`${where}: ${failure.message}; is this really Barbican's URL?`, { cause: failure });
   }
   if (failure instanceof UnexpectedStatusError) {
@@ -65,7 +58,9 @@ function keystoneStatus(failure: UnexpectedStatusError, where: string, url: stri
   }
   if (status === 404 || status === 400 || (status >= 300 && status < 400)) {
     const path = new URL(url).pathname;
-    return new ConfigError(`${where} answered ${status} for ${path}; OS_AUTH_URL (or barbican.auth.auth_url) must be Keystone's v3 URL, ending in /v3`, { cause: failure });
+    return new ConfigError(`${where} answered ${status} for ${path}; OS_AUTH_URL (or barbican.auth.auth_url) must be Keystone's v3 URL, ending in /v3`, {
+      cause: failure,
+    });
   }
   return undefined;
 }
@@ -88,13 +83,25 @@ function barbicanStatus(failure: UnexpectedStatusError, where: string, call: Fai
       return new BackendAuthError(`${where} rejected the credentials (401)${said}; check ${call.hint ?? 'the credentials'}`, cause);
     case 403:
       if (reason === 'quota') {
-        return new BackendUnavailableError(`${where} refused${what} (403)${said}; the project's Barbican quota is used up — delete unused secrets or ask for a higher quota`, cause);
+        return new BackendUnavailableError(
+          `${where} refused${what} (403)${said}; the project's Barbican quota is used up — delete unused secrets or ask for a higher quota`,
+          cause,
+        );
       }
-      return new BackendAuthError(`${where} refused${what} (403)${said}; check ${call.hint ?? 'the role of the user on the project'} (Barbican needs creator or admin to write)`, cause);
+      return new BackendAuthError(
+        `${where} refused${what} (403)${said}; check ${call.hint ?? 'the role of the user on the project'} (Barbican needs creator or admin to write)`,
+        cause,
+      );
     case 404:
-      return new NotFoundError(`${where} has no${what || ' such object'} (404)${said}; it may have been deleted outside certctl, or the endpoint is wrong`, cause);
+      return new NotFoundError(
+        `${where} has no${what || ' such object'} (404)${said}; it may have been deleted outside certctl, or the endpoint is wrong`,
+        cause,
+      );
     case 413:
-      return new InvalidInputError(`${where} refused${what} as too large (413)${said}; Barbican stores at most max_allowed_secret_in_bytes (20,000 by default) per secret`, cause);
+      return new InvalidInputError(
+        `${where} refused${what} as too large (413)${said}; Barbican stores at most max_allowed_secret_in_bytes (20,000 by default) per secret`,
+        cause,
+      );
   }
   if (status >= 300 && status < 400) {
     return new ConfigError(`${where} redirects (${status}); certctl does not follow redirects with credentials — configure the URL it redirects to`, cause);

@@ -125,7 +125,11 @@ export class InventoryLog {
       await this.rollback.undo(journal, 0);
       return;
     }
-    await mapLimit(old.map((s) => s.id), 4, (id) => this.client.deleteSecret(id)).catch((err: unknown) => {
+    await mapLimit(
+      old.map((s) => s.id),
+      4,
+      (id) => this.client.deleteSecret(id),
+    ).catch((err: unknown) => {
       if (!(err instanceof CertctlError)) throw err;
     });
   }
@@ -207,7 +211,9 @@ function parseSegment(text: string, id: string): InventoryEvent[] {
       (e?.t === 'crl' && /^\d+$/.test(String(e.n))),
   );
   if (!events || !valid) {
-    throw new InternalError(`inventory segment ${id} in Barbican is not a certctl inventory segment; it was written or changed outside certctl — move it away (\`openstack secret delete\`) after checking what it is`);
+    throw new InternalError(
+      `inventory segment ${id} in Barbican is not a certctl inventory segment; it was written or changed outside certctl — move it away (\`openstack secret delete\`) after checking what it is`,
+    );
   }
   return events;
 }

@@ -82,7 +82,10 @@ export function parseBarbicanOptions(config: ResolvedConfig): BarbicanOptions {
   const method = a.method ?? (env.OS_TOKEN ? 'token' : authUrl ? 'password' : undefined);
   // The API root: a trailing /v1 (as some catalogs and docs write it) is dropped, certctl adds it.
   const endpoint = (env.CERTCTL_BARBICAN_ENDPOINT || o.endpoint)?.replace(/\/+$/, '').replace(/\/v1$/, '');
-  for (const [name, value] of [['CERTCTL_BARBICAN_ENDPOINT', env.CERTCTL_BARBICAN_ENDPOINT], ['OS_AUTH_URL', env.OS_AUTH_URL]] as const) {
+  for (const [name, value] of [
+    ['CERTCTL_BARBICAN_ENDPOINT', env.CERTCTL_BARBICAN_ENDPOINT],
+    ['OS_AUTH_URL', env.OS_AUTH_URL],
+  ] as const) {
     if (value && !/^https?:\/\/[^/\s]+/.test(value)) throw new ConfigError(`${name}: "${value}" is not an http:// or https:// URL`);
   }
   let auth: BarbicanAuthOptions;
@@ -95,14 +98,17 @@ export function parseBarbicanOptions(config: ResolvedConfig): BarbicanOptions {
     if (!token) throw new ConfigError(`barbican.auth: method token needs OS_TOKEN or barbican.auth.token_file`);
     auth = { method, token, authUrl };
   } else if (method === 'password') {
-    if (!authUrl) throw new ConfigError(`barbican.auth.auth_url: the password method needs Keystone's URL (e.g. https://keystone.example:5000/v3); set it or OS_AUTH_URL`);
+    if (!authUrl)
+      throw new ConfigError(`barbican.auth.auth_url: the password method needs Keystone's URL (e.g. https://keystone.example:5000/v3); set it or OS_AUTH_URL`);
     const username = env.OS_USERNAME || a.username;
     if (!username) throw new ConfigError(`barbican.auth.username: the password method needs a user; set it or OS_USERNAME`);
     const password = env.OS_PASSWORD || (a.password_file ? readSecretFile(file(a.password_file)!, 'barbican.auth.password_file') : undefined);
-    if (!password) throw new ConfigError(`barbican.auth.password_file: no password for ${username}; set OS_PASSWORD or point password_file at a file holding it`);
+    if (!password)
+      throw new ConfigError(`barbican.auth.password_file: no password for ${username}; set OS_PASSWORD or point password_file at a file holding it`);
     const projectName = env.OS_PROJECT_NAME || a.project_name;
     const projectId = env.OS_PROJECT_ID || a.project_id;
-    if (!projectName && !projectId) throw new ConfigError(`barbican.auth.project_name: the password method needs the project to scope the token to; set it or OS_PROJECT_NAME`);
+    if (!projectName && !projectId)
+      throw new ConfigError(`barbican.auth.project_name: the password method needs the project to scope the token to; set it or OS_PROJECT_NAME`);
     auth = {
       method,
       authUrl: authUrl.replace(/\/+$/, ''),
@@ -114,10 +120,14 @@ export function parseBarbicanOptions(config: ResolvedConfig): BarbicanOptions {
       projectDomainName: env.OS_PROJECT_DOMAIN_NAME || a.project_domain_name || 'Default',
     };
   } else {
-    throw new ConfigError(`barbican.auth.method: say how to reach Barbican — password (with OS_AUTH_URL/OS_USERNAME/OS_PASSWORD/OS_PROJECT_NAME), token (OS_TOKEN) or noauth (with a project_id, development servers only)`);
+    throw new ConfigError(
+      `barbican.auth.method: say how to reach Barbican — password (with OS_AUTH_URL/OS_USERNAME/OS_PASSWORD/OS_PROJECT_NAME), token (OS_TOKEN) or noauth (with a project_id, development servers only)`,
+    );
   }
   if (!endpoint && (auth.method === 'noauth' || (auth.method === 'token' && !auth.authUrl))) {
-    throw new ConfigError(`barbican.endpoint: without Keystone's catalog certctl needs Barbican's URL (e.g. https://barbican.example:9311); set it or CERTCTL_BARBICAN_ENDPOINT`);
+    throw new ConfigError(
+      `barbican.endpoint: without Keystone's catalog certctl needs Barbican's URL (e.g. https://barbican.example:9311); set it or CERTCTL_BARBICAN_ENDPOINT`,
+    );
   }
   const caFromEnv = env.OS_CACERT;
   return {

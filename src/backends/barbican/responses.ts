@@ -40,8 +40,7 @@ const container = z.object({
   name: z.nullish(z.string()),
   secret_refs: z.optional(z.array(z.object({ name: z.string(), secret_ref: z.string() }))),
 });
-const page = <T extends z.ZodMiniType>(key: string, item: T) =>
-  z.object({ [key]: z.array(item), total: z.optional(z.number()), next: z.optional(z.string()) });
+const page = <T extends z.ZodMiniType>(key: string, item: T) => z.object({ [key]: z.array(item), total: z.optional(z.number()), next: z.optional(z.string()) });
 const token = z.object({
   token: z.object({
     expires_at: z.optional(z.string()),
@@ -57,9 +56,7 @@ const token = z.object({
   }),
 });
 const catalog = z.object({
-  catalog: z.array(
-    z.object({ type: z.string(), endpoints: z.array(z.object({ interface: z.string(), region: z.nullish(z.string()), url: z.string() })) }),
-  ),
+  catalog: z.array(z.object({ type: z.string(), endpoints: z.array(z.object({ interface: z.string(), region: z.nullish(z.string()), url: z.string() })) })),
 });
 
 /**
@@ -101,7 +98,10 @@ export function parseErrorResponse(status: number, data: unknown): UnexpectedSta
 
 function parse<T>(schema: z.ZodMiniType<T>, data: unknown, what: string): T {
   const r = schema.safeParse(data);
-  if (!r.success) throw new UnexpectedResponseError(`unexpected ${what} response from the server: ${r.error.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new UnexpectedResponseError(
+      `unexpected ${what} response from the server: ${r.error.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ')}`,
+    );
   return r.data;
 }
 
@@ -148,7 +148,10 @@ export function parseToken(data: unknown): { expiresAt?: Date; projectId?: strin
   return {
     expiresAt: t.expires_at ? new Date(t.expires_at) : undefined,
     projectId: t.project?.id,
-    catalog: (t.catalog ?? []).map((e) => ({ type: e.type, endpoints: e.endpoints.map((p) => ({ interface: p.interface, region: p.region ?? undefined, url: p.url })) })),
+    catalog: (t.catalog ?? []).map((e) => ({
+      type: e.type,
+      endpoints: e.endpoints.map((p) => ({ interface: p.interface, region: p.region ?? undefined, url: p.url })),
+    })),
   };
 }
 

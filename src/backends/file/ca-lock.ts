@@ -59,6 +59,9 @@ async function releaseOrName(release: () => Promise<void>, lockPath: string): Pr
     return undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    return { error, message: `the lock ${lockPath} could not be removed (${code}): other certctl processes take it over after ${STALE_MS / 1000} s, or remove it now with rmdir '${lockPath}'` };
+    return {
+      error,
+      message: `the lock ${lockPath} could not be removed (${code}): other certctl processes take it over after ${STALE_MS / 1000} s, or remove it now with rmdir '${lockPath}'`,
+    };
   }
 }

@@ -8,7 +8,17 @@ import { ensureDir, fsyncDir, writeFileAtomic, writeFilesAtomic } from '../../co
 import { inject, injectable } from 'inversify';
 import { underCaLock } from './ca-lock';
 import { exists, fileStoreError } from './fs-errors';
-import { appendLines, eventsOfSerial, foldEvents, parseInventory, readPack, recordsBySerial, type FoundCertificate, type InventoryEvent, type PackRef } from './inventory-file';
+import {
+  appendLines,
+  eventsOfSerial,
+  foldEvents,
+  parseInventory,
+  readPack,
+  recordsBySerial,
+  type FoundCertificate,
+  type InventoryEvent,
+  type PackRef,
+} from './inventory-file';
 import { FileStoreOptions } from './options';
 import { SerialIndex } from './serial-index';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
@@ -130,7 +140,10 @@ export class FileCertStore implements CertStore {
       return failure;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      return withContext(failure, `${failure.message}; the half-built directory ${tmp} (it may hold the CA key) could not be removed (${code}) — delete it: rm -rf '${tmp}'`);
+      return withContext(
+        failure,
+        `${failure.message}; the half-built directory ${tmp} (it may hold the CA key) could not be removed (${code}) — delete it: rm -rf '${tmp}'`,
+      );
     }
   }
 
@@ -157,7 +170,10 @@ export class FileCertStore implements CertStore {
       // A few serials: ask the index; a fleet batch: one scan of the inventory is cheaper.
       const used = new Set<string>();
       if (items.length > 64) {
-        for (const m of this.readInventoryBytes(ca).toString('latin1').matchAll(/"serial":"([0-9A-F]+)"/g)) used.add(m[1]);
+        for (const m of this.readInventoryBytes(ca)
+          .toString('latin1')
+          .matchAll(/"serial":"([0-9A-F]+)"/g))
+          used.add(m[1]);
       } else {
         for (const item of items) if (index.lookup(item.record.serial)?.length) used.add(item.record.serial);
       }
@@ -191,7 +207,10 @@ export class FileCertStore implements CertStore {
       if (keyParts.length) files.push({ path: join(dir, 'keys', certFile), data: Buffer.concat(keyParts), mode: 0o600 });
       writeFilesAtomic(files);
       const start = this.appendInventory(ca, `${lines.join('\n')}\n`);
-      index.append(start, items.map((item, i) => ({ serial: item.record.serial, length: Buffer.byteLength(lines[i]) })));
+      index.append(
+        start,
+        items.map((item, i) => ({ serial: item.record.serial, length: Buffer.byteLength(lines[i]) })),
+      );
     });
   }
 
@@ -227,7 +246,10 @@ export class FileCertStore implements CertStore {
       index.ensureCurrent();
       const lines = serials.map((serial) => JSON.stringify({ e: 'revoke', serial, revokedAt: at.toISOString(), reason } satisfies InventoryEvent));
       const start = this.appendInventory(ca, `${lines.join('\n')}\n`);
-      index.append(start, serials.map((serial, i) => ({ serial, length: Buffer.byteLength(lines[i]) })));
+      index.append(
+        start,
+        serials.map((serial, i) => ({ serial, length: Buffer.byteLength(lines[i]) })),
+      );
       return out;
     });
   }
@@ -279,7 +301,10 @@ export class FileCertStore implements CertStore {
       } catch (err) {
         // The CA is gone by now; what is left is its files, keys included: say where.
         const failure = fileStoreError(err, what, this.options.dir);
-        throw withContext(failure, `CA "${ca}" is deleted, but its files (keys included) are left in ${aside}: ${failure.message} — remove it with rm -rf '${aside}'`);
+        throw withContext(
+          failure,
+          `CA "${ca}" is deleted, but its files (keys included) are left in ${aside}: ${failure.message} — remove it with rm -rf '${aside}'`,
+        );
       }
     });
   }

@@ -9,8 +9,7 @@ export type PackRef = [string, number, number];
 
 /** One line of inventory.jsonl. */
 export type InventoryEvent =
-  | ({ e: 'issue'; cert: PackRef; key?: PackRef } & CertificateRecord)
-  | { e: 'revoke'; serial: string; revokedAt: string; reason: RevocationReason };
+  ({ e: 'issue'; cert: PackRef; key?: PackRef } & CertificateRecord) | { e: 'revoke'; serial: string; revokedAt: string; reason: RevocationReason };
 
 /** A certificate's current record and where its certificate and key sit. */
 export interface FoundCertificate {
@@ -106,7 +105,7 @@ export function appendLines(path: string, lines: string): number {
       }
     }
     const buf = Buffer.from(lines);
-    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off, size + off);
+    for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off, size + off);
     fsyncSync(fd);
     return size;
   } finally {

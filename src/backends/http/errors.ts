@@ -19,7 +19,9 @@ export function transportFailure(failure: TransportError, where: string, timeout
     return new ConfigError(`${where}: TLS verification failed (${failure.code}); ${fix}. Verification stays on.`, { cause: failure });
   }
   if (failure.code === 'ETIMEDOUT') {
-    return new BackendUnavailableError(`${where} did not answer within ${timeoutMs / 1000}s; check that it is up, or raise ${timeoutSetting}`, { cause: failure });
+    return new BackendUnavailableError(`${where} did not answer within ${timeoutMs / 1000}s; check that it is up, or raise ${timeoutSetting}`, {
+      cause: failure,
+    });
   }
   const reason = failure.code === 'ECONNREFUSED' ? 'connection refused' : failure.code;
   return new BackendUnavailableError(`cannot reach ${where} (${reason}); check that it is running and that the URL is right`, { cause: failure });

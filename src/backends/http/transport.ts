@@ -99,7 +99,10 @@ export class AxiosTransport implements HttpTransport {
         // keys its socket pool on the CA text.)
         ca = readFileSync(options.caFile, 'utf8');
       } catch (err) {
-        throw new ConfigError(`${options.caFileOrigin ?? 'ca_file'}: cannot read CA bundle ${options.caFile} (${(err as NodeJS.ErrnoException).code ?? 'error'}); point it at a readable PEM file`, { cause: err });
+        throw new ConfigError(
+          `${options.caFileOrigin ?? 'ca_file'}: cannot read CA bundle ${options.caFile} (${(err as NodeJS.ErrnoException).code ?? 'error'}); point it at a readable PEM file`,
+          { cause: err },
+        );
       }
     }
     this.axios = axios.create({

@@ -66,7 +66,9 @@ export class CaKeyImport {
       throw new InternalError(`Vault's issuer ${id} is not CA "${record.name}"'s certificate after the import`);
     }
     if (!issuer.key_id || !res.data?.mapping?.[id]) {
-      throw new InternalError(`Vault imported CA "${record.name}"'s certificate but did not link its key to issuer ${id}; it could not sign. Check that the key matches the certificate`);
+      throw new InternalError(
+        `Vault imported CA "${record.name}"'s certificate but did not link its key to issuer ${id}; it could not sign. Check that the key matches the certificate`,
+      );
     }
     if (issuer.issuer_name !== issuerName(record.name)) {
       await this.client.write(`${this.mount}/issuer/${id}`, { issuer_name: issuerName(record.name) }, 'PATCH');

@@ -1,12 +1,4 @@
-import {
-  BackendAuthError,
-  BackendUnavailableError,
-  CertctlError,
-  ConflictError,
-  InternalError,
-  InvalidInputError,
-  NotFoundError,
-} from '../../core/errors';
+import { BackendAuthError, BackendUnavailableError, CertctlError, ConflictError, InternalError, InvalidInputError, NotFoundError } from '../../core/errors';
 import { transportFailure } from '../http/errors';
 import { TransportError, type HttpTransport } from '../http/transport';
 import { inject, injectable } from 'inversify';
@@ -166,8 +158,7 @@ export class VaultClient {
   /** A LIST with Vault's `key_info` per key (e.g. each issuer's name under `<pki>/issuers`); empty as {@link list} is. */
   async listWithInfo<I = Record<string, unknown>>(path: string): Promise<{ keys: string[]; info: Record<string, I> }> {
     const res = (await this.call<{ keys?: string[]; key_info?: Record<string, I> }>('LIST', path, undefined, { absentOn404: true })) as
-      | VaultResponse<{ keys?: string[]; key_info?: Record<string, I> }>
-      | undefined;
+      VaultResponse<{ keys?: string[]; key_info?: Record<string, I> }> | undefined;
     return { keys: res?.data?.keys ?? [], info: res?.data?.key_info ?? {} };
   }
 
@@ -183,7 +174,12 @@ export class VaultClient {
   }
 
   /** One request: the parsed response (with `raw`, the body as Vault sent it), or undefined for an absent path with `absentOn404`. */
-  private async call<T>(method: Method, path: string, data?: unknown, opts: { absentOn404?: boolean; raw?: boolean } = {}): Promise<VaultResponse<T> | string | undefined> {
+  private async call<T>(
+    method: Method,
+    path: string,
+    data?: unknown,
+    opts: { absentOn404?: boolean; raw?: boolean } = {},
+  ): Promise<VaultResponse<T> | string | undefined> {
     const login = this.ensureLogin();
     await login;
     for (let attempt = 0; ; attempt++) {
@@ -264,15 +260,22 @@ export class VaultClient {
     const cause = { cause: err };
     // AppRole answers a wrong role id or secret id with 400, a revoked one with 403.
     if (call === 'login' && (err.reason === 'denied' || err.status === 400)) {
-      return new BackendAuthError(`Vault refused the AppRole login at ${path} (${err.status}); check the role id and that the secret id (VAULT_SECRET_ID or vault.auth.secret_id_file) is current`, cause);
+      return new BackendAuthError(
+        `Vault refused the AppRole login at ${path} (${err.status}); check the role id and that the secret id (VAULT_SECRET_ID or vault.auth.secret_id_file) is current`,
+        cause,
+      );
     }
     switch (err.reason) {
       case 'sealed':
         return new BackendUnavailableError(`Vault is sealed (${where}); unseal it (\`vault operator unseal\`) and retry`, cause);
       case 'denied': {
-        const capability = method === 'GET' ? 'read' : method === 'LIST' ? 'list' : method === 'DELETE' ? 'delete' : method === 'PATCH' ? 'patch' : 'create/update';
+        const capability =
+          method === 'GET' ? 'read' : method === 'LIST' ? 'list' : method === 'DELETE' ? 'delete' : method === 'PATCH' ? 'patch' : 'create/update';
         const who = this.options.auth.method === 'token' ? `the token from ${this.options.auth.origin}` : `the AppRole token`;
-        return new BackendAuthError(`${where} denied ${method} ${path} (403)${said}; ${who} is invalid, expired or revoked, or its policy lacks "${capability}" on "${path}"`, cause);
+        return new BackendAuthError(
+          `${where} denied ${method} ${path} (403)${said}; ${who} is invalid, expired or revoked, or its policy lacks "${capability}" on "${path}"`,
+          cause,
+        );
       }
       case 'cas-mismatch':
         return new ConflictError(`${path} was changed by another writer (check-and-set failed)${said}; nothing was overwritten — run the command again`, cause);

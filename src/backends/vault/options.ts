@@ -32,9 +32,7 @@ const optionsSchema = z.strictObject({
 });
 
 /** How certctl logs in to Vault. Secrets come from the environment or files, never from the YAML. */
-export type VaultAuthOptions =
-  | { method: 'token'; token: string; origin: string }
-  | { method: 'approle'; mount: string; roleId: string; secretId: string };
+export type VaultAuthOptions = { method: 'token'; token: string; origin: string } | { method: 'approle'; mount: string; roleId: string; secretId: string };
 
 /** The vault: section after defaults, environment and validation. */
 /** inversify token of {@link VaultOptions}. */
@@ -78,14 +76,19 @@ export function parseVaultOptions(config: ResolvedConfig): VaultOptions {
     const roleId = env.VAULT_ROLE_ID || a.role_id || (a.role_id_file ? readSecretFile(file(a.role_id_file), 'vault.auth.role_id_file') : undefined);
     if (!roleId) throw new ConfigError('vault.auth.role_id: AppRole login needs the role id; set role_id, role_id_file or VAULT_ROLE_ID');
     const secretId = env.VAULT_SECRET_ID || (a.secret_id_file ? readSecretFile(file(a.secret_id_file), 'vault.auth.secret_id_file') : undefined);
-    if (!secretId) throw new ConfigError('vault.auth.secret_id_file: AppRole login needs a secret id; point secret_id_file at a file holding it, or set VAULT_SECRET_ID');
+    if (!secretId)
+      throw new ConfigError('vault.auth.secret_id_file: AppRole login needs a secret id; point secret_id_file at a file holding it, or set VAULT_SECRET_ID');
     auth = { method, mount: a.mount ?? 'approle', roleId, secretId };
   } else {
     const tokenHelper = join(homedir(), '.vault-token');
     if (env.VAULT_TOKEN) auth = { method, token: env.VAULT_TOKEN, origin: 'VAULT_TOKEN' };
-    else if (a.token_file) auth = { method, token: readSecretFile(file(a.token_file), 'vault.auth.token_file'), origin: `vault.auth.token_file (${a.token_file})` };
+    else if (a.token_file)
+      auth = { method, token: readSecretFile(file(a.token_file), 'vault.auth.token_file'), origin: `vault.auth.token_file (${a.token_file})` };
     else if (existsSync(tokenHelper)) auth = { method, token: readSecretFile(tokenHelper, '~/.vault-token'), origin: '~/.vault-token' };
-    else throw new ConfigError('vault.auth: no Vault token; set VAULT_TOKEN, vault.auth.token_file, log in with `vault login` (~/.vault-token), or use method: approle');
+    else
+      throw new ConfigError(
+        'vault.auth: no Vault token; set VAULT_TOKEN, vault.auth.token_file, log in with `vault login` (~/.vault-token), or use method: approle',
+      );
   }
 
   const caFromEnv = env.VAULT_CACERT;

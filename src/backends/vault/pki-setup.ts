@@ -38,7 +38,10 @@ export function roleName(ca: string, extKeyUsage: ExtKeyUsageName[], keyUsage: K
 /** Every (extended key usage, key usage) pair DESIGN.md's leaf profiles produce. */
 const ROLE_SHAPES: { ext: ExtKeyUsageName[]; ku: KeyUsageName[] }[] = (
   [['serverAuth'], ['clientAuth'], ['serverAuth', 'clientAuth']] as ExtKeyUsageName[][]
-).flatMap((ext) => [{ ext, ku: ['digitalSignature'] as KeyUsageName[] }, { ext, ku: ['digitalSignature', 'keyEncipherment'] as KeyUsageName[] }]);
+).flatMap((ext) => [
+  { ext, ku: ['digitalSignature'] as KeyUsageName[] },
+  { ext, ku: ['digitalSignature', 'keyEncipherment'] as KeyUsageName[] },
+]);
 
 /** The longest lifetime certctl asks Vault to allow on a mount it enables (10 years, as `init`'s default). */
 const MOUNT_MAX_TTL_HOURS = 87600;
@@ -86,7 +89,15 @@ export class PkiSetup {
     this.issuers.forget(spec.name);
     notes.push(await this.writeRoles(spec.name));
     return {
-      record: { name: spec.name, certPem: normalizePem(made.certPem), chainPem: made.chainPem, parent: spec.parent, keyType: spec.keyType, keyEncrypted: false, createdAt: new Date().toISOString() },
+      record: {
+        name: spec.name,
+        certPem: normalizePem(made.certPem),
+        chainPem: made.chainPem,
+        parent: spec.parent,
+        keyType: spec.keyType,
+        keyEncrypted: false,
+        createdAt: new Date().toISOString(),
+      },
       notes,
     };
   }
@@ -100,13 +111,21 @@ export class PkiSetup {
       key_name: issuerName(spec.name),
     });
     const certPem = requirePem(res.data?.certificate, 'root/generate/internal');
-    return { certPem, chainPem: [], note: `generated root CA "${spec.name}" inside Vault (${this.mount}/issuer/${issuerName(spec.name)}); its key never leaves Vault` };
+    return {
+      certPem,
+      chainPem: [],
+      note: `generated root CA "${spec.name}" inside Vault (${this.mount}/issuer/${issuerName(spec.name)}); its key never leaves Vault`,
+    };
   }
 
   private async generateIntermediate(spec: CaSpec, parentName: string): Promise<{ certPem: string; chainPem: string[]; note: string }> {
     const parent = await this.issuers.find(parentName);
     if (!parent) throw new NotFoundError(`no issuer "${parentName}" in Vault's ${this.mount}/ mount to sign the intermediate`);
-    const csr = await this.client.write<{ csr: string }>(`${this.mount}/intermediate/generate/internal`, { common_name: spec.commonName, ...vaultKey(spec.keyType), key_name: issuerName(spec.name) });
+    const csr = await this.client.write<{ csr: string }>(`${this.mount}/intermediate/generate/internal`, {
+      common_name: spec.commonName,
+      ...vaultKey(spec.keyType),
+      key_name: issuerName(spec.name),
+    });
     const signed = await this.client.write<{ certificate: string }>(`${this.mount}/issuer/${issuerName(parentName)}/sign-intermediate`, {
       csr: requirePem(csr.data?.csr, 'intermediate/generate/internal'),
       common_name: spec.commonName,

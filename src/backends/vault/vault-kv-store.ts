@@ -81,7 +81,10 @@ export class VaultKvStore implements CertStore {
       return res.data?.version ?? cas + 1;
     } catch (err) {
       if (err instanceof NotFoundError) {
-        throw new ConfigError(`Vault has no KV v2 mount at ${this.mount}/ (vault.kv_mount); enable one with \`vault secrets enable -path=${this.mount} kv-v2\``, { cause: err });
+        throw new ConfigError(
+          `Vault has no KV v2 mount at ${this.mount}/ (vault.kv_mount); enable one with \`vault secrets enable -path=${this.mount} kv-v2\``,
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -107,7 +110,8 @@ export class VaultKvStore implements CertStore {
     try {
       await this.write(`${record.name}/ca`, { record, ...(keyPem === undefined ? {} : { key_pem: keyPem }) } satisfies CaEntry, 0);
     } catch (err) {
-      if (err instanceof ConflictError) throw new ConflictError(`CA "${record.name}" already exists in Vault KV (${this.data(`${record.name}/ca`)}); choose another --ca name`, { cause: err });
+      if (err instanceof ConflictError)
+        throw new ConflictError(`CA "${record.name}" already exists in Vault KV (${this.data(`${record.name}/ca`)}); choose another --ca name`, { cause: err });
       throw err;
     }
     this.cas.set(record.name, record);
@@ -131,13 +135,17 @@ export class VaultKvStore implements CertStore {
         try {
           await this.write(`${ca}/certs/${item.record.serial}`, entry, 0);
         } catch (err) {
-          if (err instanceof ConflictError) throw new ConflictError(`serial ${item.record.serial} is already in CA "${ca}"; nothing was stored`, { cause: err });
+          if (err instanceof ConflictError)
+            throw new ConflictError(`serial ${item.record.serial} is already in CA "${ca}"; nothing was stored`, { cause: err });
           throw err;
         }
         written.push(item.record.serial);
       });
     } catch (err) {
-      await this.undo(written.map((s) => `${ca}/certs/${s}`), err);
+      await this.undo(
+        written.map((s) => `${ca}/certs/${s}`),
+        err,
+      );
     }
   }
 
@@ -155,8 +163,13 @@ export class VaultKvStore implements CertStore {
     const serials = await this.client.list(this.metadata(`${ca}/certs`));
     const read = await mapLimit(serials, LIST_CONCURRENCY, (s) => this.read<CertEntry>(`${ca}/certs/${s}`));
     const entries = read.flatMap((entry) => (entry ? [entry.data] : []));
-    entries.sort((a, b) => a.record.issuedAt.localeCompare(b.record.issuedAt) || (a.position ?? 0) - (b.position ?? 0) || a.record.serial.localeCompare(b.record.serial));
-    return applyListFilter(entries.map((e) => e.record), filter);
+    entries.sort(
+      (a, b) => a.record.issuedAt.localeCompare(b.record.issuedAt) || (a.position ?? 0) - (b.position ?? 0) || a.record.serial.localeCompare(b.record.serial),
+    );
+    return applyListFilter(
+      entries.map((e) => e.record),
+      filter,
+    );
   }
 
   async hasSerial(ca: string, serial: string): Promise<boolean> {
@@ -254,7 +267,11 @@ export class VaultKvStore implements CertStore {
     const others = leaves.filter((p) => p !== record && !p.startsWith(`${ca}/certs/`));
     this.cas.delete(ca);
     let done = 0;
-    for (const [what, paths] of [['certificates', certs], ['other entries', others], ['CA entry', leaves.filter((p) => p === record)]] as const) {
+    for (const [what, paths] of [
+      ['certificates', certs],
+      ['other entries', others],
+      ['CA entry', leaves.filter((p) => p === record)],
+    ] as const) {
       try {
         await mapLimit(paths, LIST_CONCURRENCY, async (p) => {
           await this.client.delete(this.metadata(p));

@@ -15,7 +15,9 @@ import { PkiSetup, roleName } from './pki-setup';
 
 /** Vault's serial form: lower-case hex pairs joined by colons. */
 export function vaultSerial(serial: string): string {
-  return serialFromHex(serial).toString('hex').replace(/(..)(?!$)/g, '$1:');
+  return serialFromHex(serial)
+    .toString('hex')
+    .replace(/(..)(?!$)/g, '$1:');
 }
 
 /** Signing requests in flight at once. */
@@ -75,7 +77,8 @@ export class VaultPkiSigner implements RemoteSigner, WarningSigner, RevokingSign
   }
 
   async sign(ca: string, specs: LeafSpec[]): Promise<Buffer[]> {
-    if (!(await this.pki.issuers.find(ca))) throw new NotFoundError(`no issuer "${ca}" in Vault's ${this.mount}/ mount; create it with \`certctl --backend vault init\``);
+    if (!(await this.pki.issuers.find(ca)))
+      throw new NotFoundError(`no issuer "${ca}" in Vault's ${this.mount}/ mount; create it with \`certctl --backend vault init\``);
     // A few requests in flight overlap certctl's work (CSRs) with Vault's signing. The issuance
     // service calls with one spec at a time and IN_FLIGHT calls in flight (see `inFlight`).
     return mapLimit(specs, IN_FLIGHT, (spec) => this.signOne(ca, spec));
@@ -118,7 +121,10 @@ export class VaultPkiSigner implements RemoteSigner, WarningSigner, RevokingSign
       return withContext(err, `${(err as Error).message}; looking up role ${role} to explain that failed too: ${(lookup as Error).message}`);
     }
     // `init` refuses a CA that exists, so it cannot be pointed to for writing the roles again.
-    return new ConfigError(`Vault's ${this.mount}/ mount has no role ${role}, which \`certctl init\` wrote when it created CA "${ca}"; it was removed since: recreate it as README.md's Vault section describes`, { cause: err });
+    return new ConfigError(
+      `Vault's ${this.mount}/ mount has no role ${role}, which \`certctl init\` wrote when it created CA "${ca}"; it was removed since: recreate it as README.md's Vault section describes`,
+      { cause: err },
+    );
   }
 
   /** Vault's own CRL of the issuer, after making sure Vault knows every revocation certctl recorded. */
@@ -213,4 +219,3 @@ function crlSerials(pem: string): string[] {
   const x509 = require('@peculiar/x509') as typeof import('@peculiar/x509');
   return new x509.X509Crl(pem).entries.map((e) => e.serialNumber.toUpperCase().replace(/^0+/, ''));
 }
-

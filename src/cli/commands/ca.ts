@@ -7,10 +7,13 @@ export function registerCa(program: Command): void {
   ca.command('show')
     .description('print the CA certificate PEM on stdout; --chain adds the certificates above it')
     .option('--chain', 'append the chain up to the root')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   certctl ca show > ca.crt
-  certctl --ca issuing ca show --chain > bundle.pem`)
+  certctl --ca issuing ca show --chain > bundle.pem`,
+    )
     .action(
       action(async ({ service }, globals, opts: { chain?: boolean }) => {
         const record = await service.requireCa();

@@ -6,9 +6,12 @@ export function registerCrl(program: Command): void {
   program
     .command('crl')
     .description('print a freshly signed PEM CRL of every revoked certificate')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
-  certctl crl > ca.crl && openssl crl -in ca.crl -CAfile <(certctl ca show) -noout`)
+  certctl crl > ca.crl && openssl crl -in ca.crl -CAfile <(certctl ca show) -noout`,
+    )
     .action(
       action(async ({ service }, globals) => {
         const pem = await service.crl();

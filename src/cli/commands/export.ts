@@ -17,11 +17,14 @@ export function registerExport(program: Command): void {
     .requiredOption('--format <format>', `${EXPORT_FORMATS.join('|')}`)
     .requiredOption('--out <path>', 'pem: a directory; p12 and k8s: a file')
     .option('--password-file <file>', 'PKCS#12 password; or CERTCTL_P12_PASSWORD')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   certctl export 3AF10B… --format pem --out tls/
   certctl export 3AF10B… --format p12 --password-file pw.txt --out client.p12
-  certctl export 3AF10B… --format k8s --out secret.yaml && kubectl apply -f secret.yaml`)
+  certctl export 3AF10B… --format k8s --out secret.yaml && kubectl apply -f secret.yaml`,
+    )
     .action(
       action(async ({ service }, globals, serialText: string, opts: { format: string; out: string; passwordFile?: string }) => {
         if (!EXPORT_FORMATS.includes(opts.format as (typeof EXPORT_FORMATS)[number])) {
@@ -39,9 +42,10 @@ Examples:
           files = layoutFiles('pem', opts.out, item, ca);
           if (!keyPem) note(globals, `note: the store holds no key for ${serial} (signed from a CSR); key.pem not written`);
         } else {
-          const data = opts.format === 'p12'
-            ? await p12Bundle(item, ca, password as string)
-            : k8sSecret(k8sName(record.commonName || record.dnsNames[0] || '', serial.toLowerCase()), fullChainOf(certPem, ca), keyPem as string, rootOf(ca));
+          const data =
+            opts.format === 'p12'
+              ? await p12Bundle(item, ca, password as string)
+              : k8sSecret(k8sName(record.commonName || record.dnsNames[0] || '', serial.toLowerCase()), fullChainOf(certPem, ca), keyPem as string, rootOf(ca));
           files = [{ path: opts.out, data, mode: 0o600 }];
         }
         stageFiles(files).commit();

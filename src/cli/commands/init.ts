@@ -14,11 +14,14 @@ export function registerInit(program: Command): void {
     .option('--key-type <type>', `key type: ${KEY_TYPES.join('|')}`, 'ec-p256')
     .option('--ttl <duration>', 'validity, e.g. 10y (root default) or 5y (intermediate default)')
     .option('--parent <ca>', 'make an intermediate CA signed by this CA')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   certctl init --cn "Demo CA"
   certctl init --cn "Demo CA" --passphrase-file /run/secrets/ca-pass     # CA key encrypted at rest
-  certctl --ca issuing init --cn "Issuing CA 1" --parent default         # intermediate (pathLen 0)`)
+  certctl --ca issuing init --cn "Issuing CA 1" --parent default         # intermediate (pathLen 0)`,
+    )
     .action(
       action(async ({ service, passphrase }, globals, opts: { cn: string; keyType: string; ttl?: string; parent?: string }) => {
         if (!KEY_TYPES.includes(opts.keyType as KeyType)) {
@@ -35,8 +38,15 @@ Examples:
           passphrase: passphrase.get(),
         });
         for (const line of notes) note(globals, line);
-        note(globals, `created ${record.parent ? `intermediate CA "${record.name}" signed by "${record.parent}"` : `root CA "${record.name}"`} (${record.keyType}${record.keyEncrypted ? ', key encrypted' : ''})`);
-        emit(globals, { ca: record.name, parent: record.parent ?? null, keyType: record.keyType, keyEncrypted: record.keyEncrypted, certificate: record.certPem }, record.certPem);
+        note(
+          globals,
+          `created ${record.parent ? `intermediate CA "${record.name}" signed by "${record.parent}"` : `root CA "${record.name}"`} (${record.keyType}${record.keyEncrypted ? ', key encrypted' : ''})`,
+        );
+        emit(
+          globals,
+          { ca: record.name, parent: record.parent ?? null, keyType: record.keyType, keyEncrypted: record.keyEncrypted, certificate: record.certPem },
+          record.certPem,
+        );
       }),
     );
 }

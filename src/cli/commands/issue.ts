@@ -34,13 +34,16 @@ export function registerIssue(program: Command): void {
     .option('--format <format>', `layout: ${FORMATS.join('|')}`, 'pem')
     .option('--count <n>', 'issue N certificates (node fleet bootstrap)', '1')
     .option('--password-file <file>', 'PKCS#12 password (with --format p12); or CERTCTL_P12_PASSWORD')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   certctl issue server --cn api.example.com --dns api.example.com --ip 10.0.0.5 --out tls/
   certctl issue server --cn $HOST --dns $HOST --ip 127.0.0.1 --format docker --out /etc/docker/tls
   certctl issue client --cn alice --format p12 --password-file pw.txt --out alice/
   certctl issue node --count 50 --format flocker --out nodes/
-  certctl issue node --count 10000          # keys and certificates kept in the store only`)
+  certctl issue node --count 10000          # keys and certificates kept in the store only`,
+    )
     .action(
       action(async ({ service }, globals, profile: string, opts: IssueOptions) => {
         if (!LEAF_PROFILES.includes(profile as LeafProfileName)) {
@@ -57,16 +60,19 @@ Examples:
         else if (opts.format !== 'pem' || opts.passwordFile) throw new InvalidInputError('--format and --password-file need --out DIR');
         const bar = count > 1 && process.stderr.isTTY && !globals.json ? progressBar(count) : undefined;
         let files: string[] = [];
-        const result = await service.issue({
-          profile: profile as LeafProfileName,
-          commonName: opts.cn,
-          dnsNames: opts.dns,
-          ipAddresses: opts.ip,
-          ttlSeconds: opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined,
-          keyType: opts.keyType as KeyType | undefined,
-          count,
-          onProgress: bar ? (done) => bar.update(done) : undefined,
-        }, opts.out ? outputDelivery(format, opts.out, password, (paths) => (files = paths)) : undefined);
+        const result = await service.issue(
+          {
+            profile: profile as LeafProfileName,
+            commonName: opts.cn,
+            dnsNames: opts.dns,
+            ipAddresses: opts.ip,
+            ttlSeconds: opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined,
+            keyType: opts.keyType as KeyType | undefined,
+            count,
+            onProgress: bar ? (done) => bar.update(done) : undefined,
+          },
+          opts.out ? outputDelivery(format, opts.out, password, (paths) => (files = paths)) : undefined,
+        );
         bar?.stop();
         result.warnings.forEach((w) => note(globals, `warning: ${w}`));
         reportIssued(globals, result.items, files, opts.out);
@@ -79,10 +85,13 @@ function reportIssued(globals: GlobalOptions, items: IssuedCertificate[], files:
     certificates: items.map((i) => ({ ...i.record })),
     files,
   };
-  const where = out ? `wrote ${files.length === 1 || items.length === 1 ? files.join(', ') : `${files.length} files under ${out}`}` : 'kept in the store only; write them out with `certctl export SERIAL`';
-  const human = items.length === 1
-    ? `issued ${items[0].record.profile} certificate ${items[0].record.serial} (CN=${items[0].record.commonName}, until ${items[0].record.notAfter})\n${where}`
-    : `issued ${items.length} ${items[0].record.profile} certificates; ${where}`;
+  const where = out
+    ? `wrote ${files.length === 1 || items.length === 1 ? files.join(', ') : `${files.length} files under ${out}`}`
+    : 'kept in the store only; write them out with `certctl export SERIAL`';
+  const human =
+    items.length === 1
+      ? `issued ${items[0].record.profile} certificate ${items[0].record.serial} (CN=${items[0].record.commonName}, until ${items[0].record.notAfter})\n${where}`
+      : `issued ${items.length} ${items[0].record.profile} certificates; ${where}`;
   if (globals.json) emit(globals, result);
   else note(globals, human);
 }

@@ -10,10 +10,13 @@ export function registerList(program: Command): void {
     .description('list issued certificates')
     .option('--expiring <duration>', 'only valid certificates expiring within this time, e.g. 30d')
     .option('--revoked', 'only revoked certificates')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   certctl list
-  certctl list --expiring 30d --json | jq -r '.result[].serial'`)
+  certctl list --expiring 30d --json | jq -r '.result[].serial'`,
+    )
     .action(
       action(async ({ service }, globals, opts: { expiring?: string; revoked?: boolean }) => {
         const expiringBefore = opts.expiring ? new Date(Date.now() + parseDuration(opts.expiring, '--expiring') * 1000) : undefined;
@@ -31,7 +34,10 @@ function table(records: CertificateRecord[]): string {
     r.profile,
     r.status === 'revoked' ? `revoked(${r.revocationReason})` : Date.parse(r.notAfter) < Date.now() ? 'expired' : 'valid',
     r.notAfter.slice(0, 19) + 'Z',
-    [r.commonName, ...r.dnsNames, ...r.ipAddresses].filter(Boolean).filter((v, i, a) => a.indexOf(v) === i).join(','),
+    [r.commonName, ...r.dnsNames, ...r.ipAddresses]
+      .filter(Boolean)
+      .filter((v, i, a) => a.indexOf(v) === i)
+      .join(','),
   ]);
   const header = ['SERIAL', 'PROFILE', 'STATUS', 'NOT AFTER', 'NAMES'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -30,8 +30,13 @@ export function registerMigrate(program: Command): void {
     .option('--dry-run', 'show what would move; write nothing')
     .option('--delete-source', 'after every CA is copied and verified identical in the target, delete it from the source (never with --dry-run)')
     .option('--batch-size <n>', 'certificates per all-or-nothing write', '200')
-    .option('--import-ca-key', "import each CA key the source holds into the target backend's signer (with --to vault-kv: Vault's PKI engine at vault.pki_mount) so it signs from then on; the target store keeps no key (--passphrase-file decrypts an encrypted key in memory)")
-    .addHelpText('after', `
+    .option(
+      '--import-ca-key',
+      "import each CA key the source holds into the target backend's signer (with --to vault-kv: Vault's PKI engine at vault.pki_mount) so it signs from then on; the target store keeps no key (--passphrase-file decrypts an encrypted key in memory)",
+    )
+    .addHelpText(
+      'after',
+      `
 Both stores are configured by the same certctl.yaml sections (file:, barbican:, vault:) and
 environment as the other commands. Without --ca every CA of the source moves. Stop other
 certctl processes writing to the source first. Re-running after an interruption copies only
@@ -47,7 +52,8 @@ Examples:
   certctl migrate --from file --to vault-kv --ca default
   certctl migrate --from file --to vault-kv --import-ca-key --passphrase-file ca-pass   # then backend: vault
   certctl migrate --from file --to file --to-dir /srv/pki-new --json
-  certctl migrate --from barbican --to file --delete-source     # move, then remove from Barbican`)
+  certctl migrate --from barbican --to file --delete-source     # move, then remove from Barbican`,
+    )
     .action(async (opts: MigrateOptions, cmd: Command) => {
       // Not runtime.action(): that wires the configured backend's signer and store, which
       // migrate does not use and which may not even be configured (e.g. `backend: file`
@@ -64,7 +70,11 @@ Examples:
 /** The registry's backends that can store, for help texts (loaded only when help is shown). */
 function storeNames(): string {
   const { registry } = require('../../backends') as typeof import('../../backends');
-  return registry.all().filter((d) => d.provides.store).map((d) => [d.name, ...d.aliases].join('/')).join(', ');
+  return registry
+    .all()
+    .filter((d) => d.provides.store)
+    .map((d) => [d.name, ...d.aliases].join('/'))
+    .join(', ');
 }
 
 async function runMigrate(globals: GlobalOptions, opts: MigrateOptions): Promise<void> {
@@ -149,7 +159,10 @@ function requireKeyImport(name: string): void {
   const { registry } = require('../../backends') as typeof import('../../backends');
   const backend = registry.resolve(name, '--to', 'input');
   if (backend.capabilities.signer.includes('caKeyImport')) return;
-  const able = registry.all().filter((d) => d.capabilities.signer.includes('caKeyImport')).map((d) => d.name);
+  const able = registry
+    .all()
+    .filter((d) => d.capabilities.signer.includes('caKeyImport'))
+    .map((d) => d.name);
   throw new NotSupportedError(`--import-ca-key: the ${backend.name} backend has no signer that can take a CA key; use --to ${able.join(' or ')}`);
 }
 
@@ -163,7 +176,9 @@ function keyImporter(to: Side, passphrase: PassphraseSource): CaKeyImporter {
   const { createContainer } = require('../../core/container') as typeof import('../../core/container');
   const { Signer: SignerToken, canImportCaKey } = require('../../core/signer') as typeof import('../../core/signer');
   const { registry } = require('../../backends') as typeof import('../../backends');
-  const signer = createContainer(to.config, passphrase, registry, { store: to.backend.name, signer: to.backend.name }).get<import('../../core/signer').Signer>(SignerToken);
+  const signer = createContainer(to.config, passphrase, registry, { store: to.backend.name, signer: to.backend.name }).get<import('../../core/signer').Signer>(
+    SignerToken,
+  );
   if (!canImportCaKey(signer)) throw new NotSupportedError(`--import-ca-key: the ${signer.kind} signer cannot take a CA key`);
   return { name: signer.importTarget, checkAdoptable: (r) => signer.checkAdoptable(r), adoptCa: (r, key) => signer.adoptCa(r, key) };
 }
@@ -225,11 +240,17 @@ function describe(result: MigrationResult, from: string, to: string): string {
       return `  CA "${c.ca}": ${c.caAction === 'create' ? `create it (certificate, chain${c.caKey && !c.caKeyImported ? ', key' : ''})` : 'already there, reuse it'}${key}; ${certs}: ${counts(c)}; ${crl(c)}${del}`;
     }
     const key = c.caKeyImported ? `; its key is in ${signer}, not in the store` : '';
-    const del = c.sourceDeleted ? `; deleted from the ${from} store (the CA${c.caKey ? ', its key' : ''} and its ${plural(c.certificates, 'certificate')} with their keys and records)` : '';
+    const del = c.sourceDeleted
+      ? `; deleted from the ${from} store (the CA${c.caKey ? ', its key' : ''} and its ${plural(c.certificates, 'certificate')} with their keys and records)`
+      : '';
     return `  CA "${c.ca}": ${c.caAction === 'create' ? 'created' : 'already there, reused'}${key}; ${certs}: ${counts(c)}; ${crl(c)}${del}`;
   };
   if (result.cas.length === 0) return `the ${from} store has no CA; nothing to migrate`;
   const head = dry ? `dry run, nothing written: from the ${from} store to the ${to} store would move` : `migrated from the ${from} store to the ${to} store:`;
-  const tail = dry ? '' : result.deleteSource ? `\nthe source (the ${from} store) no longer holds ${result.cas.length === 1 ? 'this CA' : 'these CAs'}` : `\nthe source (the ${from} store) is left as it was`;
+  const tail = dry
+    ? ''
+    : result.deleteSource
+      ? `\nthe source (the ${from} store) no longer holds ${result.cas.length === 1 ? 'this CA' : 'these CAs'}`
+      : `\nthe source (the ${from} store) is left as it was`;
   return `${head}\n${result.cas.map(line).join('\n')}${tail}`;
 }

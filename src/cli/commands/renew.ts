@@ -16,11 +16,14 @@ export function registerRenew(program: Command): void {
     .option('--format <format>', `layout: ${FORMATS.join('|')}`, 'pem')
     .option('--ttl <duration>', 'validity (default: the same as the old certificate, within the profile maximum)')
     .option('--password-file <file>', 'PKCS#12 password (with --format p12); or CERTCTL_P12_PASSWORD')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The old certificate stays valid; revoke it with --reason superseded once the new one is deployed.
 
 Example:
-  certctl renew 3AF10B… --out tls/ && certctl revoke 3AF10B… --reason superseded`)
+  certctl renew 3AF10B… --out tls/ && certctl revoke 3AF10B… --reason superseded`,
+    )
     .action(
       action(async ({ service }, globals, serialText: string, opts: { out: string; format: string; ttl?: string; passwordFile?: string }) => {
         const format = checkFormat(opts.format);

@@ -8,10 +8,13 @@ export function registerShow(program: Command): void {
     .command('show')
     .description('show one certificate: its inventory record and PEM')
     .argument('<serial>', 'serial as `openssl x509 -serial` prints it (any case, colons optional)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   certctl show 3A:F1:0B:…
-  certctl show "$(openssl x509 -in cert.pem -noout -serial)"`)
+  certctl show "$(openssl x509 -in cert.pem -noout -serial)"`,
+    )
     .action(
       action(async ({ service }, globals, serialText: string) => {
         const { record, certPem } = await service.requireCertificate(parseSerial(serialText));

@@ -13,13 +13,16 @@ export function registerSign(program: Command): void {
     .requiredOption('--csr <file>', 'the CSR (PEM); "-" reads stdin')
     .option('--profile <profile>', `profile: ${LEAF_PROFILES.join('|')}`, 'client')
     .option('--ttl <duration>', 'validity, e.g. 365d (default from the profile)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Only the CSR's subject CN, its DNS/IP SANs and its public key are used; its CA bit,
 key usages and extended key usages are never honoured: the profile decides them.
 
 Examples:
   certctl sign --csr client.csr > client.crt
-  certctl sign --csr server.csr --profile server --ttl 90d > server.crt`)
+  certctl sign --csr server.csr --profile server --ttl 90d > server.crt`,
+    )
     .action(
       action(async ({ service }, globals, opts: { csr: string; profile: string; ttl?: string }) => {
         if (!LEAF_PROFILES.includes(opts.profile as LeafProfileName)) {
@@ -29,7 +32,9 @@ Examples:
         try {
           pem = readFileSync(opts.csr === '-' ? 0 : opts.csr, 'utf8');
         } catch (err) {
-          throw new InvalidInputError(`--csr: cannot read ${opts.csr} (${(err as NodeJS.ErrnoException).code ?? 'error'}); give the path of a PEM CSR`, { cause: err });
+          throw new InvalidInputError(`--csr: cannot read ${opts.csr} (${(err as NodeJS.ErrnoException).code ?? 'error'}); give the path of a PEM CSR`, {
+            cause: err,
+          });
         }
         const ttl = opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined;
         const result = await service.signCsr(pem, opts.profile as LeafProfileName, ttl, `--csr ${opts.csr}`);

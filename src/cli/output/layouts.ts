@@ -29,13 +29,21 @@ export function fullChainOf(certPem: string, ca: CaRecord): string {
 
 /** A file name from a CN: letters, digits, '.', '_' and '-' only. */
 export function safeName(text: string, fallback: string): string {
-  const name = text.replace(/^\*\./, 'wildcard.').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '');
+  const name = text
+    .replace(/^\*\./, 'wildcard.')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '');
   return name || fallback;
 }
 
 /** A Kubernetes object name (RFC 1123 subdomain) from a CN. */
 export function k8sName(text: string, fallback: string): string {
-  const name = text.toLowerCase().replace(/^\*\./, 'wildcard.').replace(/[^a-z0-9.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 240);
+  const name = text
+    .toLowerCase()
+    .replace(/^\*\./, 'wildcard.')
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
+    .slice(0, 240);
   return `${name || fallback}-tls`;
 }
 

@@ -115,7 +115,10 @@ function readConfigFile(path: string, sections: readonly string[] | undefined): 
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check that it exists and is readable`, { cause: err });
+    throw new ConfigError(
+      `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check that it exists and is readable`,
+      { cause: err },
+    );
   }
   // Loaded lazily: the YAML parser is only needed when a file exists.
   const { parse } = require('yaml') as typeof import('yaml');
@@ -138,7 +141,11 @@ function readConfigFile(path: string, sections: readonly string[] | undefined): 
   }
   const parsed = configSchema.safeParse(raw);
   const problems = [
-    ...(unknown.length ? [`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}${sections ? ` (backend sections: ${sections.join(', ')})` : ''}`] : []),
+    ...(unknown.length
+      ? [
+          `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}${sections ? ` (backend sections: ${sections.join(', ')})` : ''}`,
+        ]
+      : []),
     ...(parsed.success ? [] : [describeIssues(parsed.error.issues)]),
   ];
   if (problems.length || !parsed.success) throw new ConfigError(`config file ${path}: ${problems.join('; ')}`);

@@ -63,7 +63,8 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], prefix = '')
         return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
       }
       if (issue.code === 'invalid_value') return `${path}: expected one of ${issue.values.map(String).join(', ')}`;
-      if (issue.code === 'invalid_type') return `${path}: expected ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}`;
+      if (issue.code === 'invalid_type')
+        return `${path}: expected ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}`;
       return `${path}: ${issue.message}`;
     })
     .join('; ');

@@ -88,12 +88,7 @@ interface Pbes2Params {
   iterationCount: number;
 }
 
-async function assemble(
-  input: Pkcs12Input,
-  leaf: X509Certificate,
-  chain: X509Certificate[],
-  password: ArrayBuffer,
-): Promise<Buffer> {
+async function assemble(input: Pkcs12Input, leaf: X509Certificate, chain: X509Certificate[], password: ArrayBuffer): Promise<Buffer> {
   const pbes2: Pbes2Params = {
     password,
     contentEncryptionAlgorithm: CONTENT_ENCRYPTION,

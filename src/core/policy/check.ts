@@ -23,7 +23,9 @@ export function checkNames(profile: Profile, commonName: string, dns: string[], 
   const addDns = (raw: string) => {
     const name = raw.trim().toLowerCase().replace(/\.$/, '');
     if (!isValidDnsName(name)) {
-      throw new InvalidInputError(`${source}: DNS name "${raw}" is not a valid host name (letters, digits and hyphens in dot-separated labels; a wildcard only as "*.")`);
+      throw new InvalidInputError(
+        `${source}: DNS name "${raw}" is not a valid host name (letters, digits and hyphens in dot-separated labels; a wildcard only as "*.")`,
+      );
     }
     if (!dnsNames.includes(name)) dnsNames.push(name);
   };
@@ -106,7 +108,13 @@ const BACKDATE_SECONDS = 60;
  * own notAfter is refused; the default TTL is shortened to end with the CA, with a warning.
  * @throws PolicyError naming the limit and the longest TTL possible.
  */
-export function checkValidity(profile: Profile, requestedTtl: number | undefined, caNotAfter: Date, now = new Date(), defaultTtl = profile.defaultTtlSeconds): Validity {
+export function checkValidity(
+  profile: Profile,
+  requestedTtl: number | undefined,
+  caNotAfter: Date,
+  now = new Date(),
+  defaultTtl = profile.defaultTtlSeconds,
+): Validity {
   const nowSec = Math.floor(now.getTime() / 1000);
   const notBefore = new Date((nowSec - BACKDATE_SECONDS) * 1000);
   const ttl = requestedTtl ?? Math.min(defaultTtl, profile.maxTtlSeconds);

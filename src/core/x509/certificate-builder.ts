@@ -131,9 +131,7 @@ function extKeyUsageExtension(usages: ExtKeyUsageName[]): Buffer {
 function crlDistributionPointsExtension(urls: string[]): Buffer {
   // One DistributionPoint per URL, as @peculiar/x509 builds them; the [0] tag of the
   // DistributionPointName CHOICE is necessarily explicit.
-  const points = urls.map((url) =>
-    sequence([explicit(DP_DISTRIBUTION_POINT, implicit(DPN_FULL_NAME, sequence([uriGeneralName(url)])))]),
-  );
+  const points = urls.map((url) => sequence([explicit(DP_DISTRIBUTION_POINT, implicit(DPN_FULL_NAME, sequence([uriGeneralName(url)])))]));
   return encodeExtension(OID.cRLDistributionPoints, false, sequence(points));
 }
 
@@ -170,10 +168,7 @@ export function encodeTbsCertificate(t: CertificateTemplate, signatureAlgorithmD
     throw new InvalidInputError('authority key identifier is required unless the certificate is self-issued');
   }
 
-  const extensions: Buffer[] = [
-    basicConstraintsExtension(t.basicConstraints),
-    keyUsageExtension(t.keyUsage, t.basicConstraints.ca),
-  ];
+  const extensions: Buffer[] = [basicConstraintsExtension(t.basicConstraints), keyUsageExtension(t.keyUsage, t.basicConstraints.ca)];
   if (t.extKeyUsage.length > 0) extensions.push(extKeyUsageExtension(t.extKeyUsage));
   extensions.push(encodeExtension(OID.subjectKeyIdentifier, false, octetString(t.subjectKeyId)));
   if (t.authorityKeyId) extensions.push(encodeAuthorityKeyIdentifierExtension(t.authorityKeyId));

@@ -88,12 +88,7 @@ export function buildCrlDer(t: CrlTemplate, signer: DerSigner): Buffer {
     }
     fields.push(sequence(revoked));
   }
-  fields.push(
-    explicit(
-      0,
-      sequence([encodeAuthorityKeyIdentifierExtension(t.authorityKeyId), encodeExtension(OID_CRL_NUMBER, false, integer(t.crlNumber))]),
-    ),
-  );
+  fields.push(explicit(0, sequence([encodeAuthorityKeyIdentifierExtension(t.authorityKeyId), encodeExtension(OID_CRL_NUMBER, false, integer(t.crlNumber))])));
 
   const tbs = sequence(fields);
   return sequence([tbs, signer.algorithmIdentifierDer, bitString(signer.sign(tbs))]);

@@ -51,7 +51,7 @@ export function isSingleSequence(der: Uint8Array): boolean {
 /** The children of a constructed element; throws what {@link readTlv} throws. */
 function children(buf: Uint8Array, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
-  for (let p = parent.contentStart; p < parent.end; ) {
+  for (let p = parent.contentStart; p < parent.end;) {
     const t = readTlv(buf, p);
     out.push(t);
     p = t.end;

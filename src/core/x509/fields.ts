@@ -4,7 +4,19 @@
  */
 import { isIP } from 'node:net';
 import { InvalidInputError } from '../errors';
-import { boolean, ia5String, implicit, integerFromUnsigned, isPrintableString, objectIdentifier, octetString, printableString, sequence, setOf, utf8String } from './der';
+import {
+  boolean,
+  ia5String,
+  implicit,
+  integerFromUnsigned,
+  isPrintableString,
+  objectIdentifier,
+  octetString,
+  printableString,
+  sequence,
+  setOf,
+  utf8String,
+} from './der';
 
 /** One attribute of a distinguished name; each becomes its own RDN. */
 export interface NameAttribute {
@@ -66,9 +78,7 @@ const GN_IP_ADDRESS = 7;
  * @throws InvalidInputError when `oid` is not dotted OID text.
  */
 export function encodeExtension(oid: string, critical: boolean, valueDer: Buffer): Buffer {
-  return critical
-    ? sequence([objectIdentifier(oid), boolean(true), octetString(valueDer)])
-    : sequence([objectIdentifier(oid), octetString(valueDer)]);
+  return critical ? sequence([objectIdentifier(oid), boolean(true), octetString(valueDer)]) : sequence([objectIdentifier(oid), octetString(valueDer)]);
 }
 
 /**
@@ -109,8 +119,7 @@ function ipv6Octets(text: string): number[] {
   const [head, tail] = address.split('::');
   const headGroups = head ? head.split(':') : [];
   const tailGroups = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const groups =
-    tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
   const octets: number[] = [];
   for (const group of groups) {
     const value = parseInt(group, 16);

@@ -75,7 +75,12 @@ function checkExtensions(der: Buffer, spec: LeafSpec, fail: Fail): void {
   const names = san?.names.items ?? [];
   const dns = names.filter((n) => n.type === 'dns').map((n) => n.value.toLowerCase());
   const ips = names.filter((n) => n.type === 'ip').map((n) => normalizeIp(n.value));
-  sameSet('DNS names', dns, spec.dnsNames.map((d) => d.toLowerCase()), fail);
+  sameSet(
+    'DNS names',
+    dns,
+    spec.dnsNames.map((d) => d.toLowerCase()),
+    fail,
+  );
   sameSet('IP addresses', ips, spec.ipAddresses.map(normalizeIp), fail);
   const others = names.filter((n) => n.type !== 'dns' && n.type !== 'ip').map((n) => `${n.type}:${n.value}`);
   if (others.length) throw fail('subject alternative names', others.join(', '), 'DNS names and IP addresses only');
@@ -85,7 +90,12 @@ function checkExtensions(der: Buffer, spec: LeafSpec, fail: Fail): void {
   if (!ku || Number(ku.usages) !== wantedKu) throw fail('key usage', ku ? describeKeyUsage(Number(ku.usages)) : '(none)', spec.keyUsage.join(', '));
 
   const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
-  sameSet('extended key usage', (eku?.usages ?? []).map(String), spec.extKeyUsage.map((u) => EKU_OIDS[u]), fail);
+  sameSet(
+    'extended key usage',
+    (eku?.usages ?? []).map(String),
+    spec.extKeyUsage.map((u) => EKU_OIDS[u]),
+    fail,
+  );
 
   const bc = cert.getExtension(x509.BasicConstraintsExtension);
   if (!bc || !bc.critical || bc.ca !== spec.basicConstraints.ca) {
@@ -100,7 +110,12 @@ function sameSet(field: string, got: string[], wanted: string[], fail: Fail): vo
 }
 
 function describeKeyUsage(bits: number): string {
-  return (Object.entries(KEY_USAGE_FLAGS) as [KeyUsageName, number][]).filter(([, bit]) => bits & bit).map(([name]) => name).join(', ') || '(none)';
+  return (
+    (Object.entries(KEY_USAGE_FLAGS) as [KeyUsageName, number][])
+      .filter(([, bit]) => bits & bit)
+      .map(([name]) => name)
+      .join(', ') || '(none)'
+  );
 }
 
 /** One spelling per address: IPv6 compressed and lowercase, IPv4 as is. */

@@ -35,7 +35,8 @@ describe('the CLI over a backend registered by a test', () => {
     if (r.status !== 0) throw new Error(`certctl ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
     return r;
   };
-  const serials = async (...backend: string[]) => ((await ok(...backend, 'list', '--json')).json!.result as { serial: string; status: string }[]).map((r) => `${r.serial}:${r.status}`).sort();
+  const serials = async (...backend: string[]) =>
+    ((await ok(...backend, 'list', '--json')).json!.result as { serial: string; status: string }[]).map((r) => `${r.serial}:${r.status}`).sort();
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'certctl-memory-cli-'));
@@ -49,7 +50,9 @@ describe('the CLI over a backend registered by a test', () => {
     const issued = await ok('issue', 'server', '--cn', 'a.example', '--dns', 'a.example', '--out', join(dir, 'tls'), '--json');
     const serial = issued.json!.result.certificates?.[0]?.serial ?? issued.json!.result.serial;
     expect(serial).toMatch(/^[0-9A-F]+$/);
-    expect(spawnSync('openssl', ['verify', '-CAfile', join(dir, 'tls', 'ca.pem'), join(dir, 'tls', 'cert.pem')], { encoding: 'utf8' }).stdout).toContain(': OK');
+    expect(spawnSync('openssl', ['verify', '-CAfile', join(dir, 'tls', 'ca.pem'), join(dir, 'tls', 'cert.pem')], { encoding: 'utf8' }).stdout).toContain(
+      ': OK',
+    );
     expect(await serials()).toEqual([`${serial}:valid`]);
     await ok('revoke', serial, '--reason', 'superseded');
     const crl = await ok('crl');
@@ -95,7 +98,9 @@ describe('the CLI over a backend registered by a test', () => {
     // The memory side numbers its next CRL past the file side's, and lists both revocations.
     const crlNumber = (pem: string) => {
       writeFileSync(join(dir, 'n.crl'), pem);
-      return BigInt(`0x${/X509v3 CRL Number: *\n *([0-9A-F]+)/.exec(spawnSync('openssl', ['crl', '-in', join(dir, 'n.crl'), '-noout', '-text'], { encoding: 'utf8' }).stdout)![1]}`);
+      return BigInt(
+        `0x${/X509v3 CRL Number: *\n *([0-9A-F]+)/.exec(spawnSync('openssl', ['crl', '-in', join(dir, 'n.crl'), '-noout', '-text'], { encoding: 'utf8' }).stdout)![1]}`,
+      );
     };
     const memCrl = (await ok('crl')).stdout;
     expect(crlNumber(memCrl)).toBeGreaterThan(crlNumber(fileCrl.stdout));

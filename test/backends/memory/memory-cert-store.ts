@@ -72,7 +72,10 @@ export class MemoryCertStore implements CrlNumberRaisingStore, CaDeletingStore {
   }
 
   async list(ca: string, filter?: ListFilter): Promise<CertificateRecord[]> {
-    return applyListFilter([...this.space(ca).certs.values()].map((c) => structuredClone(c.record)), filter);
+    return applyListFilter(
+      [...this.space(ca).certs.values()].map((c) => structuredClone(c.record)),
+      filter,
+    );
   }
 
   async markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date): Promise<CertificateRecord[]> {

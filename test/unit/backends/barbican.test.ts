@@ -16,19 +16,34 @@ function config(section: unknown, env: Record<string, string> = {}): ResolvedCon
 describe('barbican options', () => {
   it('fills the password method from OS_* variables, domains defaulting to Default', () => {
     const o = parseBarbicanOptions(config({}, { OS_AUTH_URL: 'https://ks.example:5000/v3/', OS_USERNAME: 'u', OS_PASSWORD: 'p', OS_PROJECT_NAME: 'infra' }));
-    expect(o.auth).toEqual({ method: 'password', authUrl: 'https://ks.example:5000/v3', username: 'u', password: 'p', projectName: 'infra', projectId: undefined, userDomainName: 'Default', projectDomainName: 'Default' });
+    expect(o.auth).toEqual({
+      method: 'password',
+      authUrl: 'https://ks.example:5000/v3',
+      username: 'u',
+      password: 'p',
+      projectName: 'infra',
+      projectId: undefined,
+      userDomainName: 'Default',
+      projectDomainName: 'Default',
+    });
     expect(o.endpoint).toBeUndefined();
     expect(o.timeoutMs).toBe(30000);
   });
 
   it('prefers OS_TOKEN to a password when no method is written down', () => {
-    expect(parseBarbicanOptions(config({ endpoint: 'https://b.example:9311' }, { OS_TOKEN: 't' })).auth).toEqual({ method: 'token', token: 't', authUrl: undefined });
+    expect(parseBarbicanOptions(config({ endpoint: 'https://b.example:9311' }, { OS_TOKEN: 't' })).auth).toEqual({
+      method: 'token',
+      token: 't',
+      authUrl: undefined,
+    });
   });
 
   it('names the missing piece of each method', () => {
     expect(() => parseBarbicanOptions(config({ auth: { method: 'noauth' } }))).toThrow(/barbican.auth.project_id/);
     expect(() => parseBarbicanOptions(config({ auth: { method: 'noauth', project_id: 'p' } }))).toThrow(/barbican.endpoint/);
-    expect(() => parseBarbicanOptions(config({ auth: { method: 'password', auth_url: 'https://k.example/v3', username: 'u' } }))).toThrow(/password_file.*OS_PASSWORD/);
+    expect(() => parseBarbicanOptions(config({ auth: { method: 'password', auth_url: 'https://k.example/v3', username: 'u' } }))).toThrow(
+      /password_file.*OS_PASSWORD/,
+    );
     expect(() => parseBarbicanOptions(config({}))).toThrow(ConfigError);
     expect(() => parseBarbicanOptions(config({ auth: { method: 'kerberos' } }))).toThrow(/barbican.auth.method: expected one of password, token, noauth/);
     expect(() => parseBarbicanOptions(config({ endpoint: 'ftp://x' }))).toThrow(/barbican.endpoint/);
@@ -39,7 +54,9 @@ describe('barbican options', () => {
     const o = parseBarbicanOptions(config({ endpoint: 'https://b.example:9311/v1/' }, { OS_TOKEN: 't', OS_INTERFACE: 'internalURL' }));
     expect(o.endpoint).toBe('https://b.example:9311');
     expect(o.interface).toBe('internal');
-    expect(() => parseBarbicanOptions(config({}, { OS_AUTH_URL: 'keystone:5000/v3', OS_USERNAME: 'u', OS_PASSWORD: 'p', OS_PROJECT_NAME: 'x' }))).toThrow(/OS_AUTH_URL: "keystone:5000\/v3" is not an http/);
+    expect(() => parseBarbicanOptions(config({}, { OS_AUTH_URL: 'keystone:5000/v3', OS_USERNAME: 'u', OS_PASSWORD: 'p', OS_PROJECT_NAME: 'x' }))).toThrow(
+      /OS_AUTH_URL: "keystone:5000\/v3" is not an http/,
+    );
   });
 
   it('never takes a password from the YAML itself', () => {
@@ -57,7 +74,10 @@ describe('barbican urls and responses', () => {
   });
 
   it('parses a secret list and refuses a body of another shape', () => {
-    const page = parseSecretPage({ secrets: [{ secret_ref: 'http://b/v1/secrets/abc', name: 'n', secret_type: 'private', created: '2026-01-01T00:00:00' }], total: 1 });
+    const page = parseSecretPage({
+      secrets: [{ secret_ref: 'http://b/v1/secrets/abc', name: 'n', secret_type: 'private', created: '2026-01-01T00:00:00' }],
+      total: 1,
+    });
     expect(page.items).toEqual([{ id: 'abc', name: 'n', secretType: 'private', created: '2026-01-01T00:00:00' }]);
     expect(() => parseSecretPage({ versions: [] })).toThrow(/unexpected secret list response/);
   });
@@ -68,7 +88,20 @@ describe('inventory segments', () => {
     t: 'issue',
     cert: 'c',
     container: 'k',
-    record: { serial: i.toString(16).padStart(32, '0'), profile: 'node', commonName: `node-${i}`, dnsNames: [], ipAddresses: [], keyType: 'ec-p256', notBefore: '', notAfter: '', issuedAt: '', hasKey: true, sha256: 'x'.repeat(64), status: 'valid' },
+    record: {
+      serial: i.toString(16).padStart(32, '0'),
+      profile: 'node',
+      commonName: `node-${i}`,
+      dnsNames: [],
+      ipAddresses: [],
+      keyType: 'ec-p256',
+      notBefore: '',
+      notAfter: '',
+      issuedAt: '',
+      hasKey: true,
+      sha256: 'x'.repeat(64),
+      status: 'valid',
+    },
   });
 
   it('stay under the payload limit, each with its own nonce, and lose no event', () => {
@@ -87,13 +120,30 @@ describe('inventory folding and compaction', () => {
     t: 'issue',
     cert: `c-${serial}`,
     container: 'k',
-    record: { serial, profile: 'node', commonName: serial, dnsNames: [], ipAddresses: [], keyType: 'ec-p256', notBefore: '', notAfter: '', issuedAt: '', hasKey: true, sha256: 'x', status: 'valid' },
+    record: {
+      serial,
+      profile: 'node',
+      commonName: serial,
+      dnsNames: [],
+      ipAddresses: [],
+      keyType: 'ec-p256',
+      notBefore: '',
+      notAfter: '',
+      issuedAt: '',
+      hasKey: true,
+      sha256: 'x',
+      status: 'valid',
+    },
   });
   const revoke = (serial: string, at: string): InventoryEvent => ({ t: 'revoke', serial, reason: 'keyCompromise', at });
   const seg = (id: string, events: InventoryEvent[]) => ({ id, created: 1, events });
 
   it('applies the earliest revocation whatever the segment order, and ignores duplicates', () => {
-    const segments = [seg('2', [revoke('A', '2026-03-01T00:00:00Z'), { t: 'crl', n: '7' }]), seg('1', [issue('A'), issue('B'), revoke('A', '2026-02-01T00:00:00Z')]), seg('3', [issue('A'), { t: 'crl', n: '3' }])];
+    const segments = [
+      seg('2', [revoke('A', '2026-03-01T00:00:00Z'), { t: 'crl', n: '7' }]),
+      seg('1', [issue('A'), issue('B'), revoke('A', '2026-02-01T00:00:00Z')]),
+      seg('3', [issue('A'), { t: 'crl', n: '3' }]),
+    ];
     const inventory = foldSegments(segments);
     expect(inventory.entries.get('A')!.record).toMatchObject({ status: 'revoked', revokedAt: '2026-02-01T00:00:00Z' });
     expect(inventory.entries.get('B')!.record.status).toBe('valid');
@@ -101,7 +151,10 @@ describe('inventory folding and compaction', () => {
   });
 
   it('merges to one issue per serial, the earliest revocation and the highest CRL number', () => {
-    const events = compactedEvents([seg('1', [issue('A'), revoke('A', '2026-03-01'), { t: 'crl', n: '2' }]), seg('2', [issue('A'), revoke('A', '2026-02-01'), revoke('Z', '2026-01-01'), { t: 'crl', n: '9' }])]);
+    const events = compactedEvents([
+      seg('1', [issue('A'), revoke('A', '2026-03-01'), { t: 'crl', n: '2' }]),
+      seg('2', [issue('A'), revoke('A', '2026-02-01'), revoke('Z', '2026-01-01'), { t: 'crl', n: '9' }]),
+    ]);
     expect(events).toEqual([issue('A'), revoke('A', '2026-02-01'), revoke('Z', '2026-01-01'), { t: 'crl', n: '9' }]);
   });
 });
@@ -113,7 +166,13 @@ describe('barbican error translation (errors.ts, the one table)', () => {
   it.each([
     ['Barbican', 401, {}, BackendAuthError, /rejected the credentials \(401\); check the user/],
     ['Barbican', 403, { description: 'No role' }, BackendAuthError, /refused storing x \(403\): No role.*creator or admin/],
-    ['Barbican', 403, { code: 403, title: 'Forbidden', description: 'Secret creation issue seen - Creation not allowed because a quota has been reached.' }, BackendUnavailableError, /quota is used up/],
+    [
+      'Barbican',
+      403,
+      { code: 403, title: 'Forbidden', description: 'Secret creation issue seen - Creation not allowed because a quota has been reached.' },
+      BackendUnavailableError,
+      /quota is used up/,
+    ],
     ['Barbican', 404, {}, NotFoundError, /has no storing x \(404\)/],
     ['Barbican', 413, {}, InvalidInputError, /too large \(413\).*20,000/],
     ['Barbican', 400, { description: 'Malformed JSON' }, InvalidInputError, /max_allowed_request_size_in_bytes/],
@@ -121,7 +180,13 @@ describe('barbican error translation (errors.ts, the one table)', () => {
     ['Barbican', 503, '<html>busy</html>', BackendUnavailableError, /failed storing x \(503\); retry later/],
     ['Barbican', 302, '', ConfigError, /redirects \(302\)/],
     ['Barbican', 418, {}, InternalError, /answered storing x with 418/],
-    ['Keystone', 401, { error: { message: 'The request you have made requires authentication.' } }, BackendAuthError, /^Keystone refused the credentials \(401\); check the user$/],
+    [
+      'Keystone',
+      401,
+      { error: { message: 'The request you have made requires authentication.' } },
+      BackendAuthError,
+      /^Keystone refused the credentials \(401\); check the user$/,
+    ],
     ['Keystone', 403, {}, BackendAuthError, /^Keystone refused the credentials \(403\)/],
     ['Keystone', 404, {}, ConfigError, /answered 404 for \/v3\/auth\/tokens; OS_AUTH_URL .* ending in \/v3/],
     ['Keystone', 300, {}, ConfigError, /must be Keystone's v3 URL/],
@@ -156,9 +221,15 @@ describe('barbican error translation (errors.ts, the one table)', () => {
     const tls = describeHttpFailure(new TransportError('x', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', true), 'Barbican', url, opts);
     expect(tls).toBeInstanceOf(ConfigError);
     expect(tls.message).toMatch(/barbican.ca_file.*OS_CACERT.*Verification stays on/);
-    expect(describeHttpFailure(new TransportError('x', 'ERR_TLS_CERT_ALTNAME_INVALID', true), 'Barbican', url, opts).message).toMatch(/does not name this host/);
+    expect(describeHttpFailure(new TransportError('x', 'ERR_TLS_CERT_ALTNAME_INVALID', true), 'Barbican', url, opts).message).toMatch(
+      /does not name this host/,
+    );
     expect(describeHttpFailure(new TransportError('x', 'CERT_HAS_EXPIRED', true), 'Barbican', url, opts).message).toMatch(/outside its validity period/);
-    const custom = describeHttpFailure(new TransportError('x', 'SELF_SIGNED_CERT_IN_CHAIN', true), 'Keystone', ks, { ...opts, caFile: '/etc/ca.pem', caFileOrigin: 'OS_CACERT' });
+    const custom = describeHttpFailure(new TransportError('x', 'SELF_SIGNED_CERT_IN_CHAIN', true), 'Keystone', ks, {
+      ...opts,
+      caFile: '/etc/ca.pem',
+      caFileOrigin: 'OS_CACERT',
+    });
     expect(custom.message).toMatch(/^Keystone at https:\/\/keystone.example:5000: TLS verification failed .*\/etc\/ca.pem \(OS_CACERT\) does not vouch for it/);
   });
 
@@ -188,10 +259,20 @@ describe('write journal and the naming of what a rollback left', () => {
   it('records ids, and for a lost answer what identifies the object; a refused request records nothing', async () => {
     const j = new WriteJournal();
     await j.create('secret', 'p/ca/AB/cert', async () => 'id-1', { by: 'name' });
-    await expect(j.create('secret', 'p/ca/AB/key', () => Promise.reject(unavailable(new TransportError('reset', 'ECONNRESET', true))), { by: 'name' })).rejects.toThrow(/ECONNRESET/);
+    await expect(
+      j.create('secret', 'p/ca/AB/key', () => Promise.reject(unavailable(new TransportError('reset', 'ECONNRESET', true))), { by: 'name' }),
+    ).rejects.toThrow(/ECONNRESET/);
     await expect(j.create('container', 'p/ca/ca', () => Promise.reject(unavailable(parseErrorResponse(502, {}))), { by: 'nothing' })).rejects.toThrow(/502/);
-    await expect(j.create('secret', 'p/ca/inventory', () => Promise.reject(unavailable(new TransportError('r', 'ECONNRESET', true))), { by: 'name-and-payload', payload: '{"w":"n1"}', newest: 16 })).rejects.toThrow();
-    await expect(j.create('secret', 'p/ca/CD/cert', () => Promise.reject(unavailable(new TransportError('refused', 'ECONNREFUSED', false))), { by: 'name' })).rejects.toThrow();
+    await expect(
+      j.create('secret', 'p/ca/inventory', () => Promise.reject(unavailable(new TransportError('r', 'ECONNRESET', true))), {
+        by: 'name-and-payload',
+        payload: '{"w":"n1"}',
+        newest: 16,
+      }),
+    ).rejects.toThrow();
+    await expect(
+      j.create('secret', 'p/ca/CD/cert', () => Promise.reject(unavailable(new TransportError('refused', 'ECONNREFUSED', false))), { by: 'name' }),
+    ).rejects.toThrow();
     expect(j.created).toEqual([
       { kind: 'secret', id: 'id-1' },
       { kind: 'secret', uncertainName: 'p/ca/AB/key' },

@@ -9,7 +9,15 @@ import { TransportError, type HttpRequest, type HttpResponse, type HttpTransport
 import type { ResolvedConfig } from '../../../src/core/config/load';
 import { VaultKvStore } from '../../../src/backends/vault/vault-kv-store';
 import type { CertificateRecord } from '../../../src/core/types';
-import { BackendAuthError, BackendUnavailableError, ConflictError, ConfigError, InternalError, InvalidInputError, NotFoundError } from '../../../src/core/errors';
+import {
+  BackendAuthError,
+  BackendUnavailableError,
+  ConflictError,
+  ConfigError,
+  InternalError,
+  InvalidInputError,
+  NotFoundError,
+} from '../../../src/core/errors';
 
 function config(section: unknown, env: Record<string, string> = {}, baseDir = '/etc/certctl'): ResolvedConfig {
   return { baseDir, path: join(baseDir, 'certctl.yaml'), sections: { vault: section }, env } as unknown as ResolvedConfig;
@@ -17,8 +25,22 @@ function config(section: unknown, env: Record<string, string> = {}, baseDir = '/
 
 describe('vault options', () => {
   it('VAULT_* fill the fields and win over the file; defaults first', () => {
-    const o = parseVaultOptions(config({ address: 'https://file.example:8200' }, { VAULT_ADDR: 'https://env.example:8200/', VAULT_TOKEN: 's.t', VAULT_NAMESPACE: 'team', VAULT_CACERT: '/ca.pem' }));
-    expect(o).toMatchObject({ address: 'https://env.example:8200', namespace: 'team', pkiMount: 'pki', kvMount: 'secret', kvPrefix: 'certctl', caFile: '/ca.pem', caFileOrigin: 'VAULT_CACERT', timeoutMs: 30000 });
+    const o = parseVaultOptions(
+      config(
+        { address: 'https://file.example:8200' },
+        { VAULT_ADDR: 'https://env.example:8200/', VAULT_TOKEN: 's.t', VAULT_NAMESPACE: 'team', VAULT_CACERT: '/ca.pem' },
+      ),
+    );
+    expect(o).toMatchObject({
+      address: 'https://env.example:8200',
+      namespace: 'team',
+      pkiMount: 'pki',
+      kvMount: 'secret',
+      kvPrefix: 'certctl',
+      caFile: '/ca.pem',
+      caFileOrigin: 'VAULT_CACERT',
+      timeoutMs: 30000,
+    });
     expect(o.auth).toEqual({ method: 'token', token: 's.t', origin: 'VAULT_TOKEN' });
   });
 
@@ -61,7 +83,15 @@ describe('VaultClient over a scripted transport', () => {
     };
     return t;
   }
-  const options: VaultOptions = { address: 'https://vault.example:8200', namespace: 'team-a', pkiMount: 'pki', kvMount: 'secret', kvPrefix: 'certctl', timeoutMs: 30000, auth: { method: 'token', token: 'hvs.secret-token', origin: 'VAULT_TOKEN' } };
+  const options: VaultOptions = {
+    address: 'https://vault.example:8200',
+    namespace: 'team-a',
+    pkiMount: 'pki',
+    kvMount: 'secret',
+    kvPrefix: 'certctl',
+    timeoutMs: 30000,
+    auth: { method: 'token', token: 'hvs.secret-token', origin: 'VAULT_TOKEN' },
+  };
 
   it('sends the token and namespace headers, and collects warnings', async () => {
     const t = scripted([{ data: { data: { a: 1 }, warnings: ['TTL capped'] } }]);
@@ -74,7 +104,11 @@ describe('VaultClient over a scripted transport', () => {
   });
 
   it('404 with no errors is "absent" for reads and an empty LIST; 202 is success', async () => {
-    const t = scripted([{ status: 404, data: { errors: [] } }, { status: 404, data: { errors: [] } }, { status: 202, data: { warnings: null } }]);
+    const t = scripted([
+      { status: 404, data: { errors: [] } },
+      { status: 404, data: { errors: [] } },
+      { status: 202, data: { warnings: null } },
+    ]);
     const c = new VaultClient(t, options);
     expect(await c.read('secret/data/x')).toBeUndefined();
     expect(await c.list('secret/metadata/x')).toEqual([]);
@@ -147,10 +181,23 @@ describe('VaultClient: each failure reason to one certctl error kind', () => {
     };
     return t;
   }
-  const options: VaultOptions = { address: 'https://vault.example:8200', pkiMount: 'pki', kvMount: 'secret', kvPrefix: 'certctl', timeoutMs: 30000, auth: { method: 'token', token: 'hvs.secret-token', origin: 'VAULT_TOKEN' } };
+  const options: VaultOptions = {
+    address: 'https://vault.example:8200',
+    pkiMount: 'pki',
+    kvMount: 'secret',
+    kvPrefix: 'certctl',
+    timeoutMs: 30000,
+    auth: { method: 'token', token: 'hvs.secret-token', origin: 'VAULT_TOKEN' },
+  };
   const table: [number, number, string[], new (...a: never[]) => Error, VaultFailureReason][] = [
     [6, 503, ['Vault is sealed'], BackendUnavailableError, 'sealed'],
-    [6, 500, ['1 error occurred:\n\t* could not fetch the CA certificate (was one set?): no default issuer currently configured\n\n'], BackendUnavailableError, 'unavailable'],
+    [
+      6,
+      500,
+      ['1 error occurred:\n\t* could not fetch the CA certificate (was one set?): no default issuer currently configured\n\n'],
+      BackendUnavailableError,
+      'unavailable',
+    ],
     [7, 403, ['permission denied'], BackendAuthError, 'denied'],
     [8, 400, ['check-and-set parameter did not match the current version'], ConflictError, 'cas-mismatch'],
     [4, 404, ['no handler for route "nope/x". route entry not found.'], NotFoundError, 'no-route'],
@@ -215,7 +262,13 @@ describe('VaultKvStore.markRevoked rollback', () => {
   const entry = (serial: string) => ({ data: { data: { record: record(serial), cert_pem: 'PEM' }, metadata: { version: 1 } } });
   /** Answers in order: reads of A and B, the write of A, a failed write of B, then the put-back of A; a fake to inject the failures. */
   function script(putBack: Partial<HttpResponse>): HttpTransport & { sent: HttpRequest[] } {
-    const outcomes: Partial<HttpResponse>[] = [{ data: entry('0A') }, { data: entry('0B') }, { data: { data: { version: 2 } } }, { status: 503, data: { errors: ['Vault is sealed'] } }, putBack];
+    const outcomes: Partial<HttpResponse>[] = [
+      { data: entry('0A') },
+      { data: entry('0B') },
+      { data: { data: { version: 2 } } },
+      { status: 503, data: { errors: ['Vault is sealed'] } },
+      putBack,
+    ];
     const t = {
       sent: [] as HttpRequest[],
       async send(r: HttpRequest): Promise<HttpResponse> {
@@ -225,7 +278,14 @@ describe('VaultKvStore.markRevoked rollback', () => {
     };
     return t;
   }
-  const options: VaultOptions = { address: 'https://vault.example:8200', pkiMount: 'pki', kvMount: 'secret', kvPrefix: 'certctl', timeoutMs: 30000, auth: { method: 'token', token: 't', origin: 'VAULT_TOKEN' } };
+  const options: VaultOptions = {
+    address: 'https://vault.example:8200',
+    pkiMount: 'pki',
+    kvMount: 'secret',
+    kvPrefix: 'certctl',
+    timeoutMs: 30000,
+    auth: { method: 'token', token: 't', origin: 'VAULT_TOKEN' },
+  };
 
   it('puts back what was already revoked (check-and-set on the version written), then rethrows the failure', async () => {
     const t = script({ data: { data: { version: 3 } } });
@@ -243,6 +303,8 @@ describe('VaultKvStore.markRevoked rollback', () => {
     const store = new VaultKvStore(new VaultClient(t, options), options, 0);
     const err = await store.markRevoked('default', ['0A', '0B'], 'keyCompromise', new Date()).catch((e) => e);
     expect(err).toBeInstanceOf(BackendUnavailableError);
-    expect(err.message).toContain('1 of the 1 certificate already marked revoked could not be put back and read as revoked: secret/data/certctl/default/certs/0A');
+    expect(err.message).toContain(
+      '1 of the 1 certificate already marked revoked could not be put back and read as revoked: secret/data/certctl/default/certs/0A',
+    );
   });
 });

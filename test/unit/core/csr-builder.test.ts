@@ -15,7 +15,12 @@ describe('buildCsrDer', () => {
     const { privateKey, publicKey } =
       kind === 'ec' ? await gen('ec', { namedCurve: 'P-256' }) : kind === 'rsa' ? await gen('rsa', { modulusLength: 2048 }) : await gen('ed25519');
     const der = buildCsrDer(
-      { commonName: 'api.example', dnsNames: ['api.example', 'www.example'], ipAddresses: ['10.0.0.5', '2001:db8::1'], spkiDer: publicKey.export({ type: 'spki', format: 'der' }) },
+      {
+        commonName: 'api.example',
+        dnsNames: ['api.example', 'www.example'],
+        ipAddresses: ['10.0.0.5', '2001:db8::1'],
+        spkiDer: publicKey.export({ type: 'spki', format: 'der' }),
+      },
       createDerSigner(privateKey),
     );
     const pem = toPem(der, 'CERTIFICATE REQUEST');

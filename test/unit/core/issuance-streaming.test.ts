@@ -28,8 +28,12 @@ class FaultInjectingStreamingSigner implements Signer {
     readonly inFlight: number,
     private readonly failCall?: number,
   ) {}
-  createCa(...args: Parameters<Signer['createCa']>) { return this.inner.createCa(...args); }
-  crl(...args: Parameters<Signer['crl']>) { return this.inner.crl(...args); }
+  createCa(...args: Parameters<Signer['createCa']>) {
+    return this.inner.createCa(...args);
+  }
+  crl(...args: Parameters<Signer['crl']>) {
+    return this.inner.crl(...args);
+  }
   async sign(ca: string, specs: LeafSpec[]): Promise<Buffer[]> {
     const call = ++this.calls;
     this.specsPerCall.push(specs.length);

@@ -25,8 +25,12 @@ class FaultInjectingRemoteSigner implements RemoteSigner {
     private readonly tamper: (spec: LeafSpec) => LeafSpec,
     private readonly signAs?: string,
   ) {}
-  createCa(...args: Parameters<Signer['createCa']>) { return this.inner.createCa(...args); }
-  crl(...args: Parameters<Signer['crl']>) { return this.inner.crl(...args); }
+  createCa(...args: Parameters<Signer['createCa']>) {
+    return this.inner.createCa(...args);
+  }
+  crl(...args: Parameters<Signer['crl']>) {
+    return this.inner.crl(...args);
+  }
   sign(ca: string, specs: LeafSpec[]): Promise<Buffer[]> {
     expect(specs.every((s) => s.csrDer && !('subjectKey' in s))).toBe(true);
     return this.inner.sign(this.signAs ?? ca, specs.map(this.tamper));
@@ -42,7 +46,11 @@ describe('the core checks what a remote signer returns', () => {
     const config = loadConfig({}, { XDG_CONFIG_HOME: join(dir, 'xdg'), CERTCTL_FILE_DIR: dir }, dir);
     container = createContainer(config, { get: () => undefined }, registry);
     await container.get(IssuanceService).init({ commonName: 'Check CA' });
-    const other = createContainer(loadConfig({ ca: 'other' }, { XDG_CONFIG_HOME: join(dir, 'xdg'), CERTCTL_FILE_DIR: dir }, dir), { get: () => undefined }, registry);
+    const other = createContainer(
+      loadConfig({ ca: 'other' }, { XDG_CONFIG_HOME: join(dir, 'xdg'), CERTCTL_FILE_DIR: dir }, dir),
+      { get: () => undefined },
+      registry,
+    );
     await other.get(IssuanceService).init({ commonName: 'Other CA' });
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,8 +78,16 @@ describe('the core checks what a remote signer returns', () => {
     ['another IP address', (s) => ({ ...s, ipAddresses: ['10.9.9.9'] }), /IP addresses \[10\.9\.9\.9\], not \[10\.1\.2\.3\]/],
     ['another subject CN', (s) => ({ ...s, commonName: 'other.example' }), /subject CN "other\.example", not "svc\.example"/],
     ['a CA certificate', (s) => ({ ...s, basicConstraints: { ca: true } }), /basic constraints CA:true, not critical CA:false/],
-    ['clientAuth instead of serverAuth', (s) => ({ ...s, extKeyUsage: ['clientAuth'] }), /extended key usage \[1\.3\.6\.1\.5\.5\.7\.3\.2\], not \[1\.3\.6\.1\.5\.5\.7\.3\.1\]/],
-    ['keyEncipherment added', (s) => ({ ...s, keyUsage: [...s.keyUsage, 'keyEncipherment'] }), /key usage digitalSignature, keyEncipherment, not digitalSignature/],
+    [
+      'clientAuth instead of serverAuth',
+      (s) => ({ ...s, extKeyUsage: ['clientAuth'] }),
+      /extended key usage \[1\.3\.6\.1\.5\.5\.7\.3\.2\], not \[1\.3\.6\.1\.5\.5\.7\.3\.1\]/,
+    ],
+    [
+      'keyEncipherment added',
+      (s) => ({ ...s, keyUsage: [...s.keyUsage, 'keyEncipherment'] }),
+      /key usage digitalSignature, keyEncipherment, not digitalSignature/,
+    ],
     ['a longer lifetime', (s) => ({ ...s, notAfter: new Date(s.notAfter.getTime() + 86400_000) }), /notAfter .*, not .* as asked/],
   ])('refuses %s with exit 1 naming the field, and stores nothing', async (_label, tamper, message) => {
     const err = await issueThrough(tamper).catch((e: unknown) => e);

@@ -18,9 +18,29 @@ import { fileStoreError } from '../../../../src/backends/file/fs-errors';
 import { ConfigError, InternalError, NotFoundError } from '../../../../src/core/errors';
 import type { CaRecord, IssuedCertificate } from '../../../../src/core/types';
 
-const ca: CaRecord = { name: 'default', certPem: '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n', chainPem: [], keyType: 'ec-p256', keyEncrypted: false, createdAt: '2026-01-01T00:00:00.000Z' };
+const ca: CaRecord = {
+  name: 'default',
+  certPem: '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n',
+  chainPem: [],
+  keyType: 'ec-p256',
+  keyEncrypted: false,
+  createdAt: '2026-01-01T00:00:00.000Z',
+};
 const item: IssuedCertificate = {
-  record: { serial: '0A0B', profile: 'client', commonName: 'c', dnsNames: [], ipAddresses: [], keyType: 'ec-p256', notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2027-01-01T00:00:00.000Z', issuedAt: '2026-01-01T00:00:00.000Z', hasKey: true, sha256: '00', status: 'valid' },
+  record: {
+    serial: '0A0B',
+    profile: 'client',
+    commonName: 'c',
+    dnsNames: [],
+    ipAddresses: [],
+    keyType: 'ec-p256',
+    notBefore: '2026-01-01T00:00:00.000Z',
+    notAfter: '2027-01-01T00:00:00.000Z',
+    issuedAt: '2026-01-01T00:00:00.000Z',
+    hasKey: true,
+    sha256: '00',
+    status: 'valid',
+  },
   certPem: '-----BEGIN CERTIFICATE-----\nAB==\n-----END CERTIFICATE-----\n',
 };
 const root = process.geteuid?.() === 0;
@@ -76,7 +96,12 @@ describe('file store permission errors', () => {
   });
 
   it('a store the user may not read: exit 3 naming the path, not "no such CA" or "no such certificate"', async () => {
-    const read = async () => Promise.all([store.list('default').catch((e: unknown) => e), store.get('default', '0A0B').catch((e: unknown) => e), store.getCaKey('default').catch((e: unknown) => e)]);
+    const read = async () =>
+      Promise.all([
+        store.list('default').catch((e: unknown) => e),
+        store.get('default', '0A0B').catch((e: unknown) => e),
+        store.getCaKey('default').catch((e: unknown) => e),
+      ]);
     let errors: unknown[];
     if (root) {
       errors = await asNobody(read);

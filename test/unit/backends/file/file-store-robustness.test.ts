@@ -5,12 +5,32 @@ import { FileCertStore } from '../../../../src/backends/file/file-cert-store';
 import type { CaRecord, IssuedCertificate } from '../../../../src/core/types';
 import { newSerial, serialToHex } from '../../../../src/core/serial';
 
-const ca: CaRecord = { name: 'default', certPem: '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n', chainPem: [], keyType: 'ec-p256', keyEncrypted: false, createdAt: '2026-01-01T00:00:00.000Z' };
+const ca: CaRecord = {
+  name: 'default',
+  certPem: '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n',
+  chainPem: [],
+  keyType: 'ec-p256',
+  keyEncrypted: false,
+  createdAt: '2026-01-01T00:00:00.000Z',
+};
 
 function item(): IssuedCertificate {
   const serial = serialToHex(newSerial());
   return {
-    record: { serial, profile: 'client', commonName: serial, dnsNames: [], ipAddresses: [], keyType: 'ec-p256', notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2027-01-01T00:00:00.000Z', issuedAt: '2026-01-01T00:00:00.000Z', hasKey: true, sha256: '00', status: 'valid' },
+    record: {
+      serial,
+      profile: 'client',
+      commonName: serial,
+      dnsNames: [],
+      ipAddresses: [],
+      keyType: 'ec-p256',
+      notBefore: '2026-01-01T00:00:00.000Z',
+      notAfter: '2027-01-01T00:00:00.000Z',
+      issuedAt: '2026-01-01T00:00:00.000Z',
+      hasKey: true,
+      sha256: '00',
+      status: 'valid',
+    },
     certPem: `-----BEGIN CERTIFICATE-----\n${serial}\n-----END CERTIFICATE-----\n`,
     keyPem: `-----BEGIN PRIVATE KEY-----\n${serial}\n-----END PRIVATE KEY-----\n`,
   };
@@ -63,12 +83,17 @@ describe('file store robustness', () => {
     }
   });
 
-  it('writers of one CA wait for each other\'s lock: five concurrent batches all land, each once', async () => {
+  it("writers of one CA wait for each other's lock: five concurrent batches all land, each once", async () => {
     await store.createCa(ca, 'K');
     const batches = Array.from({ length: 5 }, () => [item(), item()]);
     await Promise.all(batches.map((b) => store.putIssued('default', b)));
     const stored = (await store.list('default')).map((r) => r.serial).sort();
-    expect(stored).toEqual(batches.flat().map((i) => i.record.serial).sort());
+    expect(stored).toEqual(
+      batches
+        .flat()
+        .map((i) => i.record.serial)
+        .sort(),
+    );
   });
 
   it('leaves no temp files behind after a CA is created and certificates stored', async () => {
@@ -109,7 +134,12 @@ describe('stageFiles', () => {
   it('refuses a target that is an existing directory before writing anything', () => {
     const { mkdirSync } = require('node:fs') as typeof import('node:fs');
     mkdirSync(join(dir, 'cert.pem'));
-    expect(() => stageFiles([{ path: join(dir, 'key.pem'), data: 'k', mode: 0o600 }, { path: join(dir, 'cert.pem'), data: 'c', mode: 0o644 }])).toThrow(/existing directory/);
+    expect(() =>
+      stageFiles([
+        { path: join(dir, 'key.pem'), data: 'k', mode: 0o600 },
+        { path: join(dir, 'cert.pem'), data: 'c', mode: 0o644 },
+      ]),
+    ).toThrow(/existing directory/);
     expect(readdirSync(dir)).toEqual(['cert.pem']);
   });
 });
@@ -134,7 +164,10 @@ describe('serial index', () => {
     expect((await store.get('default', items[3].record.serial))?.record.status).toBe('revoked');
     expect((await store.get('default', items[70].record.serial))?.record.serial).toBe(items[70].record.serial);
     // A crash after the inventory append but before the index append: the index is behind.
-    appendFileSync(join(dir, 'pki', 'default', 'inventory.jsonl'), `${JSON.stringify({ e: 'revoke', serial: items[5].record.serial, revokedAt: '2026-03-03T00:00:00.000Z', reason: 'keyCompromise' })}\n`);
+    appendFileSync(
+      join(dir, 'pki', 'default', 'inventory.jsonl'),
+      `${JSON.stringify({ e: 'revoke', serial: items[5].record.serial, revokedAt: '2026-03-03T00:00:00.000Z', reason: 'keyCompromise' })}\n`,
+    );
     expect((await store.get('default', items[5].record.serial))?.record.revocationReason).toBe('keyCompromise');
     await store.putIssued('default', [items[71]]);
     expect(readFileSync(join(indexDir, items[5].record.serial.slice(0, 2)), 'utf8')).toContain(items[5].record.serial);

@@ -29,7 +29,13 @@ describe('checkNames', () => {
   });
 
   it('refuses a DNS name outside allowed_dns with exit 5, naming the name and the setting', () => {
-    const err = (() => { try { checkNames(profiles.server, 'x', ['evil.com'], []); } catch (e) { return e; } })() as PolicyError;
+    const err = (() => {
+      try {
+        checkNames(profiles.server, 'x', ['evil.com'], []);
+      } catch (e) {
+        return e;
+      }
+    })() as PolicyError;
     expect(err).toBeInstanceOf(PolicyError);
     expect(err.exitCode).toBe(5);
     expect(err.message).toContain('evil.com');

@@ -32,7 +32,6 @@ interface TestKey {
   signingAlgorithm: webcrypto.Algorithm & { hash?: string };
 }
 
-
 const WEBCRYPTO_ALGORITHMS: Record<KeyType, { importAs: webcrypto.Algorithm & Record<string, string>; sign: webcrypto.Algorithm & { hash?: string } }> = {
   'ec-p256': { importAs: { name: 'ECDSA', namedCurve: 'P-256' }, sign: { name: 'ECDSA', hash: 'SHA-256' } },
   'ec-p384': { importAs: { name: 'ECDSA', namedCurve: 'P-384' }, sign: { name: 'ECDSA', hash: 'SHA-384' } },
@@ -71,7 +70,13 @@ function libraryExtensions(t: CertificateTemplate, subjectEmpty: boolean): x509.
       true,
     ),
   ];
-  if (t.extKeyUsage.length) exts.push(new x509.ExtendedKeyUsageExtension(t.extKeyUsage.map((u) => x509.ExtendedKeyUsage[u]), false));
+  if (t.extKeyUsage.length)
+    exts.push(
+      new x509.ExtendedKeyUsageExtension(
+        t.extKeyUsage.map((u) => x509.ExtendedKeyUsage[u]),
+        false,
+      ),
+    );
   exts.push(new x509.SubjectKeyIdentifierExtension(hex(t.subjectKeyId), false));
   if (t.authorityKeyId) exts.push(new x509.AuthorityKeyIdentifierExtension(hex(t.authorityKeyId), false));
   if (t.dnsNames.length || t.ipAddresses.length) {
@@ -178,7 +183,11 @@ function nextSerial(): Buffer {
 function leaf(profile: Profile, ca: Ca, subject: TestKey): { template: CertificateTemplate; subjectNames: NameAttribute[] } {
   const rsa = subject.type === 'rsa-2048';
   const leafUsage: CertificateTemplate['keyUsage'] = rsa ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'];
-  let subjectNames: NameAttribute[] = [{ type: 'CN', value: 'api.example.test' }, { type: 'O', value: 'Example Corp' }, { type: 'C', value: 'DE' }];
+  let subjectNames: NameAttribute[] = [
+    { type: 'CN', value: 'api.example.test' },
+    { type: 'O', value: 'Example Corp' },
+    { type: 'C', value: 'DE' },
+  ];
   const base: CertificateTemplate = {
     serial: nextSerial(),
     issuerDer: encodeName(ca.names),
@@ -201,7 +210,11 @@ function leaf(profile: Profile, ca: Ca, subject: TestKey): { template: Certifica
       break;
     case 'client':
       // UTF8String territory: a non-ASCII CN and an underscore (not in PrintableString).
-      subjectNames = [{ type: 'CN', value: 'Jürgen Müller' }, { type: 'OU', value: 'ops_team' }, { type: 'O', value: 'Example Corp' }];
+      subjectNames = [
+        { type: 'CN', value: 'Jürgen Müller' },
+        { type: 'OU', value: 'ops_team' },
+        { type: 'O', value: 'Example Corp' },
+      ];
       template = { ...base, extKeyUsage: ['clientAuth'] };
       break;
     case 'peer':
@@ -209,11 +222,17 @@ function leaf(profile: Profile, ca: Ca, subject: TestKey): { template: Certifica
       template = { ...base, extKeyUsage: ['serverAuth', 'clientAuth'], dnsNames: ['etcd-1.cluster.local'], ipAddresses: ['192.168.10.11'] };
       break;
     case 'node':
-      subjectNames = [{ type: 'CN', value: randomUUID() }, { type: 'O', value: 'flocker cluster 1' }];
+      subjectNames = [
+        { type: 'CN', value: randomUUID() },
+        { type: 'O', value: 'flocker cluster 1' },
+      ];
       template = { ...base, extKeyUsage: ['serverAuth', 'clientAuth'] };
       break;
     case 'intermediate':
-      subjectNames = [{ type: 'CN', value: 'certctl Test Intermediate' }, { type: 'O', value: 'certctl Tests' }];
+      subjectNames = [
+        { type: 'CN', value: 'certctl Test Intermediate' },
+        { type: 'O', value: 'certctl Tests' },
+      ];
       template = { ...base, basicConstraints: { ca: true, pathLen: 0 }, keyUsage: ['keyCertSign', 'cRLSign'], extKeyUsage: [] };
       break;
     case 'empty-subject':
@@ -281,7 +300,7 @@ describe('certificate builder vs @peculiar/x509', () => {
       { type: 'OU', value: 'Jürgen & Söhne' },
       { type: 'C', value: 'US' },
     ];
-    const library = new x509.Name('CN=api.example.test, O=Example Corp (O\'Brien) Ltd., OU=Jürgen & Söhne, C=US');
+    const library = new x509.Name("CN=api.example.test, O=Example Corp (O'Brien) Ltd., OU=Jürgen & Söhne, C=US");
     expect(hex(encodeName(attrs))).toBe(hex(Buffer.from(library.toArrayBuffer())));
     expect(hex(encodeName([]))).toBe('3000');
   });

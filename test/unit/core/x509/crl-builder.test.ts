@@ -29,7 +29,6 @@ const ALGORITHMS: Record<KeyType, { importAs: webcrypto.Algorithm & Record<strin
   ed25519: { importAs: { name: 'Ed25519' }, sign: { name: 'Ed25519' } },
 };
 
-
 interface Ca {
   type: KeyType;
   names: NameAttribute[];
@@ -48,7 +47,10 @@ beforeAll(async () => {
   for (const type of KEY_TYPES) {
     const pair = nodeKeyPair(type);
     const spkiDer = pair.publicKey.export({ type: 'spki', format: 'der' });
-    const names: NameAttribute[] = [{ type: 'CN', value: `certctl CRL Test ${type}` }, { type: 'O', value: 'certctl Tests' }];
+    const names: NameAttribute[] = [
+      { type: 'CN', value: `certctl CRL Test ${type}` },
+      { type: 'O', value: 'certctl Tests' },
+    ];
     const nameDer = encodeName(names);
     const signer = createDerSigner(pair.privateKey);
     const keyId = keyIdentifier(spkiDer);
@@ -69,13 +71,9 @@ beforeAll(async () => {
       },
       signer,
     );
-    const cryptoKey = await webcrypto.subtle.importKey(
-      'pkcs8',
-      pair.privateKey.export({ type: 'pkcs8', format: 'der' }),
-      ALGORITHMS[type].importAs,
-      false,
-      ['sign'],
-    );
+    const cryptoKey = await webcrypto.subtle.importKey('pkcs8', pair.privateKey.export({ type: 'pkcs8', format: 'der' }), ALGORITHMS[type].importAs, false, [
+      'sign',
+    ]);
     cas.set(type, { type, names, nameDer, privateKey: pair.privateKey, cryptoKey, der, cert: new x509.X509Certificate(der), keyId, signer });
   }
 });
@@ -206,9 +204,14 @@ describe('CRL builder vs @peculiar/x509', () => {
     expect(build({ authorityKeyId: Buffer.alloc(0) })).toThrow(InvalidInputError);
     expect(build({ issuerDer: Buffer.from('0c0141', 'hex') })).toThrow(InvalidInputError);
     const at = THIS_UPDATE;
-    expect(build({ entries: [{ serial: Buffer.from('01', 'hex'), revokedAt: at }, { serial: Buffer.from('0001', 'hex'), revokedAt: at }] })).toThrow(
-      InvalidInputError,
-    );
+    expect(
+      build({
+        entries: [
+          { serial: Buffer.from('01', 'hex'), revokedAt: at },
+          { serial: Buffer.from('0001', 'hex'), revokedAt: at },
+        ],
+      }),
+    ).toThrow(InvalidInputError);
     expect(build({ entries: [{ serial: Buffer.alloc(1), revokedAt: at }] })).toThrow(InvalidInputError);
     expect(build({ entries: [{ serial: Buffer.from('01', 'hex'), revokedAt: at, reason: 'toString' as RevocationReason }] })).toThrow(InvalidInputError);
   });
