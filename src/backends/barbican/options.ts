@@ -88,42 +88,7 @@ export function parseBarbicanOptions(config: ResolvedConfig): BarbicanOptions {
   ] as const) {
     if (value && !/^https?:\/\/[^/\s]+/.test(value)) throw new ConfigError(`${name}: "${value}" is not an http:// or https:// URL`);
   }
-  let auth: BarbicanAuthOptions;
-  if (method === 'noauth') {
-    const projectId = env.OS_PROJECT_ID || a.project_id;
-    if (!projectId) throw new ConfigError(`barbican.auth.project_id: noauth needs the project id Barbican files secrets under; set it or OS_PROJECT_ID`);
-    auth = { method, projectId };
-  } else if (method === 'token') {
-    const token = env.OS_TOKEN || (a.token_file ? readSecretFile(file(a.token_file)!, 'barbican.auth.token_file') : undefined);
-    if (!token) throw new ConfigError(`barbican.auth: method token needs OS_TOKEN or barbican.auth.token_file`);
-    auth = { method, token, authUrl };
-  } else if (method === 'password') {
-    if (!authUrl)
-      throw new ConfigError(`barbican.auth.auth_url: the password method needs Keystone's URL (e.g. https://keystone.example:5000/v3); set it or OS_AUTH_URL`);
-    const username = env.OS_USERNAME || a.username;
-    if (!username) throw new ConfigError(`barbican.auth.username: the password method needs a user; set it or OS_USERNAME`);
-    const password = env.OS_PASSWORD || (a.password_file ? readSecretFile(file(a.password_file)!, 'barbican.auth.password_file') : undefined);
-    if (!password)
-      throw new ConfigError(`barbican.auth.password_file: no password for ${username}; set OS_PASSWORD or point password_file at a file holding it`);
-    const projectName = env.OS_PROJECT_NAME || a.project_name;
-    const projectId = env.OS_PROJECT_ID || a.project_id;
-    if (!projectName && !projectId)
-      throw new ConfigError(`barbican.auth.project_name: the password method needs the project to scope the token to; set it or OS_PROJECT_NAME`);
-    auth = {
-      method,
-      authUrl: authUrl.replace(/\/+$/, ''),
-      username,
-      password,
-      projectName,
-      projectId,
-      userDomainName: env.OS_USER_DOMAIN_NAME || a.user_domain_name || 'Default',
-      projectDomainName: env.OS_PROJECT_DOMAIN_NAME || a.project_domain_name || 'Default',
-    };
-  } else {
-    throw new ConfigError(
-      `barbican.auth.method: say how to reach Barbican — password (with OS_AUTH_URL/OS_USERNAME/OS_PASSWORD/OS_PROJECT_NAME), token (OS_TOKEN) or noauth (with a project_id, development servers only)`,
-    );
-  }
+  const auth = parseAuth(method, a, env, file, authUrl);
   if (!endpoint && (auth.method === 'noauth' || (auth.method === 'token' && !auth.authUrl))) {
     throw new ConfigError(
       `barbican.endpoint: without Keystone's catalog certctl needs Barbican's URL (e.g. https://barbican.example:9311); set it or CERTCTL_BARBICAN_ENDPOINT`,
@@ -138,7 +103,65 @@ export function parseBarbicanOptions(config: ResolvedConfig): BarbicanOptions {
     // openrc files of old still say publicURL / internalURL.
     interface: (env.OS_INTERFACE?.replace(/URL$/, '') as BarbicanOptions['interface']) || o.interface || 'public',
     regionName: env.OS_REGION_NAME || o.region_name,
-    namePrefix: env.CERTCTL_BARBICAN_PREFIX || o.name_prefix || 'certctl',
+    namePrefix: namePrefix(env.CERTCTL_BARBICAN_PREFIX) || o.name_prefix || 'certctl',
     auth,
   };
+}
+
+/**
+ * The `barbican.auth` section with the `OS_*` variables over it, for the chosen method.
+ * @throws ConfigError naming the missing field and the variable that fills it.
+ */
+function parseAuth(
+  method: string | undefined,
+  a: NonNullable<z.infer<typeof optionsSchema>['auth']>,
+  env: NodeJS.ProcessEnv,
+  file: (p: string | undefined) => string | undefined,
+  authUrl: string | undefined,
+): BarbicanAuthOptions {
+  if (method === 'noauth') {
+    const projectId = env.OS_PROJECT_ID || a.project_id;
+    if (!projectId) throw new ConfigError(`barbican.auth.project_id: noauth needs the project id Barbican files secrets under; set it or OS_PROJECT_ID`);
+    return { method, projectId };
+  } else if (method === 'token') {
+    const token = env.OS_TOKEN || (a.token_file ? readSecretFile(file(a.token_file)!, 'barbican.auth.token_file') : undefined);
+    if (!token) throw new ConfigError(`barbican.auth: method token needs OS_TOKEN or barbican.auth.token_file`);
+    return { method, token, authUrl };
+  } else if (method === 'password') {
+    if (!authUrl)
+      throw new ConfigError(`barbican.auth.auth_url: the password method needs Keystone's URL (e.g. https://keystone.example:5000/v3); set it or OS_AUTH_URL`);
+    const username = env.OS_USERNAME || a.username;
+    if (!username) throw new ConfigError(`barbican.auth.username: the password method needs a user; set it or OS_USERNAME`);
+    const password = env.OS_PASSWORD || (a.password_file ? readSecretFile(file(a.password_file)!, 'barbican.auth.password_file') : undefined);
+    if (!password)
+      throw new ConfigError(`barbican.auth.password_file: no password for ${username}; set OS_PASSWORD or point password_file at a file holding it`);
+    const projectName = env.OS_PROJECT_NAME || a.project_name;
+    const projectId = env.OS_PROJECT_ID || a.project_id;
+    if (!projectName && !projectId)
+      throw new ConfigError(`barbican.auth.project_name: the password method needs the project to scope the token to; set it or OS_PROJECT_NAME`);
+    return {
+      method,
+      authUrl: authUrl.replace(/\/+$/, ''),
+      username,
+      password,
+      projectName,
+      projectId,
+      userDomainName: env.OS_USER_DOMAIN_NAME || a.user_domain_name || 'Default',
+      projectDomainName: env.OS_PROJECT_DOMAIN_NAME || a.project_domain_name || 'Default',
+    };
+  } else {
+    throw new ConfigError(
+      `barbican.auth.method: say how to reach Barbican — password (with OS_AUTH_URL/OS_USERNAME/OS_PASSWORD/OS_PROJECT_NAME), token (OS_TOKEN) or noauth (with a project_id, development servers only)`,
+    );
+  }
+}
+
+/**
+ * CERTCTL_BARBICAN_PREFIX checked against the same rule as `barbican.name_prefix`.
+ * @throws ConfigError naming the variable.
+ */
+function namePrefix(fromEnv: string | undefined): string | undefined {
+  if (fromEnv && !CA_NAME_PATTERN.test(fromEnv))
+    throw new ConfigError(`CERTCTL_BARBICAN_PREFIX: "${fromEnv}" is not a valid name prefix; expected ${CA_NAME_RULE}`);
+  return fromEnv;
 }

@@ -48,6 +48,9 @@ describe('barbican options', () => {
     expect(() => parseBarbicanOptions(config({ auth: { method: 'kerberos' } }))).toThrow(/barbican.auth.method: expected one of password, token, noauth/);
     expect(() => parseBarbicanOptions(config({ endpoint: 'ftp://x' }))).toThrow(/barbican.endpoint/);
     expect(() => parseBarbicanOptions(config({ pasword_file: 'x' }))).toThrow(/unknown key "pasword_file"/);
+    expect(() => parseBarbicanOptions(config({ endpoint: 'https://b.example:9311' }, { OS_TOKEN: 't', CERTCTL_BARBICAN_PREFIX: '../x' }))).toThrow(
+      /CERTCTL_BARBICAN_PREFIX: "\.\.\/x" is not a valid name prefix/,
+    );
   });
 
   it('drops a trailing /v1 from the endpoint, reads legacy OS_INTERFACE values, and refuses a URL without a scheme', () => {
