@@ -27,7 +27,7 @@ export function registerMigrate(program: Command): void {
     .requiredOption('--to <store>', `target store: a backend name (${storeNames()})`)
     .option('--from-dir <dir>', 'directory of a source kept in a directory (file), instead of file.dir / CERTCTL_FILE_DIR')
     .option('--to-dir <dir>', 'directory of a target kept in a directory (file), instead of file.dir / CERTCTL_FILE_DIR')
-    .option('--dry-run', 'show what would move; write nothing')
+    .option('--dry-run', 'show what would be copied, carried over and raised; write nothing (exit 8 on conflicts, as the real run)')
     .option('--delete-source', 'after every CA is copied and verified identical in the target, delete it from the source (never with --dry-run)')
     .option('--batch-size <n>', 'certificates per all-or-nothing write', '200')
     .option(
@@ -41,6 +41,10 @@ Both stores are configured by the same certctl.yaml sections (file:, barbican:, 
 environment as the other commands. Without --ca every CA of the source moves. Stop other
 certctl processes writing to the source first. Re-running after an interruption copies only
 what is missing; afterwards every object is read back from the target and compared by SHA-256.
+Into a target that already holds the CA (moving back after a while elsewhere), certificates
+issued meanwhile are copied, revocations carried over and the CRL number raised; anything that
+really conflicts (another certificate under a serial, a revocation only the target has) is
+listed and refused (exit 8) before anything is written. --dry-run says exactly what will happen.
 The source is left as it was, unless --delete-source is given: then, only once every CA has
 been verified in the target (and the source has not changed since it was read), each CA is
 deleted from the source store with its key, certificates, leaf keys and inventory. With
