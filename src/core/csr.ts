@@ -1,6 +1,7 @@
-import { createPublicKey, webcrypto } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { InvalidInputError, PolicyError } from './errors';
 import { keyTypeOf } from './keys';
+import { peculiarX509 } from './x509/peculiar';
 import type { KeyType } from './types';
 
 /** What certctl takes from a CSR. Which fields are honoured is explicit: */
@@ -34,9 +35,7 @@ const EXTENSION_NAMES: Record<string, string> = {
  *         PolicyError for CA:true, a weak or unsupported key, or a SAN type certctl does not sign.
  */
 export async function parseCsr(pem: string, source: string): Promise<ParsedCsr> {
-  // Loaded lazily: only `sign` needs a full ASN.1 parser.
-  const x509 = require('@peculiar/x509') as typeof import('@peculiar/x509');
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const x509 = peculiarX509();
   const text = pem.trim();
   if (!/^-----BEGIN (NEW )?CERTIFICATE REQUEST-----[\s\S]+-----END (NEW )?CERTIFICATE REQUEST-----$/.test(text)) {
     throw new InvalidInputError(`${source}: not a PEM certificate request (expected -----BEGIN CERTIFICATE REQUEST----- … -----END CERTIFICATE REQUEST-----)`);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mapLimit } from './concurrency';
-import { isRemoteSigner, type LeafSpec, type Signer } from './signer';
+import { withContext } from './errors';
+import { isRemoteSigner, type LeafSpec, type RemoteSigner, type Signer } from './signer';
 import { serialToHex } from './serial';
 import type { CaRecord, IssuedCertificate, LeafProfileName } from './types';
 import { toPem } from './x509/pem';
@@ -37,20 +38,7 @@ export async function signLeaves(
   make: LeafMaker,
   onProgress?: (done: number, total: number) => void,
 ): Promise<IssuedCertificate[]> {
-  if (isRemoteSigner(signer)) {
-    let done = 0;
-    return mapLimit(
-      Array.from({ length: count }, (_, i) => i),
-      signer.inFlight,
-      async () => {
-        const leaf = await make(true);
-        const [der] = await signer.sign(ca.name, [leaf.spec]);
-        const facts = checkSignedCertificate(der, leaf.spec, ca.certPem, signer.kind);
-        onProgress?.(++done, count);
-        return toIssued(leaf, profile, der, facts);
-      },
-    );
-  }
+  if (isRemoteSigner(signer)) return signRemotely(signer, ca, profile, count, make, onProgress);
   const items: IssuedCertificate[] = [];
   for (let start = 0; start < count; start += CHUNK) {
     const batch: PreparedLeaf[] = [];
@@ -63,6 +51,44 @@ export async function signLeaves(
     onProgress?.(items.length, count);
   }
   return items;
+}
+
+/**
+ * The RemoteSigner path: one certificate per call, `inFlight` calls at once. When one call fails
+ * (or returns a certificate that fails the check), the calls in flight still finish: the
+ * certificates the remote CA signed meanwhile exist there but are not stored, so the error names
+ * their serials for revocation.
+ */
+async function signRemotely(
+  signer: RemoteSigner,
+  ca: CaRecord,
+  profile: LeafProfileName,
+  count: number,
+  make: LeafMaker,
+  onProgress?: (done: number, total: number) => void,
+): Promise<IssuedCertificate[]> {
+  let done = 0;
+  const signed: string[] = [];
+  try {
+    return await mapLimit(
+      Array.from({ length: count }, (_, i) => i),
+      signer.inFlight,
+      async () => {
+        const leaf = await make(true);
+        const [der] = await signer.sign(ca.name, [leaf.spec]);
+        const facts = checkSignedCertificate(der, leaf.spec, ca.certPem, signer.kind);
+        signed.push(facts.serial);
+        onProgress?.(++done, count);
+        return toIssued(leaf, profile, der, facts);
+      },
+    );
+  } catch (err) {
+    if (signed.length === 0) throw err;
+    throw withContext(
+      err,
+      `${(err as Error).message}. Nothing was stored; the ${signer.kind} signer had already signed ${signed.length} other certificate${signed.length === 1 ? '' : 's'} of this request, which exist there unrecorded — revoke ${signed.length === 1 ? 'it' : 'them'} at that CA: ${signed.join(', ')}`,
+    );
+  }
 }
 
 /** The store's view of a signed leaf; `facts` (from a remote CA) win over what the spec asked for. */

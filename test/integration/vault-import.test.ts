@@ -128,4 +128,17 @@ describeWithVault('migrate --import-ca-key: a file CA key moves into Vault PKI (
     }
     expect(verify('old3/cert.pem', crlCheck).status).toBe(0);
   });
+
+  it('back into the original file store (its key still there, encrypted): the work done on Vault comes back, no false conflict over the key', () => {
+    const back = ok(dir, ['migrate', '--from', 'vault-kv', '--to', 'file', '--json'], env).json!.result.cas[0];
+    expect(back).toMatchObject({ caAction: 'reuse', caKey: false, copied: 1, revocationsCarried: 1 });
+    writeConfig('file');
+    const listed = ok(dir, ['list', '--json'], env).json!.result as { serial: string; status: string }[];
+    expect(listed.find((r) => r.serial === fresh)?.status).toBe('revoked');
+    expect(listed.find((r) => r.serial === old[1])?.status).toBe('revoked');
+    // The file store keeps signing with its own (still encrypted) key, for the same CA certificate.
+    expect(readFileSync(join(dir, 'pki/default/ca.key'), 'utf8')).toContain('ENCRYPTED PRIVATE KEY');
+    ok(dir, ['--passphrase-file', 'pass', 'issue', 'server', '--cn', 'home.example', '--out', 'home'], env);
+    expect(verify('home/cert.pem').stdout.trim()).toBe(`${join(dir, 'home/cert.pem')}: OK`);
+  });
 });

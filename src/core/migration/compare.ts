@@ -72,9 +72,18 @@ export function compareCa(expected: HeldCa, existing: HeldCa, targetKind: string
     return { otherCa: true, what: [`the ${targetKind} store already has a different CA "${ca}" (another certificate)`] };
   }
   const what: string[] = [];
-  const fields = differingFields(expected.record, existing.record);
+  const fields = differingFields(expected.record, existing.record, keylessIgnores(expected));
   if (fields.length) what.push(`its CA record differs in ${fields.join(', ')}`);
   if (expected.key !== undefined && existing.key === undefined) what.push('the target holds the CA without its key, which the source has');
   else if (expected.key !== undefined && sha256(expected.key) !== sha256(existing.key!)) what.push('the CA key differs');
   return { otherCa: false, what };
+}
+
+/**
+ * CA record fields that say something only about a key the source does not hold: without a key
+ * in the source (its signer keeps it, e.g. after `--import-ca-key`), `keyEncrypted` describes the
+ * target's own key, which the migration leaves as it is.
+ */
+export function keylessIgnores(source: HeldCa): readonly string[] {
+  return source.key === undefined ? ['keyEncrypted'] : [];
 }

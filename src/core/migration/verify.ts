@@ -1,9 +1,9 @@
 import { inRounds } from '../concurrency';
 import type { CertStore } from '../cert-store';
 import { ConflictError } from '../errors';
-import type { HeldCa } from './compare';
+import { keylessIgnores, type HeldCa } from './compare';
 import { readSource, reportProgress, type CaContext } from './context';
-import { canonicalJson, digest, readCaKey, readCrlNumber, readIssued, sha256 } from './objects';
+import { differingFields, digest, readCaKey, readCrlNumber, readIssued, sha256 } from './objects';
 import type { CaPlan } from './plan';
 
 /** How many differing serials an error names before summarising the rest. */
@@ -41,7 +41,7 @@ async function caProblems(ctx: CaContext, target: CertStore, expected: HeldCa): 
   const problems: string[] = [];
   const held = await target.getCa(ctx.ca);
   if (!held) problems.push('the CA record is missing');
-  else if (sha256(canonicalJson(held)) !== sha256(canonicalJson(expected.record))) problems.push('the CA record (certificate, chain or metadata) differs');
+  else if (differingFields(held, expected.record, keylessIgnores(expected)).length) problems.push('the CA record (certificate, chain or metadata) differs');
   if (expected.key !== undefined && sha256((await readCaKey(target, ctx.ca)) ?? '') !== sha256(expected.key)) problems.push('the CA key differs or is missing');
   return problems;
 }

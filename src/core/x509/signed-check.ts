@@ -1,9 +1,10 @@
-import { X509Certificate, webcrypto } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { InternalError } from '../errors';
 import { parseSerial } from '../serial';
 import type { LeafSpec } from '../signer';
 import type { KeyUsageName, ExtKeyUsageName } from './certificate-builder';
+import { peculiarX509 } from './peculiar';
 
 /** What the core reads from a certificate a remote signer returned, once it has passed the check. */
 export interface SignedFacts {
@@ -65,8 +66,7 @@ function checkValidity(cert: X509Certificate, spec: LeafSpec, fail: Fail): void 
 
 /** Names and the profile's extensions, read with @peculiar/x509 (node's X509Certificate does not expose key usage bits). */
 function checkExtensions(der: Buffer, spec: LeafSpec, fail: Fail): void {
-  const x509 = require('@peculiar/x509') as typeof import('@peculiar/x509');
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const x509 = peculiarX509();
   const cert = new x509.X509Certificate(der);
   const cn = cert.subjectName.getField('CN')[0] ?? '';
   if (cn !== spec.commonName) throw fail('subject CN', `"${cn}"`, `"${spec.commonName}"`);

@@ -92,7 +92,15 @@ describe('issuance with a signer that wants one certificate per request (Signer.
   it('stores nothing and starts no new request after a signing call fails', async () => {
     const signer = new FaultInjectingStreamingSigner(local, 3, 5);
     const service = new IssuanceService(signer, store, config);
-    await expect(service.issue({ profile: 'node', count: 20 })).rejects.toThrow(/injected: the signer went away/);
+    const err = (await service.issue({ profile: 'node', count: 20 }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/injected: the signer went away/);
+    // What the remote CA signed before and beside the failing call exists there, unrecorded: named for revocation.
+    const named = /had already signed (\d+) other certificates of this request, which exist there unrecorded — revoke them at that CA: ([0-9A-F, ]+)$/.exec(
+      err.message,
+    );
+    expect(named).not.toBeNull();
+    expect(named![2].split(', ')).toHaveLength(Number(named![1]));
+    expect(Number(named![1])).toBe(signer.calls - 1);
     // Call 5 failed while at most two others were in flight; none started after it.
     expect(signer.calls).toBeLessThanOrEqual(7);
     expect(await store.list('default')).toEqual([]);
