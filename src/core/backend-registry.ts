@@ -57,6 +57,14 @@ export class BackendRegistry {
     return this.ordered.map((d) => d.name).join(separator);
   }
 
+  /** The backends that can store, with their aliases (`file, barbican, vault/vault-kv/vault-pki`), for messages and help. */
+  storeNames(): string {
+    return this.ordered
+      .filter((d) => d.provides.store)
+      .map((d) => [d.name, ...d.aliases].join('/'))
+      .join(', ');
+  }
+
   /**
    * The backend a name or alias means.
    * @param origin where the name came from, for the message (`--backend`, `store in certctl.yaml`).

@@ -28,17 +28,16 @@ export interface BackendSelection {
  *   that cannot store, or a bad backend section (naming the option path).
  */
 export function createContainer(config: ResolvedConfig, passphrase: PassphraseSource, registry: BackendRegistry, selection: BackendSelection = {}): Container {
-  const store = registry.resolve(selection.store ?? config.store ?? registry.defaultName, selection.store ? 'store' : config.origins.store);
+  // A name from a flag is the user's input (exit 2); from the environment or certctl.yaml, configuration (exit 3).
+  const kindOf = (origin: string) => (origin.startsWith('--') ? 'input' : 'config');
+  const storeOrigin = selection.store ? 'store' : config.origins.store;
+  const store = registry.resolve(selection.store ?? config.store ?? registry.defaultName, storeOrigin, kindOf(storeOrigin));
   if (!store.provides.store) {
-    const stores = registry
-      .all()
-      .filter((d) => d.provides.store)
-      .map((d) => d.name)
-      .join(', ');
-    throw new ConfigError(`${config.origins.store}: the ${store.name} backend cannot store certificates; choose ${stores}`);
+    throw new ConfigError(`${storeOrigin}: the ${store.name} backend cannot store certificates; choose ${registry.storeNames()}`);
   }
   const signerName = selection.signer === undefined ? (config.signer ?? registry.defaultName) : selection.signer;
-  const signer = signerName === null ? undefined : registry.resolve(signerName, selection.signer ? 'signer' : config.origins.signer);
+  const signerOrigin = selection.signer ? 'signer' : config.origins.signer;
+  const signer = signerName === null ? undefined : registry.resolve(signerName, signerOrigin, kindOf(signerOrigin));
 
   const roles = new Map<AnyBackend, BackendRoles>([[store, { store: true, signer: false }]]);
   if (signer?.provides.signer) roles.set(signer, { store: roles.has(signer), signer: true });

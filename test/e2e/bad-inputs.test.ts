@@ -411,7 +411,12 @@ const cases: Case[] = [
   { name: 'config: file.dir is not a string', args: () => ['--config', 'bad-file-dir.yaml', 'list'], status: 3, mention: 'file.dir' },
   { name: 'config: non-http CRL URL', args: () => ['--config', 'bad-url.yaml', 'list'], status: 3, mention: 'urls.crl' },
   { name: 'config: ca name with path traversal', args: () => ['--config', 'bad-ca.yaml', 'list'], status: 3, mention: /\bca: expected/ },
-  { name: 'backend: --backend nosuch', args: () => ['--backend', 'nosuch', 'list'], status: 3, mention: 'nosuch' },
+  {
+    name: "backend: --backend nosuch (a flag: the user's input)",
+    args: () => ['--backend', 'nosuch', 'list'],
+    status: 2,
+    mention: '--backend: unknown backend "nosuch"',
+  },
   { name: 'backend: backend: nosuch in the config', args: () => ['--config', 'bad-backend.yaml', 'list'], status: 3, mention: 'nosuch' },
   { name: 'backend: CERTCTL_BACKEND=nosuch', args: () => ['list'], env: { CERTCTL_BACKEND: 'nosuch' }, status: 3, mention: 'nosuch' },
   { name: 'backend: --backend vault without an address', args: () => ['--backend', 'vault', 'list'], status: 3, mention: 'vault.address' },

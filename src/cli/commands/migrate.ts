@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { AnyBackend } from '../../core/backend';
 import type { CertStore } from '../../core/cert-store';
 import type { ResolvedConfig } from '../../core/config/load';
-import { InvalidInputError, NotSupportedError } from '../../core/errors';
+import { InternalError, InvalidInputError, NotSupportedError } from '../../core/errors';
 import type { CaKeyImporter, CaMigration, MigrationProgress, MigrationResult } from '../../core/migration';
 import type { PassphraseSource } from '../../core/secrets';
 import { emit, fail, globalsOf, loadRuntimeConfig, note, type GlobalOptions } from '../runtime';
@@ -32,12 +32,12 @@ export function registerMigrate(program: Command): void {
     .option('--batch-size <n>', 'certificates per all-or-nothing write', '200')
     .option(
       '--import-ca-key',
-      "import each CA key the source holds into the target backend's signer (with --to vault-kv: Vault's PKI engine at vault.pki_mount) so it signs from then on; the target store keeps no key (--passphrase-file decrypts an encrypted key in memory)",
+      `import each CA key the source holds into the target backend's signer (backends whose signer takes keys: ${keyImportingNames()}) so it signs from then on; the target store keeps no key (--passphrase-file decrypts an encrypted key in memory)`,
     )
     .addHelpText(
       'after',
       `
-Both stores are configured by the same certctl.yaml sections (file:, barbican:, vault:) and
+Both stores are configured by the same certctl.yaml sections (${sectionNames()}) and
 environment as the other commands. Without --ca every CA of the source moves. Stop other
 certctl processes writing to the source first. Re-running after an interruption copies only
 what is missing; afterwards every object is read back from the target and compared by SHA-256.
@@ -47,9 +47,9 @@ really conflicts (another certificate under a serial, a revocation only the targ
 listed and refused (exit 8) before anything is written. --dry-run says exactly what will happen.
 The source is left as it was, unless --delete-source is given: then, only once every CA has
 been verified in the target (and the source has not changed since it was read), each CA is
-deleted from the source store with its key, certificates, leaf keys and inventory. With
---from vault-kv, that deletes the KV entries only: a CA whose key Vault's PKI engine holds
-(backend: vault) keeps its PKI issuer, which certctl never deletes.
+deleted from the source store with its key, certificates, leaf keys and inventory. A CA whose
+key its signer keeps outside the store (Vault's PKI engine) loses only the store's entries: the
+signer's copy (the PKI issuer) is never deleted.
 
 Examples:
   certctl migrate --from file --to barbican --dry-run
@@ -71,13 +71,28 @@ Examples:
     });
 }
 
-/** The registry's backends that can store, for help texts (loaded only when help is shown). */
+/** The registry's backends that can store, with their aliases, for help texts and messages. */
 function storeNames(): string {
+  const { registry } = require('../../backends') as typeof import('../../backends');
+  return registry.storeNames();
+}
+
+/** The backends whose signer can take a CA key (`--import-ca-key`), from their descriptors. */
+function keyImportingNames(): string {
   const { registry } = require('../../backends') as typeof import('../../backends');
   return registry
     .all()
-    .filter((d) => d.provides.store)
-    .map((d) => [d.name, ...d.aliases].join('/'))
+    .filter((d) => d.capabilities.signer.includes('caKeyImport'))
+    .map((d) => d.name)
+    .join(', ');
+}
+
+/** The backends' certctl.yaml sections, `file:, barbican:, vault:`. */
+function sectionNames(): string {
+  const { registry } = require('../../backends') as typeof import('../../backends');
+  return registry
+    .sections()
+    .map((s) => `${s}:`)
     .join(', ');
 }
 
@@ -163,11 +178,7 @@ function requireKeyImport(name: string): void {
   const { registry } = require('../../backends') as typeof import('../../backends');
   const backend = registry.resolve(name, '--to', 'input');
   if (backend.capabilities.signer.includes('caKeyImport')) return;
-  const able = registry
-    .all()
-    .filter((d) => d.capabilities.signer.includes('caKeyImport'))
-    .map((d) => d.name);
-  throw new NotSupportedError(`--import-ca-key: the ${backend.name} backend has no signer that can take a CA key; use --to ${able.join(' or ')}`);
+  throw new NotSupportedError(`--import-ca-key: the ${backend.name} backend has no signer that can take a CA key; use --to ${keyImportingNames()}`);
 }
 
 /**
@@ -183,7 +194,8 @@ function keyImporter(to: Side, passphrase: PassphraseSource): CaKeyImporter {
   const signer = createContainer(to.config, passphrase, registry, { store: to.backend.name, signer: to.backend.name }).get<import('../../core/signer').Signer>(
     SignerToken,
   );
-  if (!canImportCaKey(signer)) throw new NotSupportedError(`--import-ca-key: the ${signer.kind} signer cannot take a CA key`);
+  if (!canImportCaKey(signer))
+    throw new InternalError(`the ${to.backend.name} backend declares caKeyImport, but its ${signer.kind} signer cannot take a CA key`);
   return { name: signer.importTarget, checkAdoptable: (r) => signer.checkAdoptable(r), adoptCa: (r, key) => signer.adoptCa(r, key) };
 }
 
