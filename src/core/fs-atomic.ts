@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { InvalidInputError } from './errors';
+import { InvalidInputError, withContext } from './errors';
 
 /** A file to be written: its path, content and permission bits. */
 export interface FileToWrite {
@@ -42,8 +42,7 @@ function writeTemp(file: FileToWrite, durable: boolean): string {
     if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
-    safeUnlink(tmp);
-    throw err;
+    throw withLeftovers(err, removeTemps([tmp]));
   }
   closeSync(fd);
   return tmp;
@@ -60,8 +59,7 @@ export function writeFilesAtomic(files: FileToWrite[], durable = true): void {
   try {
     for (const file of files) temps.push(writeTemp(file, durable));
   } catch (err) {
-    temps.forEach(safeUnlink);
-    throw err;
+    throw withLeftovers(err, removeTemps(temps));
   }
   files.forEach((file, i) => renameSync(temps[i], file.path));
   if (durable) for (const dir of new Set(files.map((f) => dirname(f.path)))) fsyncDir(dir);
@@ -72,12 +70,26 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode: numbe
   writeFilesAtomic([{ path, data, mode }]);
 }
 
-function safeUnlink(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    /* already gone */
+/** Removes temp files; returns those that could not be removed (anything but "already gone"). */
+function removeTemps(paths: readonly string[]): string[] {
+  const left: string[] = [];
+  for (const path of paths) {
+    try {
+      unlinkSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') left.push(path);
+    }
   }
+  return left;
+}
+
+/**
+ * The error, naming the temp files a cleanup could not remove: they may hold private keys, so the
+ * operator must know to delete them.
+ */
+export function withLeftovers(err: unknown, left: readonly string[]): unknown {
+  if (left.length === 0) return err;
+  return withContext(err, `${(err as Error).message}; could not remove these temporary files (they may hold private keys — delete them): ${left.join(', ')}`);
 }
 
 /** Files written under temp names, waiting for the caller to make them visible or drop them. */
@@ -86,8 +98,8 @@ export interface StagedFiles {
   paths: string[];
   /** Renames every file into place (and fsyncs their directories when durable). */
   commit(): void;
-  /** Removes every temp file; nothing was ever visible. */
-  abort(): void;
+  /** Removes every temp file; nothing was ever visible. Returns the temp files it could not remove. */
+  abort(): string[];
 }
 
 /** Above this many files, flushing the whole filesystem once beats one fsync per file. */
@@ -116,13 +128,12 @@ export function stageFiles(files: FileToWrite[], durable = true): StagedFiles {
   dirs.forEach((dir) => ensureDir(dir));
   const batch = durable && files.length > BATCH_FLUSH_THRESHOLD;
   const temps: string[] = [];
-  const abort = () => temps.forEach(safeUnlink);
+  const abort = () => removeTemps(temps);
   try {
     for (const file of files) temps.push(writeTemp(file, durable && !batch));
     if (batch && !syncFilesystem(dirs[0])) temps.forEach(fsyncFile);
   } catch (err) {
-    abort();
-    throw err;
+    throw withLeftovers(err, abort());
   }
   return {
     paths: files.map((f) => f.path),
@@ -130,8 +141,7 @@ export function stageFiles(files: FileToWrite[], durable = true): StagedFiles {
       try {
         files.forEach((file, i) => renameSync(temps[i], file.path));
       } catch (err) {
-        abort();
-        throw err;
+        throw withLeftovers(err, abort());
       }
       if (durable) dirs.forEach(fsyncDir);
     },

@@ -4,6 +4,7 @@ import { CertStore, keepsAudit } from './cert-store';
 import { ResolvedConfig } from './config/load';
 import { parseCsr } from './csr';
 import { InvalidInputError, NotFoundError } from './errors';
+import { withLeftovers } from './fs-atomic';
 import { generateEncodedKey } from './key-encoding';
 import { signLeaves, type PreparedLeaf } from './leaf-signing';
 import { checkKeyType, checkNames, checkValidity } from './policy/check';
@@ -44,7 +45,7 @@ export interface InitRequest {
  * them visible once the store has the certificates; `abort` drops them if storing failed.
  * So a failed command leaves neither an unreceived certificate in the store nor a file out.
  */
-export type Delivery = (result: IssueResult) => Promise<{ commit(): void; abort(): void }>;
+export type Delivery = (result: IssueResult) => Promise<{ commit(): void; abort(): string[] }>;
 
 /** Issued certificates with the CA material an output layout needs. */
 export interface IssueResult {
@@ -315,8 +316,7 @@ export class IssuanceService {
     try {
       await this.store.putIssued(result.ca.name, result.items);
     } catch (err) {
-      staged?.abort();
-      throw err;
+      throw withLeftovers(err, staged?.abort() ?? []);
     }
     staged?.commit();
   }

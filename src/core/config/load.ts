@@ -21,8 +21,6 @@ export interface ResolvedConfig {
   path?: string;
   /** Directory relative paths in the file are resolved against (the file's, else the cwd). */
   baseDir: string;
-  /** Name or alias of the backend (`--backend`, CERTCTL_BACKEND, `backend:`); absent: the registry's default. */
-  backend?: string;
   /** Name or alias of the backend that signs (`signer:`, else `backend:`); absent: the registry's default. */
   signer?: string;
   /** Name or alias of the backend that stores (`store:`, else `backend:`); absent: the registry's default. */
@@ -40,6 +38,30 @@ export interface ResolvedConfig {
 
 /** inversify token of the {@link ResolvedConfig}. */
 export const ResolvedConfig = Symbol.for('certctl.ResolvedConfig');
+
+/**
+ * Which backend signs and which stores, with flags > environment > file: `--backend` picks both
+ * halves; CERTCTL_SIGNER / CERTCTL_STORE, then CERTCTL_BACKEND; then the file's `signer:` /
+ * `store:`, then its `backend:`. Absent: the registry's default.
+ */
+function backendHalves(
+  overrides: ConfigOverrides,
+  env: NodeJS.ProcessEnv,
+  file: ConfigFile,
+  path: string | undefined,
+): Pick<ResolvedConfig, 'signer' | 'store' | 'origins'> {
+  const half = (role: 'signer' | 'store', envName: string): [string | undefined, string] => {
+    if (overrides.backend) return [overrides.backend, '--backend'];
+    if (env[envName]) return [env[envName], envName];
+    if (env.CERTCTL_BACKEND) return [env.CERTCTL_BACKEND, 'CERTCTL_BACKEND'];
+    if (file[role]) return [file[role], `${role} in ${path}`];
+    if (file.backend) return [file.backend, `backend in ${path}`];
+    return [undefined, 'the default backend'];
+  };
+  const [signer, signerOrigin] = half('signer', 'CERTCTL_SIGNER');
+  const [store, storeOrigin] = half('store', 'CERTCTL_STORE');
+  return { signer, store, origins: { signer: signerOrigin, store: storeOrigin } };
+}
 
 /**
  * Finds the config file: --config, then $CERTCTL_CONFIG, then ./certctl.yaml, then
@@ -77,10 +99,7 @@ export function loadConfig(
 ): ResolvedConfig {
   const path = findConfigFile(overrides, env, cwd);
   const { file, backendSections } = path ? readConfigFile(path, sections) : { file: {} as ConfigFile, backendSections: {} };
-  const backend = overrides.backend ?? env.CERTCTL_BACKEND ?? file.backend;
-  const backendOrigin = overrides.backend ? '--backend' : env.CERTCTL_BACKEND ? 'CERTCTL_BACKEND' : file.backend ? `backend in ${path}` : 'the default backend';
-  const origin = (role: 'signer' | 'store', envName: string) =>
-    overrides.backend ? backendOrigin : env[envName] ? envName : file[role] ? `${role} in ${path}` : backendOrigin;
+  const halves = backendHalves(overrides, env, file, path);
   const ca = overrides.ca ?? env.CERTCTL_CA ?? file.ca ?? 'default';
   if (!CA_NAME_PATTERN.test(ca)) {
     throw new ConfigError(`ca: "${ca}" is not a valid CA name; use ${CA_NAME_RULE}`);
@@ -96,11 +115,7 @@ export function loadConfig(
   return {
     path,
     baseDir: path ? dirname(path) : cwd,
-    backend,
-    // An explicit --backend picks both halves; the file's signer:/store: refine a file-chosen backend.
-    signer: overrides.backend ? backend : (env.CERTCTL_SIGNER ?? file.signer ?? backend),
-    store: overrides.backend ? backend : (env.CERTCTL_STORE ?? file.store ?? backend),
-    origins: { signer: origin('signer', 'CERTCTL_SIGNER'), store: origin('store', 'CERTCTL_STORE') },
+    ...halves,
     ca,
     profiles: buildProfiles(file.profiles),
     urls: { crl: file.urls?.crl ?? [], issuingCa: file.urls?.issuing_ca ?? [] },

@@ -21,7 +21,7 @@ describe('loadConfig', () => {
   it("names no backend without a file: the registry's default (file) applies, and the default CA", () => {
     const c = loadConfig({}, { XDG_CONFIG_HOME: join(dir, 'xdg') }, dir);
     expect(c.path).toBeUndefined();
-    expect([c.backend, c.signer, c.store, c.ca]).toEqual([undefined, undefined, undefined, 'default']);
+    expect([c.signer, c.store, c.ca]).toEqual([undefined, undefined, 'default']);
     expect(registry.defaultName).toBe('file');
     expect(c.origins).toEqual({ signer: 'the default backend', store: 'the default backend' });
   });
@@ -38,6 +38,16 @@ describe('loadConfig', () => {
     expect(() => registry.resolve('vualt', '--backend')).toThrow(
       /--backend: unknown backend "vualt"; choose one of file, barbican, vault \(or vault-kv, vault-pki\)/,
     );
+  });
+
+  it("keeps flags > environment > file for each half: CERTCTL_BACKEND beats the file's signer:/store:, CERTCTL_SIGNER beats CERTCTL_BACKEND", () => {
+    const path = write('halves.yaml', 'backend: file\nsigner: vault\nstore: barbican\n');
+    const env = loadConfig({ configPath: path }, { CERTCTL_BACKEND: 'file' }, dir);
+    expect([env.signer, env.store, env.origins.signer]).toEqual(['file', 'file', 'CERTCTL_BACKEND']);
+    const signerEnv = loadConfig({ configPath: path }, { CERTCTL_BACKEND: 'file', CERTCTL_SIGNER: 'vault' }, dir);
+    expect([signerEnv.signer, signerEnv.store, signerEnv.origins.signer]).toEqual(['vault', 'file', 'CERTCTL_SIGNER']);
+    const fileOnly = loadConfig({ configPath: path }, {}, dir);
+    expect([fileOnly.signer, fileOnly.store, fileOnly.origins.store]).toEqual(['vault', 'barbican', `store in ${path}`]);
   });
 
   it("with the registry's sections, refuses a top-level key no backend owns", () => {
