@@ -5,7 +5,8 @@ export const bundleOptions = {
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  // Only `sign` (CSR parsing), PKCS#12 output and the Vault/Barbican backends need these; left
+  // Only `sign` (CSR parsing), the check of remotely signed certificates, PKCS#12 output and the
+  // Vault/Barbican backends need these; left
   // out of the bundle they are required from node_modules on first use instead of being
   // parsed by every command.
   external: ['@peculiar/x509', 'pkijs', 'asn1js', 'axios', 'node-vault'],

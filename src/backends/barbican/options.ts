@@ -47,9 +47,10 @@ export type BarbicanAuthOptions =
   | { method: 'token'; token: string; authUrl?: string }
   | { method: 'noauth'; projectId: string };
 
-/** The barbican: section after defaults, environment and validation. */
 /** inversify token of {@link BarbicanOptions}. */
 export const BarbicanOptions = Symbol.for('certctl.barbican.BarbicanOptions');
+
+/** The barbican: section after defaults, environment and validation. */
 
 export interface BarbicanOptions {
   /** Barbican's API root (no /v1); absent: taken from Keystone's catalog. */

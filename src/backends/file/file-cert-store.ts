@@ -234,10 +234,6 @@ export class FileCertStore implements CertStore {
     return this.guarded(`read the inventory of CA "${ca}"`, () => applyListFilter([...this.recordsBySerial(ca).values()], filter));
   }
 
-  async hasSerial(ca: string, serial: string): Promise<boolean> {
-    return this.guarded(`read the inventory of CA "${ca}"`, () => this.readInventoryBytes(ca).includes(`"serial":"${serial}"`));
-  }
-
   async markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date): Promise<CertificateRecord[]> {
     return this.withLock(ca, `revoke in CA "${ca}"`, () => {
       const records = serials.length === 1 ? this.oneRecord(ca, serials[0]) : this.recordsBySerial(ca);

@@ -34,9 +34,10 @@ const optionsSchema = z.strictObject({
 /** How certctl logs in to Vault. Secrets come from the environment or files, never from the YAML. */
 export type VaultAuthOptions = { method: 'token'; token: string; origin: string } | { method: 'approle'; mount: string; roleId: string; secretId: string };
 
-/** The vault: section after defaults, environment and validation. */
 /** inversify token of {@link VaultOptions}. */
 export const VaultOptions = Symbol.for('certctl.vault.VaultOptions');
+
+/** The vault: section after defaults, environment and validation. */
 
 export interface VaultOptions {
   address: string;

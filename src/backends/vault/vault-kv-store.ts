@@ -172,10 +172,6 @@ export class VaultKvStore implements CertStore {
     );
   }
 
-  async hasSerial(ca: string, serial: string): Promise<boolean> {
-    return (await this.read<CertEntry>(`${ca}/certs/${serial}`)) !== undefined;
-  }
-
   /**
    * Revokes all or none: every entry is read and checked first, then each is replaced with
    * check-and-set; if one write fails, the ones already written are put back ({@link putBack}).

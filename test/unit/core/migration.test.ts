@@ -89,9 +89,6 @@ class FaultInjectingStore implements CertStore {
   list(ca: string) {
     return this.inner.list(ca);
   }
-  hasSerial(ca: string, serial: string) {
-    return this.inner.hasSerial(ca, serial);
-  }
   async markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date) {
     this.revocations.push({ serials, reason, at: at.toISOString() });
     const err = this.faults.onRevoke?.(this.revocations.length);
