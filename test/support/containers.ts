@@ -15,9 +15,12 @@ export function openStore(config: ResolvedConfig, backend: string) {
   return { store, declared: d.capabilities.store };
 }
 
-/** A backend's signer and store from one container (the signer gets the store injected), as `--backend NAME` wires them. */
-export function openSignerAndStore(config: ResolvedConfig, backend: string, passphrase = noPassphrase) {
+/**
+ * A backend's signer and store from one container (the signer gets the store injected), as
+ * `--backend NAME` wires them, or as `signer: NAME` + `store: STORE` when `store` is given.
+ */
+export function openSignerAndStore(config: ResolvedConfig, backend: string, passphrase = noPassphrase, store = backend) {
   const d = registry.resolve(backend, 'test');
-  const container = createContainer(config, passphrase, registry, { store: backend, signer: backend });
+  const container = createContainer(config, passphrase, registry, { store, signer: backend });
   return { signer: container.get<Signer>(Signer), store: container.get<CertStore>(CertStore), declared: d.capabilities.signer, container };
 }

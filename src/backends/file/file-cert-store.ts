@@ -271,6 +271,19 @@ export class FileCertStore implements CertStore {
     });
   }
 
+  /** Removes ca.key under the CA's lock (after `migrate --import-ca-key --signer` moved it into a signer). */
+  async removeCaKey(ca: string): Promise<void> {
+    if (!existsSync(join(this.caDir(ca), CA_META))) throw new NotFoundError(`no CA "${ca}" in the file store (${this.caDir(ca)})`);
+    await this.withLock(ca, () => {
+      try {
+        rmSync(join(this.caDir(ca), 'ca.key'), { force: true });
+        fsyncDir(this.caDir(ca));
+      } catch (err) {
+        throw this.ioError(err, `remove the key of CA "${ca}" (${join(this.caDir(ca), 'ca.key')})`);
+      }
+    });
+  }
+
   async recordEvent(event: AuditEvent): Promise<void> {
     const path = join(this.caDir(event.ca), 'audit.jsonl');
     const fd = openSync(path, 'a', 0o600);

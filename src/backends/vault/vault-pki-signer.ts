@@ -98,6 +98,7 @@ export class VaultPkiSigner implements Signer {
   }
 
   async createCa(spec: CaSpec): Promise<CreatedCa> {
+    if (spec.existingKeyLabel !== undefined) throw new NotSupportedError("--key-label: Vault's PKI engine generates the CA key itself; leave out --key-label");
     const notes = await this.ensureMount(spec);
     if (await this.issuer(spec.name)) {
       throw new ConflictError(`Vault's ${this.mount}/ mount already has an issuer named "${issuerName(spec.name)}"; choose another --ca name`);

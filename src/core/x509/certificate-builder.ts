@@ -8,6 +8,7 @@
 import { constants, createHash, sign, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { InvalidInputError, NotSupportedError } from '../errors';
+import type { KeyType } from '../types';
 import {
   NULL_DER,
   bitString,
@@ -397,6 +398,18 @@ export function createDerSigner(caPrivateKey: KeyObject): DerSigner {
     };
   }
   throw new NotSupportedError(`${kind ?? 'unknown'} CA keys are not supported; use EC P-256/P-384, RSA or Ed25519`);
+}
+
+/**
+ * The algorithm createDerSigner picks for a CA key of `keyType`, for a signer whose key is
+ * elsewhere (a token): the AlgorithmIdentifier DER and the digest (none for Ed25519, which signs
+ * the message itself).
+ */
+export function caSignatureAlgorithm(keyType: KeyType): { algorithmIdentifierDer: Buffer; hash?: 'sha256' | 'sha384' } {
+  if (keyType === 'ed25519') return { algorithmIdentifierDer: sequence([objectIdentifier(OID.ed25519)]) };
+  if (keyType.startsWith('rsa-')) return { algorithmIdentifierDer: sequence([objectIdentifier(OID.sha256WithRSAEncryption), NULL_DER]), hash: 'sha256' };
+  const p384 = keyType === 'ec-p384';
+  return { algorithmIdentifierDer: sequence([objectIdentifier(p384 ? OID.ecdsaWithSHA384 : OID.ecdsaWithSHA256)]), hash: p384 ? 'sha384' : 'sha256' };
 }
 
 /**
