@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -12,6 +12,8 @@ export interface SoftHsm {
   conf: string;
   /** The directory holding the token directories (directories.tokendir). */
   tokenDir: string;
+  /** This token's own directory in `tokenDir` (SoftHSM2 keeps each token's objects as files there). */
+  tokenPath: string;
   tokenLabel: string;
   pin: string;
   /** A file holding the PIN, for `pkcs11.pin_file`. */
@@ -55,15 +57,18 @@ export function startSoftHsm(): SoftHsm | undefined {
   const pinFile = join(dir, 'pin');
   writeFileSync(pinFile, `${pin}\n`, { mode: 0o600 });
   const env = { SOFTHSM2_CONF: conf };
+  const before = new Set(existsSync(tokenDir) ? readdirSync(tokenDir) : []);
   const init = spawnSync('softhsm2-util', ['--init-token', '--free', '--label', tokenLabel, '--pin', pin, '--so-pin', randomBytes(6).toString('hex')], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
   });
   if (init.status !== 0) throw new Error(`softhsm2-util --init-token failed: ${init.stderr}`);
+  const tokenPath = join(tokenDir, readdirSync(tokenDir).find((d) => !before.has(d)) ?? '');
   return {
     module,
     conf,
     tokenDir,
+    tokenPath,
     tokenLabel,
     pin,
     pinFile,

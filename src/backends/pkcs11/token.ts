@@ -35,8 +35,8 @@ export function pkcs11js(): Pkcs11Lib {
  * One token of one PKCS#11 library, as configured in `pkcs11:`. The process logs in once and
  * reuses one session for every call: calls are synchronous on Node's one thread, so there is at
  * most one operation in flight per process, within any token's session and concurrency limits.
- * Every Cryptoki error is translated here (errors.ts); a session that failed because the token
- * went away is dropped, so a later call opens a fresh one.
+ * Every Cryptoki error is translated here (errors.ts); after a failure because the token went
+ * away, the next call re-initialises the library and finds the token again once it is back.
  */
 export class Pkcs11Token {
   readonly lib: Pkcs11Lib = pkcs11js();
@@ -59,7 +59,7 @@ export class Pkcs11Token {
       return fn(s.pkcs11, s.handle);
     } catch (err) {
       const translated = tokenError(err, this.label, doing);
-      if (translated.retryable) sessions.delete(this.key());
+      if (translated.retryable) this.forgetLibrary();
       throw translated;
     }
   }
@@ -97,6 +97,22 @@ export class Pkcs11Token {
       p.C_SignInit(s, { mechanism }, key);
       return p.C_Sign(s, data, Buffer.alloc(maxLength));
     });
+  }
+
+  /**
+   * After the token went away: drops the library's sessions and finalises it, so the next call
+   * initialises afresh and finds the token again once it is back (a library keeps a removed
+   * token's slot broken until it is re-initialised).
+   */
+  private forgetLibrary(): void {
+    const path = this.options.module;
+    for (const key of [...sessions.keys()]) if (key.startsWith(`${path}\0`)) sessions.delete(key);
+    try {
+      libraries.get(path)?.C_Finalize();
+    } catch {
+      // The library is being given up on either way; the caller reports the original failure.
+    }
+    libraries.delete(path);
   }
 
   private key(): string {
