@@ -48,7 +48,7 @@ describeWithSoftHsm('PKCS#11 signer faults (SoftHSM2)', (hsm) => {
     expect(r.stderr).not.toContain(hsm.pin);
     const list = await run('list', '--json');
     expect(list.status).toBe(0);
-    expect(list.json.result).toEqual([]);
+    expect(list.json?.result).toEqual([]);
     expect(existsSync(join(dir, 'out')) ? readdirSync(join(dir, 'out')) : []).toEqual([]);
     // Plugged back in, the next command opens a fresh session and signs.
     expect((await run('issue', 'node', '--count', '3')).status).toBe(0);

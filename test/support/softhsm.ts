@@ -22,6 +22,13 @@ export interface SoftHsm {
   env: Record<string, string>;
   /** Runs Debian's pkcs11-tool (OpenSC) on this token, as the independent check. */
   tool(args: string[], login?: boolean): { status: number | null; stdout: string; stderr: string };
+  /**
+   * Tries, outside certctl (a separate node process calling C_GetAttributeValue through pkcs11js),
+   * to read the secret value of the private key `label`: CKA_VALUE (EC, EdDSA) or
+   * CKA_PRIVATE_EXPONENT (RSA). Returns the Cryptoki error the token answered, or `read` when the
+   * value came back.
+   */
+  readPrivateValue(label: string): string;
   /** A certctl.yaml `pkcs11:` section for this token; `keyLabel` keeps tests in one token apart. */
   section(keyLabel?: string): string;
   cleanup(): void;
@@ -79,6 +86,22 @@ export function startSoftHsm(): SoftHsm | undefined {
         env: { ...process.env, ...env },
       });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    },
+    readPrivateValue(label) {
+      const script = `
+        const p = require('pkcs11js'); const lib = new p.PKCS11(); lib.load(${JSON.stringify(module)}); lib.C_Initialize();
+        const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === ${JSON.stringify(tokenLabel)});
+        const s = lib.C_OpenSession(slot, p.CKF_SERIAL_SESSION); lib.C_Login(s, p.CKU_USER, process.env.PIN);
+        lib.C_FindObjectsInit(s, [{ type: p.CKA_CLASS, value: p.CKO_PRIVATE_KEY }, { type: p.CKA_LABEL, value: ${JSON.stringify(label)} }]);
+        const [key] = lib.C_FindObjects(s, 1); lib.C_FindObjectsFinal(s);
+        if (!key) { console.log('absent'); process.exit(0); }
+        const rsa = lib.C_GetAttributeValue(s, key, [{ type: p.CKA_KEY_TYPE }])[0].value.readUInt32LE(0) === p.CKK_RSA;
+        try { lib.C_GetAttributeValue(s, key, [{ type: rsa ? p.CKA_PRIVATE_EXPONENT : p.CKA_VALUE }]); console.log('read'); }
+        catch (e) { console.log(e.message); }
+        lib.C_Finalize();`;
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: join(__dirname, '..', '..'), env: { ...process.env, ...env, PIN: pin } });
+      if (r.status !== 0) throw new Error(`reading the key's value failed: ${r.stderr}`);
+      return r.stdout.trim();
     },
     section(keyLabel) {
       return `pkcs11:\n  module: ${module}\n  token_label: ${tokenLabel}\n  pin_file: ${pinFile}\n${keyLabel ? `  key_label: "${keyLabel}"\n` : ''}`;

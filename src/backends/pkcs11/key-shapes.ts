@@ -6,7 +6,7 @@ import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'no
 import { InvalidInputError, NotSupportedError } from '../../core/errors';
 import type { KeyType } from '../../core/types';
 import { caSignatureAlgorithm, type DerSigner } from '../../core/x509/certificate-builder';
-import { Tag, integerFromUnsigned, objectIdentifier, octetString, readTlv, sequence } from '../../core/x509/der';
+import { Tag, integerFromUnsigned, objectIdentifier, octetString, printableString, readTlv, sequence } from '../../core/x509/der';
 import type { Pkcs11Lib, Template } from './token';
 
 // Not in pkcs11js' constants (PKCS#11 v3.0 section 6.3.5 and 6.3.6).
@@ -128,7 +128,10 @@ export function keyTypeOfObject(lib: Pkcs11Lib, attrs: Map<number, Buffer>, what
     throw new NotSupportedError(`${what} is an RSA key of ${bits} bits; certctl signs with 2048, 3072 or 4096 bits`);
   }
   const params = attrs.get(lib.CKA_EC_PARAMS);
-  const match = (Object.keys(CURVE_OIDS) as KeyType[]).find((t) => params && objectIdentifier(CURVE_OIDS[t] as string).equals(params));
+  // PKCS#11 v3.0 names Edwards curves by OID or by PrintableString; SoftHSM2 stores the latter on private keys.
+  const match = params?.equals(printableString('edwards25519'))
+    ? 'ed25519'
+    : (Object.keys(CURVE_OIDS) as KeyType[]).find((t) => params && objectIdentifier(CURVE_OIDS[t] as string).equals(params));
   if ((keyType === lib.CKK_EC && match && match !== 'ed25519') || (keyType === CKK_EC_EDWARDS && match === 'ed25519')) return match;
   throw new NotSupportedError(`${what} is not a key certctl signs with; use EC P-256/P-384, RSA 2048/3072/4096 or Ed25519`);
 }
