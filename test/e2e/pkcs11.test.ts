@@ -129,6 +129,6 @@ describeWithSoftHsm('signer: pkcs11 with the built CLI', (hsm) => {
     expect(cli(['migrate', '--from', 'file', '--to', 'file', '--signer', 'pkcs11']).status).toBe(2);
     const r = cli(['migrate', '--from', 'file', '--to', 'file', '--import-ca-key', '--signer', 'barbican']);
     expect(r.status).toBe(9);
-    expect(r.stderr).toContain('use --signer');
+    expect(r.stderr).toContain('or --signer vault or pkcs11');
   });
 });

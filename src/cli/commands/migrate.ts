@@ -75,9 +75,11 @@ async function runMigrate(globals: GlobalOptions, opts: MigrateOptions): Promise
   if (globals.backend) throw new InvalidInputError('migrate takes --from and --to, not --backend');
   const batchSize = parseBatchSize(opts.batchSize);
   const { config, passphrase } = loadRuntimeConfig(globals);
+  if (opts.signer && !opts.importCaKey) throw new InvalidInputError('--signer names where --import-ca-key puts the CA keys; give --import-ca-key too');
+  // On the descriptor, before any store is opened: a signer that cannot take keys fails first.
+  if (opts.importCaKey) importingBackend(opts.to, opts.signer);
   const from = openSide(config, opts.from, '--from', opts.fromDir, '--from-dir');
   const to = openSide(config, opts.to, '--to', opts.toDir, '--to-dir');
-  if (opts.signer && !opts.importCaKey) throw new InvalidInputError('--signer names where --import-ca-key puts the CA keys; give --import-ca-key too');
   const inPlace = from.backend === to.backend && from.location === to.location;
   if (inPlace && opts.importCaKey && opts.signer) return moveKeysInPlace(globals, opts, to, passphrase);
   if (inPlace) {
@@ -107,7 +109,7 @@ async function runMigrate(globals: GlobalOptions, opts: MigrateOptions): Promise
   }
   result.warnings.forEach((w) => note(globals, `warning: ${w}`));
   result.notes?.forEach((n) => note(globals, n));
-  emit(globals, result, describe(result, result.from, result.to));
+  emit(globals, result, describe(result, result.from, result.to, caKeyImporter?.name));
 }
 
 function parseBatchSize(text: string): number {
@@ -154,16 +156,28 @@ function openSide(base: ResolvedConfig, name: string, flag: string, dir: string 
  */
 function keyImporter(to: Side, passphrase: PassphraseSource, signerName?: string): { importer: CaKeyImporter; signer: Signer } {
   const { registry } = require('../../backends') as typeof import('../../backends');
-  const backend = signerName ? registry.resolve(signerName, '--signer', 'input') : to.backend;
-  if (!backend.capabilities.signer.includes('caKeyImport')) {
-    const able = registry.all().filter((d) => d.capabilities.signer.includes('caKeyImport')).map((d) => d.name);
-    throw new NotSupportedError(`--import-ca-key: the ${backend.name} backend has no signer that can take a CA key; use ${signerName ? '--signer' : '--to'} ${able.join(' or ')}`);
-  }
+  const backend = importingBackend(to.backend.name, signerName);
   const { createContainer } = require('../../core/container') as typeof import('../../core/container');
   const { Signer: SignerToken, canImportCaKey } = require('../../core/signer') as typeof import('../../core/signer');
   const signer = createContainer(to.config, passphrase, registry, { store: to.backend.name, signer: backend.name }).get<Signer>(SignerToken);
   if (!canImportCaKey(signer)) throw new NotSupportedError(`--import-ca-key: the ${signer.kind} signer cannot take a CA key`);
   return { importer: { name: signer.importTarget, checkAdoptable: (r) => signer.checkAdoptable(r), adoptCa: (r, key) => signer.adoptCa(r, key) }, signer };
+}
+
+/**
+ * The backend whose signer takes the CA keys: `--signer`, else `--to`.
+ * @throws NotSupportedError when its descriptor declares no `caKeyImport`; InvalidInputError for an unknown name.
+ */
+function importingBackend(toName: string, signerName?: string): AnyBackend {
+  const { registry } = require('../../backends') as typeof import('../../backends');
+  const backend = registry.resolve(signerName ?? toName, signerName ? '--signer' : '--to', 'input');
+  if (!backend.capabilities.signer.includes('caKeyImport')) {
+    const able = registry.all().filter((d) => d.capabilities.signer.includes('caKeyImport'));
+    const stores = able.filter((d) => d.provides.store).map((d) => d.name);
+    const hint = [stores.length ? `--to ${stores.join(' or ')}` : '', `--signer ${able.map((d) => d.name).join(' or ')}`].filter(Boolean).join(', or ');
+    throw new NotSupportedError(`--import-ca-key: the ${backend.name} backend has no signer that can take a CA key; use ${hint}`);
+  }
+  return backend;
 }
 
 /** `--import-ca-key --signer NAME` with one store on both sides: each CA key moves from the store into the signer. */
@@ -203,16 +217,16 @@ function progressBars(globals: GlobalOptions): { update(p: MigrationProgress): v
   };
 }
 
-function describe(result: MigrationResult, from: string, to: string): string {
+function describe(result: MigrationResult, from: string, to: string, keyHolder = 'the signer'): string {
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const line = (c: CaMigration) => {
     const certs = `${plural(c.certificates, 'certificate')} (${c.revoked} revoked)`;
     if (result.dryRun) {
-      const key = c.caKeyImported ? '; import its key into Vault PKI (not into the store)' : '';
+      const key = c.caKeyImported ? `; import its key into ${keyHolder} (not into the store)` : '';
       const del = result.deleteSource ? `; then delete it from the ${from} store` : '';
       return `  CA "${c.ca}": ${c.caAction === 'create' ? `create it (certificate, chain${c.caKey && !c.caKeyImported ? ', key' : ''})` : 'already there, reuse it'}${key}; ${certs}: ${c.copied} to copy, ${c.skipped} already there; CRL number ${c.crlNumber} carries over${del}`;
     }
-    const key = c.caKeyImported ? '; its key is in Vault PKI, not in the store' : '';
+    const key = c.caKeyImported ? `; its key is in ${keyHolder}, not in the store` : '';
     const del = c.sourceDeleted ? `; deleted from the ${from} store (the CA${c.caKey ? ', its key' : ''} and its ${plural(c.certificates, 'certificate')} with their keys and records)` : '';
     return `  CA "${c.ca}": ${c.caAction === 'create' ? 'created' : 'already there, reused'}${key}; ${certs}: ${c.copied} copied, ${c.skipped} already there, ${c.verified} verified by SHA-256; next CRL number after ${c.crlNumber}${del}`;
   };
