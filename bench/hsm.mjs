@@ -47,7 +47,10 @@ if (init.status !== 0) throw new Error(`softhsm2-util: ${init.stderr}`);
 function setup(kind, i) {
   const dir = join(TMP, `${kind}-${i}`);
   mkdirSync(dir);
-  const pkcs11 = kind === 'pkcs11' ? `signer: pkcs11\nstore: file\npkcs11:\n  module: ${MODULE}\n  token_label: bench\n  pin_file: ${join(TMP, 'pin')}\n  key_label: "bench-${i}-{ca}"\n` : '';
+  const pkcs11 =
+    kind === 'pkcs11'
+      ? `signer: pkcs11\nstore: file\npkcs11:\n  module: ${MODULE}\n  token_label: bench\n  pin_file: ${join(TMP, 'pin')}\n  key_label: "bench-${i}-{ca}"\n`
+      : '';
   writeFileSync(join(dir, 'certctl.yaml'), `file:\n  dir: pki\n${pkcs11}`);
   const r = spawnSync(process.execPath, [BIN, 'init', '--cn', `Bench ${kind}`], { cwd: dir, env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`init (${kind}): ${r.stderr}`);
@@ -109,7 +112,7 @@ store, spawn to exit. Newest run first.
 
 <!-- runs -->
 `;
-  const old = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8').split('<!-- runs -->\n')[1] ?? '' : '';
+  const old = existsSync(RESULTS) ? (readFileSync(RESULTS, 'utf8').split('<!-- runs -->\n')[1] ?? '') : '';
   writeFileSync(RESULTS, `${head}\n${section}\n${old.trim() ? `${old.trim()}\n` : ''}`);
 }
 process.exit(pass ? 0 : 1);

@@ -40,7 +40,9 @@ export async function moveCaKeysIntoSigner(
   options: { cas?: string[]; dryRun?: boolean; passphrase?: () => string | undefined },
 ): Promise<CaKeyMoveResult> {
   if (!canRemoveCaKey(store)) {
-    throw new NotSupportedError(`the ${store.kind} store cannot remove a CA key, so certctl cannot move the key out of it; migrate to another store with --to and --import-ca-key instead`);
+    throw new NotSupportedError(
+      `the ${store.kind} store cannot remove a CA key, so certctl cannot move the key out of it; migrate to another store with --to and --import-ca-key instead`,
+    );
   }
   const result: CaKeyMoveResult = { store: store.kind, signer: importer.name, dryRun: Boolean(options.dryRun), cas: [], notes: [] };
   const names = options.cas ?? (await store.listCas());
@@ -74,7 +76,10 @@ export async function moveCaKeysIntoSigner(
     try {
       await store.removeCaKey(record.name);
     } catch (err) {
-      throw withContext(err, `the key of CA "${record.name}" is in ${importer.name} and signs there, but removing it from the ${store.kind} store failed: ${(err as Error).message}; run the command again`);
+      throw withContext(
+        err,
+        `the key of CA "${record.name}" is in ${importer.name} and signs there, but removing it from the ${store.kind} store failed: ${(err as Error).message}; run the command again`,
+      );
     }
     result.cas.push({ ca: record.name, outcome: 'moved' });
   }
@@ -102,6 +107,8 @@ async function probe(signer: Signer, ca: string, caPem: string): Promise<void> {
   ]);
   if (!der) throw new InternalError(`the ${signer.kind} signer returned no certificate for the test signature of CA "${ca}"`);
   if (!new X509Certificate(der).verify(new X509Certificate(caPem).publicKey)) {
-    throw new ConflictError(`a test certificate the ${signer.kind} signer made for CA "${ca}" does not verify with the CA certificate; the key stays in the store`);
+    throw new ConflictError(
+      `a test certificate the ${signer.kind} signer made for CA "${ca}" does not verify with the CA certificate; the key stays in the store`,
+    );
   }
 }

@@ -20,7 +20,9 @@ function privateKeyListing(hsm: SoftHsm, label: string): string {
 function expectKeyLockedIn(hsm: SoftHsm, label: string, generated = true): void {
   const listing = privateKeyListing(hsm, label);
   expect(listing).toContain(`label:      ${label}`);
-  expect(listing).toMatch(generated ? /Access:\s+sensitive, always sensitive, never extractable, local/ : /Access:\s+sensitive, always sensitive, never extractable/);
+  expect(listing).toMatch(
+    generated ? /Access:\s+sensitive, always sensitive, never extractable, local/ : /Access:\s+sensitive, always sensitive, never extractable/,
+  );
   expect(listing).toMatch(/Usage:\s+sign\s*$/m);
   expect(hsm.readPrivateValue(label)).toBe('CKR_ATTRIBUTE_SENSITIVE');
 }
@@ -57,7 +59,10 @@ describeWithSoftHsm('signer: pkcs11 with the built CLI', (hsm) => {
     expect(cli(['issue', 'server', '--cn', 'api.example', '--dns', 'api.example', '--ip', '10.0.0.5', '--out', 'tls']).status).toBe(0);
     expect(openssl(['verify', '-CAfile', 'pki/default/ca.crt', 'tls/cert.pem']).stdout).toContain('tls/cert.pem: OK');
 
-    expect(openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'c.key', '-subj', '/CN=alice', '-out', 'c.csr']).status).toBe(0);
+    expect(
+      openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'c.key', '-subj', '/CN=alice', '-out', 'c.csr'])
+        .status,
+    ).toBe(0);
     const signed = cli(['sign', '--csr', 'c.csr']);
     expect(signed.status).toBe(0);
     writeFileSync(join(dir, 'c.crt'), signed.stdout);
@@ -75,15 +80,20 @@ describeWithSoftHsm('signer: pkcs11 with the built CLI', (hsm) => {
     expect(revoked.stdout + revoked.stderr).toContain('certificate revoked');
   });
 
-  it.each(['ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519'])('init --key-type %s generates the key in the token; an intermediate and a leaf verify', (keyType) => {
-    expect(cli(['init', '--cn', `Root ${keyType}`, '--key-type', keyType]).status).toBe(0);
-    expectKeyLockedIn(hsm, `e2e${n}-default`);
-    expect(new X509Certificate(readFileSync(join(dir, 'pki', 'default', 'ca.crt'))).publicKey.asymmetricKeyType).toBe(keyType.startsWith('rsa') ? 'rsa' : keyType === 'ed25519' ? 'ed25519' : 'ec');
-    expect(cli(['--ca', 'issuing', 'init', '--cn', 'Issuing', '--parent', 'default']).status).toBe(0);
-    expect(cli(['--ca', 'issuing', 'issue', 'client', '--cn', 'bob', '--out', 'bob']).status).toBe(0);
-    writeFileSync(join(dir, 'chain.pem'), readFileSync(join(dir, 'pki', 'issuing', 'ca.crt')));
-    expect(openssl(['verify', '-CAfile', 'pki/default/ca.crt', '-untrusted', 'chain.pem', 'bob/cert.pem']).stdout).toContain('bob/cert.pem: OK');
-  });
+  it.each(['ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519'])(
+    'init --key-type %s generates the key in the token; an intermediate and a leaf verify',
+    (keyType) => {
+      expect(cli(['init', '--cn', `Root ${keyType}`, '--key-type', keyType]).status).toBe(0);
+      expectKeyLockedIn(hsm, `e2e${n}-default`);
+      expect(new X509Certificate(readFileSync(join(dir, 'pki', 'default', 'ca.crt'))).publicKey.asymmetricKeyType).toBe(
+        keyType.startsWith('rsa') ? 'rsa' : keyType === 'ed25519' ? 'ed25519' : 'ec',
+      );
+      expect(cli(['--ca', 'issuing', 'init', '--cn', 'Issuing', '--parent', 'default']).status).toBe(0);
+      expect(cli(['--ca', 'issuing', 'issue', 'client', '--cn', 'bob', '--out', 'bob']).status).toBe(0);
+      writeFileSync(join(dir, 'chain.pem'), readFileSync(join(dir, 'pki', 'issuing', 'ca.crt')));
+      expect(openssl(['verify', '-CAfile', 'pki/default/ca.crt', '-untrusted', 'chain.pem', 'bob/cert.pem']).stdout).toContain('bob/cert.pem: OK');
+    },
+  );
 
   it('init --key-label uses a key made beforehand by pkcs11-tool; --key-type must match it', () => {
     const label = `premade-${n}`;
@@ -104,7 +114,10 @@ describeWithSoftHsm('signer: pkcs11 with the built CLI', (hsm) => {
     const fileOnly = join(dir, 'file.yaml');
     writeFileSync(fileOnly, 'file:\n  dir: pki\n');
     expect(cli(['--config', fileOnly, 'init', '--cn', 'Old CA', '--passphrase-file', 'pass']).status).toBe(0);
-    expect(cli(['--config', fileOnly, 'issue', 'server', '--cn', 'before.example', '--dns', 'before.example', '--out', 'before', '--passphrase-file', 'pass']).status).toBe(0);
+    expect(
+      cli(['--config', fileOnly, 'issue', 'server', '--cn', 'before.example', '--dns', 'before.example', '--out', 'before', '--passphrase-file', 'pass'])
+        .status,
+    ).toBe(0);
     expect(existsSync(join(dir, 'pki', 'default', 'ca.key'))).toBe(true);
 
     const dry = cli(['migrate', '--from', 'file', '--to', 'file', '--import-ca-key', '--signer', 'pkcs11', '--dry-run', '--passphrase-file', 'pass']);
@@ -114,13 +127,17 @@ describeWithSoftHsm('signer: pkcs11 with the built CLI', (hsm) => {
 
     const moved = cli(['migrate', '--from', 'file', '--to', 'file', '--import-ca-key', '--signer', 'pkcs11', '--passphrase-file', 'pass']);
     expect(moved.status).toBe(0);
-    expect(moved.stdout).toContain(`CA "default": key moved into PKCS#11 token "${hsm.tokenLabel}", checked with a test signature, removed from the file store`);
+    expect(moved.stdout).toContain(
+      `CA "default": key moved into PKCS#11 token "${hsm.tokenLabel}", checked with a test signature, removed from the file store`,
+    );
     expect(existsSync(join(dir, 'pki', 'default', 'ca.key'))).toBe(false);
     expectKeyLockedIn(hsm, `e2e${n}-default`, false);
 
     // The token signs for the old CA now; the old certificates still verify and can be revoked.
     expect(cli(['issue', 'server', '--cn', 'after.example', '--dns', 'after.example', '--out', 'after']).status).toBe(0);
-    expect(openssl(['verify', '-CAfile', 'pki/default/ca.crt', 'after/cert.pem', 'before/cert.pem']).stdout).toMatch(/after\/cert.pem: OK[\s\S]*before\/cert.pem: OK/);
+    expect(openssl(['verify', '-CAfile', 'pki/default/ca.crt', 'after/cert.pem', 'before/cert.pem']).stdout).toMatch(
+      /after\/cert.pem: OK[\s\S]*before\/cert.pem: OK/,
+    );
     // Running it again finds no key to move.
     expect(cli(['migrate', '--from', 'file', '--to', 'file', '--import-ca-key', '--signer', 'pkcs11']).stdout).toContain('the store holds no key of it');
   });

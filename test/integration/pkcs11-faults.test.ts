@@ -28,6 +28,7 @@ describeWithSoftHsm('PKCS#11 signer faults (SoftHSM2)', (hsm) => {
     expect((await run('init', '--cn', 'Fault CA')).status).toBe(0);
     // The removal is real: SoftHSM2 keeps a token as a directory of object files; moving it away
     // is its way of unplugging. The spy only picks the moment (the 300th signature), then signs as usual.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with apply(this) below
     const sign = Pkcs11Token.prototype.sign;
     let calls = 0;
     const aside = `${hsm.tokenPath}.unplugged`;
@@ -63,7 +64,13 @@ describeWithSoftHsm('PKCS#11 configuration and login errors (SoftHSM2)', (hsm) =
     return path;
   };
   const section = (over: Record<string, string>) =>
-    `pkcs11:\n${Object.entries({ module: hsm.module, token_label: hsm.tokenLabel, pin_file: hsm.pinFile, key_label: `e${randomBytes(4).toString('hex')}-{ca}`, ...over })
+    `pkcs11:\n${Object.entries({
+      module: hsm.module,
+      token_label: hsm.tokenLabel,
+      pin_file: hsm.pinFile,
+      key_label: `e${randomBytes(4).toString('hex')}-{ca}`,
+      ...over,
+    })
       .map(([k, v]) => `  ${k}: "${v}"\n`)
       .join('')}`;
 
@@ -103,13 +110,20 @@ describeWithSoftHsm('PKCS#11 configuration and login errors (SoftHSM2)', (hsm) =
   });
 
   it('no PIN configured: exit 3 naming pkcs11.pin_file and CERTCTL_PKCS11_PIN', async () => {
-    const r = await certctlInProcess(['--config', write('c.yaml', `pkcs11:\n  module: ${hsm.module}\n  token_label: ${hsm.tokenLabel}\n`), 'init', '--cn', 'X']);
+    const r = await certctlInProcess([
+      '--config',
+      write('c.yaml', `pkcs11:\n  module: ${hsm.module}\n  token_label: ${hsm.tokenLabel}\n`),
+      'init',
+      '--cn',
+      'X',
+    ]);
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/pkcs11\.pin_file: .*CERTCTL_PKCS11_PIN/);
   });
 
   it('Ed25519 on a token without CKM_EDDSA: exit 9 naming the mechanism (fault-injecting: the mechanism list is filtered)', async () => {
     // SoftHSM2 2.6 offers CKM_EDDSA; this spy makes the token look like one that does not.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with call(this) below
     const offers = Pkcs11Token.prototype.offers;
     const spy = jest.spyOn(Pkcs11Token.prototype, 'offers').mockImplementation(function (this: Pkcs11Token, mechanism: number) {
       return mechanism === 0x1057 ? false : offers.call(this, mechanism);

@@ -19,14 +19,19 @@ describeWithVault('PKCS#11 signer over Vault KV', (vault) => {
       const dir = mkdtempSync(join(tmpdir(), 'certctl-pkcs11-vault-'));
       const { kvPrefix, path } = writeVaultConfig(dir);
       // The Vault section as written for the other Vault tests, with the token signer in front of it.
-      writeFileSync(path, `signer: pkcs11\nstore: vault-kv\n${readFileSync(path, 'utf8').replace(/^(backend|signer|store):.*\n/gm, '')}${hsm.section(`v${randomBytes(4).toString('hex')}-{ca}`)}`);
+      writeFileSync(
+        path,
+        `signer: pkcs11\nstore: vault-kv\n${readFileSync(path, 'utf8').replace(/^(backend|signer|store):.*\n/gm, '')}${hsm.section(`v${randomBytes(4).toString('hex')}-{ca}`)}`,
+      );
       const config = loadConfig({}, { ...vaultEnv(vault), XDG_CONFIG_HOME: join(dir, 'xdg') }, dir);
       return {
         config,
         cleanup: async () => {
           for (const ca of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}`).json?.data?.keys ?? []) as string[]) {
             for (const key of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}/${ca}`).json?.data?.keys ?? []) as string[]) {
-              if (key.endsWith('/')) for (const s of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}/${ca}${key}`).json?.data?.keys ?? []) as string[]) vaultCurl(vault, 'DELETE', `secret/metadata/${kvPrefix}/${ca}${key}${s}`);
+              if (key.endsWith('/'))
+                for (const s of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}/${ca}${key}`).json?.data?.keys ?? []) as string[])
+                  vaultCurl(vault, 'DELETE', `secret/metadata/${kvPrefix}/${ca}${key}${s}`);
               else vaultCurl(vault, 'DELETE', `secret/metadata/${kvPrefix}/${ca}${key}`);
             }
           }

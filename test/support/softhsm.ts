@@ -34,7 +34,12 @@ export interface SoftHsm {
   cleanup(): void;
 }
 
-const MODULES = ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so', '/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so', '/usr/local/lib/softhsm/libsofthsm2.so'];
+const MODULES = [
+  '/usr/lib/softhsm/libsofthsm2.so',
+  '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so',
+  '/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so',
+  '/usr/local/lib/softhsm/libsofthsm2.so',
+];
 const HOW_TO_INSTALL = 'install them with `apt-get install softhsm2 opensc` (tools/install-test-deps.sh does)';
 
 /**
@@ -51,7 +56,6 @@ export function startSoftHsm(): SoftHsm | undefined {
   if (!module || missing.length) {
     const why = `${missing.join(', ')} not found`;
     if (process.env.CI) throw new Error(`PKCS#11 tests cannot run under CI: ${why}; ${HOW_TO_INSTALL}`);
-    // eslint-disable-next-line no-console
     console.warn(`\n*** SKIPPING PKCS#11 (SoftHSM2) tests: ${why}.\n*** ${HOW_TO_INSTALL}.\n`);
     return undefined;
   }

@@ -1,10 +1,4 @@
-import {
-  BackendAuthError,
-  BackendUnavailableError,
-  CertctlError,
-  InternalError,
-  NotSupportedError,
-} from '../../core/errors';
+import { BackendAuthError, BackendUnavailableError, CertctlError, InternalError, NotSupportedError } from '../../core/errors';
 
 // Cryptoki return values (PKCS#11 v2.40 section 5.1), grouped by what they mean to the operator.
 const PIN_REFUSED = new Set([0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0x101, 0x102, 0x103]); // PIN_INCORRECT…PIN_LOCKED, USER_NOT_LOGGED_IN, USER_PIN_NOT_INITIALIZED
@@ -64,7 +58,10 @@ export function tokenError(err: unknown, token: string, doing: string, pinOrigin
     return new BackendAuthError(`${where} refused the user PIN${pinOrigin ? ` from ${pinOrigin}` : ''} (${name}); check the PIN`, { cause: err });
   }
   if (code !== undefined && UNAVAILABLE.has(code)) {
-    return new BackendUnavailableError(`${where} became unavailable while ${doing} (${name}); check that it is plugged in and reachable, then run the command again`, { cause: err });
+    return new BackendUnavailableError(
+      `${where} became unavailable while ${doing} (${name}); check that it is plugged in and reachable, then run the command again`,
+      { cause: err },
+    );
   }
   if (code !== undefined && NOT_SUPPORTED.has(code)) {
     return new NotSupportedError(`${where} cannot do this while ${doing} (${name})`, { cause: err });

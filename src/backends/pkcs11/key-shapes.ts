@@ -32,7 +32,8 @@ export interface KeyMechanisms {
 /** What generating or signing with a key of `keyType` asks of the token. */
 export function mechanismsFor(lib: Pkcs11Lib, keyType: KeyType): KeyMechanisms {
   if (keyType === 'ed25519') return { generate: CKM_EC_EDWARDS_KEY_PAIR_GEN, sign: CKM_EDDSA, names: ['CKM_EC_EDWARDS_KEY_PAIR_GEN', 'CKM_EDDSA'] };
-  if (keyType.startsWith('rsa-')) return { generate: lib.CKM_RSA_PKCS_KEY_PAIR_GEN, sign: lib.CKM_SHA256_RSA_PKCS, names: ['CKM_RSA_PKCS_KEY_PAIR_GEN', 'CKM_SHA256_RSA_PKCS'] };
+  if (keyType.startsWith('rsa-'))
+    return { generate: lib.CKM_RSA_PKCS_KEY_PAIR_GEN, sign: lib.CKM_SHA256_RSA_PKCS, names: ['CKM_RSA_PKCS_KEY_PAIR_GEN', 'CKM_SHA256_RSA_PKCS'] };
   return { generate: lib.CKM_EC_KEY_PAIR_GEN, sign: lib.CKM_ECDSA, names: ['CKM_EC_KEY_PAIR_GEN', 'CKM_ECDSA'] };
 }
 
@@ -72,18 +73,29 @@ export function publicKeyPolicy(lib: Pkcs11Lib, label: string, id: Buffer): Temp
 export function generationTemplates(lib: Pkcs11Lib, keyType: KeyType): [Template, Template] {
   if (keyType.startsWith('rsa-')) {
     const bits = Number(keyType.slice(4));
-    return [[{ type: lib.CKA_MODULUS_BITS, value: bits }, { type: lib.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }], []];
+    return [
+      [
+        { type: lib.CKA_MODULUS_BITS, value: bits },
+        { type: lib.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+      ],
+      [],
+    ];
   }
   return [[{ type: lib.CKA_EC_PARAMS, value: objectIdentifier(CURVE_OIDS[keyType] as string) }], []];
 }
 
 /** The attributes of a software key imported into the token (`migrate --import-ca-key`): [public, private]. */
 export function importTemplates(lib: Pkcs11Lib, key: KeyObject, keyType: KeyType): [Template, Template] {
-  const jwk = key.export({ format: 'jwk' }) as JsonWebKey;
+  const jwk = key.export({ format: 'jwk' });
   const b = (v: string | undefined) => Buffer.from(v ?? '', 'base64url');
   const klass = (c: number) => ({ type: lib.CKA_CLASS, value: c });
   if (keyType.startsWith('rsa-')) {
-    const pub = [klass(lib.CKO_PUBLIC_KEY), { type: lib.CKA_KEY_TYPE, value: lib.CKK_RSA }, { type: lib.CKA_MODULUS, value: b(jwk.n) }, { type: lib.CKA_PUBLIC_EXPONENT, value: b(jwk.e) }];
+    const pub = [
+      klass(lib.CKO_PUBLIC_KEY),
+      { type: lib.CKA_KEY_TYPE, value: lib.CKK_RSA },
+      { type: lib.CKA_MODULUS, value: b(jwk.n) },
+      { type: lib.CKA_PUBLIC_EXPONENT, value: b(jwk.e) },
+    ];
     const priv = [
       klass(lib.CKO_PRIVATE_KEY),
       { type: lib.CKA_KEY_TYPE, value: lib.CKK_RSA },
@@ -102,7 +114,12 @@ export function importTemplates(lib: Pkcs11Lib, key: KeyObject, keyType: KeyType
   const kt = keyType === 'ed25519' ? CKK_EC_EDWARDS : lib.CKK_EC;
   const point = keyType === 'ed25519' ? b(jwk.x) : Buffer.concat([Buffer.from([4]), b(jwk.x), b(jwk.y)]);
   return [
-    [klass(lib.CKO_PUBLIC_KEY), { type: lib.CKA_KEY_TYPE, value: kt }, { type: lib.CKA_EC_PARAMS, value: params }, { type: lib.CKA_EC_POINT, value: octetString(point) }],
+    [
+      klass(lib.CKO_PUBLIC_KEY),
+      { type: lib.CKA_KEY_TYPE, value: kt },
+      { type: lib.CKA_EC_PARAMS, value: params },
+      { type: lib.CKA_EC_POINT, value: octetString(point) },
+    ],
     [klass(lib.CKO_PRIVATE_KEY), { type: lib.CKA_KEY_TYPE, value: kt }, { type: lib.CKA_EC_PARAMS, value: params }, { type: lib.CKA_VALUE, value: b(jwk.d) }],
   ];
 }
@@ -176,7 +193,12 @@ export function tokenDerSigner(keyType: KeyType, signRaw: (data: Buffer, maxLeng
   return {
     algorithmIdentifierDer,
     sign: (data) => {
-      const raw = signRaw(createHash(hash as string).update(data).digest(), 2 * size);
+      const raw = signRaw(
+        createHash(hash as string)
+          .update(data)
+          .digest(),
+        2 * size,
+      );
       return sequence([integerFromUnsigned(raw.subarray(0, size)), integerFromUnsigned(raw.subarray(size))]);
     },
   };

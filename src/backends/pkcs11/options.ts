@@ -47,7 +47,8 @@ export function parsePkcs11Options(config: ResolvedConfig): Pkcs11Options {
   if (!o.module) throw new ConfigError('pkcs11.module: which PKCS#11 library? Set it to the vendor module, e.g. /usr/lib/softhsm/libsofthsm2.so');
   if (!o.token_label) throw new ConfigError('pkcs11.token_label: which token holds the CA keys? Set its label');
   const envPin = config.env.CERTCTL_PKCS11_PIN;
-  if (!envPin && !o.pin_file) throw new ConfigError('pkcs11.pin_file: the token needs its user PIN; point pin_file at a file holding it, or set CERTCTL_PKCS11_PIN');
+  if (!envPin && !o.pin_file)
+    throw new ConfigError('pkcs11.pin_file: the token needs its user PIN; point pin_file at a file holding it, or set CERTCTL_PKCS11_PIN');
   const pinFile = o.pin_file ? file(o.pin_file) : undefined;
   const template = o.key_label ?? 'certctl-{ca}';
   return {

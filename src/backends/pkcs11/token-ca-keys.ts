@@ -52,12 +52,17 @@ export class TokenCaKeys implements CaKeys {
   async create(spec: CaSpec): Promise<NewCaKey> {
     const key = spec.existingKeyLabel !== undefined ? this.existing(spec.existingKeyLabel, spec.keyType) : this.generate(spec.name, spec.keyType);
     const spki = this.publicSpki(key);
-    if (!spki) throw new NotSupportedError(`${this.where}: key "${key.label}" has no public key object (same CKA_ID or label) to read its public key from; create the key pair with its public half`);
+    if (!spki)
+      throw new NotSupportedError(
+        `${this.where}: key "${key.label}" has no public key object (same CKA_ID or label) to read its public key from; create the key pair with its public half`,
+      );
     return {
       spkiDer: spki,
       signer: this.signerFor(key),
       keyEncrypted: false,
-      notes: [`CA key ${spec.existingKeyLabel !== undefined ? 'taken from' : 'generated in'} ${this.where} as "${key.label}" (sensitive, not extractable); the store keeps no CA key`],
+      notes: [
+        `CA key ${spec.existingKeyLabel !== undefined ? 'taken from' : 'generated in'} ${this.where} as "${key.label}" (sensitive, not extractable); the store keeps no CA key`,
+      ],
     };
   }
 
@@ -65,11 +70,15 @@ export class TokenCaKeys implements CaKeys {
     const label = this.options.keyLabel(record.name);
     const key = this.byLabel(label) ?? this.byCertificate(record);
     if (!key) {
-      throw new NotFoundError(`the key of CA "${record.name}" is not in ${this.where}: no private key labelled "${label}" nor one matching the CA certificate's public key`);
+      throw new NotFoundError(
+        `the key of CA "${record.name}" is not in ${this.where}: no private key labelled "${label}" nor one matching the CA certificate's public key`,
+      );
     }
     const signer = this.signerFor(key);
     if (!this.verifies(signer, key.keyType, record)) {
-      throw new InvalidInputError(`the key "${key.label}" in ${this.where} does not match the certificate of CA "${record.name}"; point pkcs11.key_label at the CA's key`);
+      throw new InvalidInputError(
+        `the key "${key.label}" in ${this.where} does not match the certificate of CA "${record.name}"; point pkcs11.key_label at the CA's key`,
+      );
     }
     return signer;
   }
@@ -110,26 +119,37 @@ export class TokenCaKeys implements CaKeys {
     try {
       priv = this.token.run(doing, (p, s) => p.C_CreateObject(s, [...privShape, ...privateKeyPolicy(lib, label, id)]));
       if (!this.verifies(this.signerFor({ handle: priv, keyType, label }), keyType, record)) {
-        throw new ConflictError(`the key of CA "${record.name}" signed in ${this.where}, but the signature does not verify with the CA certificate; the imported key was removed`);
+        throw new ConflictError(
+          `the key of CA "${record.name}" signed in ${this.where}, but the signature does not verify with the CA certificate; the imported key was removed`,
+        );
       }
     } catch (err) {
       for (const h of [priv, pub]) if (h) this.token.run(`removing the half-imported key of CA "${record.name}"`, (p, s) => p.C_DestroyObject(s, h));
       throw err;
     }
-    return [`CA "${record.name}": key imported into ${this.where} as "${label}" (sensitive, not extractable); a test signature made there verified with the CA certificate`];
+    return [
+      `CA "${record.name}": key imported into ${this.where} as "${label}" (sensitive, not extractable); a test signature made there verified with the CA certificate`,
+    ];
   }
 
   private generate(ca: string, keyType: KeyType): TokenKey {
     const mechanisms = this.requireMechanisms(keyType);
     const label = this.options.keyLabel(ca);
     if (this.find(label, 'private').length) {
-      throw new ConflictError(`${this.where} already holds a key labelled "${label}"; make the CA with it (\`certctl init --key-label ${label}\`) or remove it, or set pkcs11.key_label`);
+      throw new ConflictError(
+        `${this.where} already holds a key labelled "${label}"; make the CA with it (\`certctl init --key-label ${label}\`) or remove it, or set pkcs11.key_label`,
+      );
     }
     const lib = this.token.lib;
     const id = randomBytes(16);
     const [pubShape, privShape] = generationTemplates(lib, keyType);
     const pair = this.token.run(`generating a ${keyType} key`, (p, s) =>
-      p.C_GenerateKeyPair(s, { mechanism: mechanisms.generate }, [...pubShape, ...publicKeyPolicy(lib, label, id)], [...privShape, ...privateKeyPolicy(lib, label, id)]),
+      p.C_GenerateKeyPair(
+        s,
+        { mechanism: mechanisms.generate },
+        [...pubShape, ...publicKeyPolicy(lib, label, id)],
+        [...privShape, ...privateKeyPolicy(lib, label, id)],
+      ),
     );
     return { handle: pair.privateKey, keyType, label };
   }
@@ -145,7 +165,9 @@ export class TokenCaKeys implements CaKeys {
     if (actual !== keyType) throw new InvalidInputError(`key "${label}" in ${this.where} is ${actual}, not ${keyType}; give --key-type ${actual}`);
     const flag = (t: number) => attrs.get(t)?.[0] === 1;
     if (!flag(lib.CKA_SENSITIVE) || flag(lib.CKA_EXTRACTABLE)) {
-      throw new PolicyError(`key "${label}" in ${this.where} can leave the token (CKA_SENSITIVE false or CKA_EXTRACTABLE true); certctl signs only with keys that cannot`);
+      throw new PolicyError(
+        `key "${label}" in ${this.where} can leave the token (CKA_SENSITIVE false or CKA_EXTRACTABLE true); certctl signs only with keys that cannot`,
+      );
     }
     if (!flag(lib.CKA_SIGN)) throw new PolicyError(`key "${label}" in ${this.where} is not allowed to sign (CKA_SIGN false)`);
     this.requireMechanisms(keyType);
@@ -166,7 +188,9 @@ export class TokenCaKeys implements CaKeys {
     const m = mechanismsFor(this.token.lib, keyType);
     const missing = [m.generate, m.sign].map((mech, i) => (this.token.offers(mech) ? undefined : m.names[i])).filter(Boolean);
     if (missing.length) {
-      throw new NotSupportedError(`${this.where} does not offer ${missing.join(' or ')}, which ${keyType} CA keys need; choose another --key-type (ec-p256, ec-p384, rsa-2048/3072/4096)`);
+      throw new NotSupportedError(
+        `${this.where} does not offer ${missing.join(' or ')}, which ${keyType} CA keys need; choose another --key-type (ec-p256, ec-p384, rsa-2048/3072/4096)`,
+      );
     }
     return m;
   }

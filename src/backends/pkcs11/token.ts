@@ -86,8 +86,12 @@ export class Pkcs11Token {
   /** Attribute values of one object, by type. */
   attributes(object: ObjectHandle, types: number[], doing: string): Map<number, Buffer> {
     return this.run(doing, (p, s) => {
-      const result = p.C_GetAttributeValue(s, object, types.map((type) => ({ type })));
-      return new Map(result.map((a) => [a.type, a.value as Buffer]));
+      const result = p.C_GetAttributeValue(
+        s,
+        object,
+        types.map((type) => ({ type })),
+      );
+      return new Map(result.map((a) => [a.type, a.value]));
     });
   }
 
@@ -175,7 +179,11 @@ export class Pkcs11Token {
     } catch (err) {
       if (cryptokiCode(err) !== CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         const e = tokenError(err, this.label, `initialising ${path}`);
-        throw e.retryable ? e : new ConfigError(`pkcs11.module: ${path} failed to initialise (${e.message}); check its own configuration (SoftHSM2: SOFTHSM2_CONF)`, { cause: err });
+        throw e.retryable
+          ? e
+          : new ConfigError(`pkcs11.module: ${path} failed to initialise (${e.message}); check its own configuration (SoftHSM2: SOFTHSM2_CONF)`, {
+              cause: err,
+            });
       }
     }
     libraries.set(path, pkcs11);
