@@ -28,15 +28,14 @@ export interface BackendSelection {
  * @throws ConfigError for an unknown backend name (naming where it came from), a store backend
  *   that cannot store, or a bad backend section (naming the option path).
  */
-export function createContainer(
-  config: ResolvedConfig,
-  passphrase: PassphraseSource,
-  registry: BackendRegistry,
-  selection: BackendSelection = {},
-): Container {
+export function createContainer(config: ResolvedConfig, passphrase: PassphraseSource, registry: BackendRegistry, selection: BackendSelection = {}): Container {
   const store = registry.resolve(selection.store ?? config.store ?? registry.defaultName, selection.store ? 'store' : config.origins.store);
   if (!store.provides.store) {
-    const stores = registry.all().filter((d) => d.provides.store).map((d) => d.name).join(', ');
+    const stores = registry
+      .all()
+      .filter((d) => d.provides.store)
+      .map((d) => d.name)
+      .join(', ');
     throw new ConfigError(`${config.origins.store}: the ${store.name} backend cannot store certificates; choose ${stores}`);
   }
   const signerName = selection.signer === undefined ? (config.signer ?? registry.defaultName) : selection.signer;

@@ -119,7 +119,8 @@ export class IssuanceService {
       await this.store.putIssued(req.parent, [item]);
     }
     await this.store.createCa(created.record, created.keyPem);
-    if (keepsAudit(this.store)) await this.store.recordEvent({ at: new Date().toISOString(), action: 'ca.create', ca: this.config.ca, detail: { parent: req.parent, keyType } });
+    if (keepsAudit(this.store))
+      await this.store.recordEvent({ at: new Date().toISOString(), action: 'ca.create', ca: this.config.ca, detail: { parent: req.parent, keyType } });
     return { record: created.record, notes: created.notes ?? [] };
   }
 
@@ -130,7 +131,9 @@ export class IssuanceService {
   async requireCa(name = this.config.ca): Promise<CaRecord> {
     const ca = await this.store.getCa(name);
     if (!ca) {
-      throw new NotFoundError(`no CA named "${name}" in the ${this.store.kind} store; create it with \`certctl init --cn NAME\`${name === 'default' ? '' : ` --ca ${name}`} or pick another with --ca`);
+      throw new NotFoundError(
+        `no CA named "${name}" in the ${this.store.kind} store; create it with \`certctl init --cn NAME\`${name === 'default' ? '' : ` --ca ${name}`} or pick another with --ca`,
+      );
     }
     return ca;
   }
@@ -147,7 +150,9 @@ export class IssuanceService {
       throw new InvalidInputError(`--count must be a whole number from 1 to 100000, not ${req.count}`);
     }
     if (count > 1 && req.commonName && !profile.uuidCommonName) {
-      throw new InvalidInputError(`--count ${count} would issue several ${req.profile} certificates with one CN; use --count only with \`issue node\` (each node gets its own UUID)`);
+      throw new InvalidInputError(
+        `--count ${count} would issue several ${req.profile} certificates with one CN; use --count only with \`issue node\` (each node gets its own UUID)`,
+      );
     }
     if (!req.commonName && !profile.uuidCommonName) {
       throw new InvalidInputError(`issue ${req.profile} needs --cn NAME (the subject common name)`);
@@ -165,14 +170,20 @@ export class IssuanceService {
       const key = await generateEncodedKey(keyType);
       const names = needsUuid ? { ...checked, commonName: randomUUID() } : checked;
       // A remote CA takes the key from a CSR: built here, with the key certctl just made, so the key stays in the core.
-      const csrDer = remote ? buildCsrDer({ commonName: names.commonName, dnsNames: [], ipAddresses: [], spkiDer: key.spkiDer }, createDerSigner(key.privateKey())) : undefined;
+      const csrDer = remote
+        ? buildCsrDer({ commonName: names.commonName, dnsNames: [], ipAddresses: [], spkiDer: key.spkiDer }, createDerSigner(key.privateKey()))
+        : undefined;
       return { spec: this.leafSpec(profile, names, keyType, key.spkiDer, validity, csrDer), keyPem: key.pkcs8Pem };
     };
     const items = await signLeaves(this.signer, ca, req.profile, count, leaf, req.onProgress);
     warnings.push(...this.takeSignerWarnings());
     const result = { items, ca, warnings };
     await this.storeAndDeliver(result, delivery);
-    await this.audit('issue', items.map((i) => i.record.serial), { profile: req.profile });
+    await this.audit(
+      'issue',
+      items.map((i) => i.record.serial),
+      { profile: req.profile },
+    );
     return result;
   }
 
@@ -210,19 +221,23 @@ export class IssuanceService {
     if (r.profile === 'intermediate') {
       throw new InvalidInputError(`serial ${serial} is an intermediate CA; renew a CA with \`certctl init --parent\``);
     }
-    const warnings = r.status === 'revoked' && r.revocationReason === 'keyCompromise'
-      ? [`serial ${serial} was revoked for keyCompromise; the renewal has a new key, but check how the old one leaked`]
-      : [];
+    const warnings =
+      r.status === 'revoked' && r.revocationReason === 'keyCompromise'
+        ? [`serial ${serial} was revoked for keyCompromise; the renewal has a new key, but check how the old one leaked`]
+        : [];
     const originalTtl = Math.round((Date.parse(r.notAfter) - Date.parse(r.notBefore)) / 1000) - 60;
-    const result = await this.issue({
-      profile: r.profile,
-      commonName: r.commonName || undefined,
-      dnsNames: r.dnsNames,
-      ipAddresses: r.ipAddresses,
-      keyType: r.keyType,
-      ttlSeconds,
-      defaultTtlSeconds: originalTtl,
-    }, delivery);
+    const result = await this.issue(
+      {
+        profile: r.profile,
+        commonName: r.commonName || undefined,
+        dnsNames: r.dnsNames,
+        ipAddresses: r.ipAddresses,
+        keyType: r.keyType,
+        ttlSeconds,
+        defaultTtlSeconds: originalTtl,
+      },
+      delivery,
+    );
     return { ...result, warnings: [...warnings, ...result.warnings] };
   }
 
@@ -261,7 +276,9 @@ export class IssuanceService {
     const unknown = records.filter((r) => !known.has(r.serial)).map((r) => r.serial);
     if (unknown.length === 0) return [];
     const shown = unknown.slice(0, 5).join(', ') + (unknown.length > 5 ? `, … (${unknown.length - 5} more)` : '');
-    return [`${unknown.length} certificate${unknown.length === 1 ? ' in the inventory is' : 's in the inventory are'} unknown to the ${this.signer.kind} signer: ${shown}; expected for certificates signed before the CA key moved into it (\`migrate --import-ca-key\`), otherwise they were not signed by this CA`];
+    return [
+      `${unknown.length} certificate${unknown.length === 1 ? ' in the inventory is' : 's in the inventory are'} unknown to the ${this.signer.kind} signer: ${shown}; expected for certificates signed before the CA key moved into it (\`migrate --import-ca-key\`), otherwise they were not signed by this CA`,
+    ];
   }
 
   /**
@@ -283,7 +300,9 @@ export class IssuanceService {
     const ca = await this.requireCa();
     const key = await this.store.getKey(ca.name, serial);
     if (!key) {
-      throw new NotFoundError(`the store holds no private key for serial ${serial} (it was signed from a CSR, so the key stayed with its owner); export it with --format pem, or renew it to get a new key`);
+      throw new NotFoundError(
+        `the store holds no private key for serial ${serial} (it was signed from a CSR, so the key stayed with its owner); export it with --format pem, or renew it to get a new key`,
+      );
     }
     return key;
   }
@@ -331,7 +350,6 @@ export class IssuanceService {
   private takeSignerWarnings(): string[] {
     return reportsWarnings(this.signer) ? this.signer.takeWarnings() : [];
   }
-
 }
 
 /** The CA certificate's notAfter. */

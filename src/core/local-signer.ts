@@ -8,14 +8,7 @@ import { newSerial, serialFromHex } from './serial';
 import type { CaSpec, CreatedCa, LeafSpec, Signer } from './signer';
 import type { CaRecord, CertificateRecord } from './types';
 import { certificateParts, pemBlocks } from './x509/der-reader';
-import {
-  buildCertificateDer,
-  encodeName,
-  keyIdentifier,
-  toPem,
-  type CertificateTemplate,
-  type DerSigner,
-} from './x509/certificate-builder';
+import { buildCertificateDer, encodeName, keyIdentifier, toPem, type CertificateTemplate, type DerSigner } from './x509/certificate-builder';
 import { buildCrlDer } from './x509/crl-builder';
 
 /** A CA loaded for signing: its signer (an in-memory key, or a handle to a key in a token) lives only in this object. */
@@ -138,7 +131,8 @@ export class LocalSigner implements Signer {
     const cached = this.loaded.get(ca);
     if (cached) return cached;
     const record = await this.store.getCa(ca);
-    if (!record) throw new NotFoundError(`no CA named "${ca}" in the ${this.store.kind} store; create it with \`certctl init --cn NAME\` or pick another with --ca`);
+    if (!record)
+      throw new NotFoundError(`no CA named "${ca}" in the ${this.store.kind} store; create it with \`certctl init --cn NAME\` or pick another with --ca`);
     const signer = await this.keys.load(record);
     const der = pemBlocks(record.certPem, 'CERTIFICATE')[0];
     const parts = certificateParts(der);

@@ -103,7 +103,9 @@ export function describeCertStoreContract(name: string, make: () => Promise<Stor
       const a = issued();
       await fx.store.putIssued('alpha', [a]);
       const fresh = issued();
-      await expect(fx.store.putIssued('alpha', [fresh, { ...issued(), record: { ...issued().record, serial: a.record.serial } }])).rejects.toBeInstanceOf(ConflictError);
+      await expect(fx.store.putIssued('alpha', [fresh, { ...issued(), record: { ...issued().record, serial: a.record.serial } }])).rejects.toBeInstanceOf(
+        ConflictError,
+      );
       expect(await fx.store.get('alpha', fresh.record.serial)).toBeUndefined();
       expect(await fx.store.list('alpha')).toHaveLength(1);
     });
@@ -119,7 +121,9 @@ export function describeCertStoreContract(name: string, make: () => Promise<Stor
       await expect(fx.store.markRevoked('alpha', [later.record.serial], 'superseded', new Date())).rejects.toBeInstanceOf(ConflictError);
       await expect(fx.store.markRevoked('alpha', [serialToHex(newSerial())], 'superseded', new Date())).rejects.toBeInstanceOf(NotFoundError);
       // All or none: a batch with one bad serial revokes nothing.
-      await expect(fx.store.markRevoked('alpha', [soon.record.serial, serialToHex(newSerial())], 'superseded', new Date())).rejects.toBeInstanceOf(NotFoundError);
+      await expect(fx.store.markRevoked('alpha', [soon.record.serial, serialToHex(newSerial())], 'superseded', new Date())).rejects.toBeInstanceOf(
+        NotFoundError,
+      );
       await expect(fx.store.markRevoked('alpha', [soon.record.serial, soon.record.serial], 'superseded', new Date())).rejects.toBeInstanceOf(ConflictError);
       expect((await fx.store.get('alpha', soon.record.serial))?.record.status).toBe('valid');
       expect((await fx.store.list('alpha', { revokedOnly: true })).map((r) => r.serial)).toEqual([later.record.serial]);

@@ -21,7 +21,10 @@ describeWithVault('migrate --import-ca-key: a file CA key moves into Vault PKI (
   const kvPrefix = `certctl-imp-${id}`;
   const env = vaultEnv(vault);
   const writeConfig = (backend: string) =>
-    writeFileSync(join(dir, 'certctl.yaml'), `backend: ${backend}\nfile:\n  dir: ./pki\nvault:\n  pki_mount: ${pkiMount}\n  kv_mount: secret\n  kv_prefix: ${kvPrefix}\n`);
+    writeFileSync(
+      join(dir, 'certctl.yaml'),
+      `backend: ${backend}\nfile:\n  dir: ./pki\nvault:\n  pki_mount: ${pkiMount}\n  kv_mount: secret\n  kv_prefix: ${kvPrefix}\n`,
+    );
   const old: string[] = [];
   let fresh = '';
   const verify = (cert: string, extra: string[] = []) => run('openssl', ['verify', ...extra, '-CAfile', join(dir, 'ca.pem'), join(dir, cert)]);
@@ -42,7 +45,10 @@ describeWithVault('migrate --import-ca-key: a file CA key moves into Vault PKI (
     ok(dir, ['init', '--cn', 'Import Root', '--passphrase-file', 'pass'], env);
     expect(readFileSync(join(dir, 'pki/default/ca.key'), 'utf8')).toContain('ENCRYPTED PRIVATE KEY');
     for (const n of [1, 2, 3]) {
-      old.push(ok(dir, ['issue', 'server', '--cn', `old${n}.example`, '--out', `old${n}`, '--passphrase-file', 'pass', '--json'], env).json!.result.certificates[0].serial);
+      old.push(
+        ok(dir, ['issue', 'server', '--cn', `old${n}.example`, '--out', `old${n}`, '--passphrase-file', 'pass', '--json'], env).json!.result.certificates[0]
+          .serial,
+      );
     }
     ok(dir, ['revoke', old[0], '--reason', 'keyCompromise'], env);
     ok(dir, ['crl', '--passphrase-file', 'pass'], env);
@@ -61,7 +67,8 @@ describeWithVault('migrate --import-ca-key: a file CA key moves into Vault PKI (
   });
 
   it('--dry-run says the key goes to Vault PKI and writes nothing', () => {
-    const r = ok(dir, ['migrate', '--from', 'file', '--to', 'vault-kv', '--import-ca-key', '--passphrase-file', 'pass', '--dry-run', '--json'], env).json!.result;
+    const r = ok(dir, ['migrate', '--from', 'file', '--to', 'vault-kv', '--import-ca-key', '--passphrase-file', 'pass', '--dry-run', '--json'], env).json!
+      .result;
     expect(r.cas[0]).toMatchObject({ ca: 'default', caAction: 'create', caKey: true, caKeyImported: true, certificates: 3, revoked: 1 });
     expect(vaultCurl(vault, 'GET', `sys/mounts/${pkiMount}`).status).not.toBe(200);
   });
@@ -99,7 +106,9 @@ describeWithVault('migrate --import-ca-key: a file CA key moves into Vault PKI (
     const vaultSerials = (vaultCurl(vault, 'LIST', `${pkiMount}/certs`).json.data.keys as string[]).map((s) => s.replace(/:/g, '').toUpperCase());
     expect(vaultSerials).toContain(fresh); // signed by Vault, not locally
     for (const cert of ['old1/cert.pem', 'old2/cert.pem', 'old3/cert.pem', 'new/cert.pem']) expect(verify(cert).stdout.trim()).toBe(`${join(dir, cert)}: OK`);
-    const listed = ok(dir, ['list', '--json'], env).json!.result.map((r: any) => r.serial).sort();
+    const listed = ok(dir, ['list', '--json'], env)
+      .json!.result.map((r: any) => r.serial)
+      .sort();
     expect(listed).toEqual([...old, fresh].sort());
   });
 

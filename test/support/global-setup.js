@@ -13,7 +13,12 @@ const root = join(__dirname, '..', '..');
 
 /** Runs a start script; applies the `export NAME=value` lines it prints to process.env. */
 function start(script, what, env = {}) {
-  const r = spawnSync('bash', [join(root, 'tools', script), 'start'], { cwd: root, encoding: 'utf8', timeout: 20 * 60 * 1000, env: { ...process.env, ...env } });
+  const r = spawnSync('bash', [join(root, 'tools', script), 'start'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 20 * 60 * 1000,
+    env: { ...process.env, ...env },
+  });
   if (r.status !== 0) {
     const tail = `${r.stderr || ''}${r.error ? r.error.message : ''}`.trim().split('\n').slice(-15).join('\n');
     return `\`tools/${script} start\` failed (exit ${r.status}):\n${tail}`;
@@ -57,7 +62,9 @@ module.exports = async function globalSetup() {
   const problems = [];
 
   if (!(process.env.OS_AUTH_URL && process.env.CERTCTL_IT_BARBICAN_ENDPOINT)) {
-    const installed = spawnSync('dpkg-query', ['-W', '-f=${Status}', 'python3-barbican', 'python3-keystone'], { encoding: 'utf8' }).stdout?.split('install ok installed').length === 3;
+    const installed =
+      spawnSync('dpkg-query', ['-W', '-f=${Status}', 'python3-barbican', 'python3-keystone'], { encoding: 'utf8' }).stdout?.split('install ok installed')
+        .length === 3;
     if (ci || installed || process.getuid?.() === 0) {
       const wasRunning = running('openstack-dev.sh');
       const failure = start('openstack-dev.sh', 'Keystone + Barbican');
@@ -81,7 +88,9 @@ module.exports = async function globalSetup() {
         process.env.CERTCTL_IT_VAULT_ADDR = process.env.VAULT_ADDR;
         process.env.CERTCTL_IT_VAULT_TOKEN = process.env.VAULT_TOKEN;
         if (process.env.VAULT_CACERT) process.env.CERTCTL_IT_VAULT_CACERT = process.env.VAULT_CACERT;
-        for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+        for (const [k, v] of Object.entries(saved))
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
         if (!wasRunning) started.push('vault-dev.sh');
       }
     } else {

@@ -30,8 +30,7 @@ type PackRef = [string, number, number];
 
 /** One line of inventory.jsonl. */
 type InventoryEvent =
-  | ({ e: 'issue'; cert: PackRef; key?: PackRef } & CertificateRecord)
-  | { e: 'revoke'; serial: string; revokedAt: string; reason: RevocationReason };
+  ({ e: 'issue'; cert: PackRef; key?: PackRef } & CertificateRecord) | { e: 'revoke'; serial: string; revokedAt: string; reason: RevocationReason };
 
 const CA_META = 'ca.json';
 const INVENTORY = 'inventory.jsonl';
@@ -141,7 +140,10 @@ export class FileCertStore implements CertStore {
       // A few serials: ask the index; a fleet batch: one scan of the inventory is cheaper.
       const used = new Set<string>();
       if (items.length > 64) {
-        for (const m of this.readInventoryBytes(ca).toString('latin1').matchAll(/"serial":"([0-9A-F]+)"/g)) used.add(m[1]);
+        for (const m of this.readInventoryBytes(ca)
+          .toString('latin1')
+          .matchAll(/"serial":"([0-9A-F]+)"/g))
+          used.add(m[1]);
       } else {
         for (const item of items) if (index.lookup(item.record.serial)?.length) used.add(item.record.serial);
       }
@@ -175,7 +177,10 @@ export class FileCertStore implements CertStore {
       if (keyParts.length) files.push({ path: join(dir, 'keys', certFile), data: Buffer.concat(keyParts), mode: 0o600 });
       writeFilesAtomic(files);
       const start = this.appendInventory(ca, `${lines.join('\n')}\n`);
-      index.append(start, items.map((item, i) => ({ serial: item.record.serial, length: Buffer.byteLength(lines[i]) })));
+      index.append(
+        start,
+        items.map((item, i) => ({ serial: item.record.serial, length: Buffer.byteLength(lines[i]) })),
+      );
     });
   }
 
@@ -207,7 +212,10 @@ export class FileCertStore implements CertStore {
       index.ensureCurrent();
       const lines = serials.map((serial) => JSON.stringify({ e: 'revoke', serial, revokedAt: at.toISOString(), reason } satisfies InventoryEvent));
       const start = this.appendInventory(ca, `${lines.join('\n')}\n`);
-      index.append(start, serials.map((serial, i) => ({ serial, length: Buffer.byteLength(lines[i]) })));
+      index.append(
+        start,
+        serials.map((serial, i) => ({ serial, length: Buffer.byteLength(lines[i]) })),
+      );
       return out;
     });
   }
@@ -379,7 +387,7 @@ export class FileCertStore implements CertStore {
         }
       }
       const buf = Buffer.from(lines);
-      for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off, size + off);
+      for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off, size + off);
       fsyncSync(fd);
       return size;
     } finally {

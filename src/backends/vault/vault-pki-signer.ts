@@ -35,7 +35,9 @@ function vaultKey(keyType: KeyType): { key_type: string; key_bits: number } {
 
 /** Vault's serial form: lower-case hex pairs joined by colons. */
 export function vaultSerial(serial: string): string {
-  return serialFromHex(serial).toString('hex').replace(/(..)(?!$)/g, '$1:');
+  return serialFromHex(serial)
+    .toString('hex')
+    .replace(/(..)(?!$)/g, '$1:');
 }
 
 /**
@@ -55,7 +57,10 @@ export function roleName(ca: string, extKeyUsage: ExtKeyUsageName[], keyUsage: K
 /** Every (extended key usage, key usage) pair DESIGN.md's leaf profiles produce. */
 const ROLE_SHAPES: { ext: ExtKeyUsageName[]; ku: KeyUsageName[] }[] = (
   [['serverAuth'], ['clientAuth'], ['serverAuth', 'clientAuth']] as ExtKeyUsageName[][]
-).flatMap((ext) => [{ ext, ku: ['digitalSignature'] as KeyUsageName[] }, { ext, ku: ['digitalSignature', 'keyEncipherment'] as KeyUsageName[] }]);
+).flatMap((ext) => [
+  { ext, ku: ['digitalSignature'] as KeyUsageName[] },
+  { ext, ku: ['digitalSignature', 'keyEncipherment'] as KeyUsageName[] },
+]);
 
 /** Signing requests in flight at once. */
 export const IN_FLIGHT = 4;
@@ -120,14 +125,21 @@ export class VaultPkiSigner implements Signer {
     } else {
       const parent = await this.issuer(spec.parent);
       if (!parent) throw new NotFoundError(`no issuer "${spec.parent}" in Vault's ${this.mount}/ mount to sign the intermediate`);
-      const csr = await this.client.write<{ csr: string }>(`${this.mount}/intermediate/generate/internal`, { common_name: spec.commonName, ...key, key_name: issuerName(spec.name) });
-      const signed = await this.client.write<{ certificate: string; ca_chain?: string[] }>(`${this.mount}/issuer/${issuerName(spec.parent)}/sign-intermediate`, {
-        csr: requirePem(csr.data?.csr, 'intermediate/generate/internal'),
+      const csr = await this.client.write<{ csr: string }>(`${this.mount}/intermediate/generate/internal`, {
         common_name: spec.commonName,
-        max_path_length: 0,
-        not_after: notAfter,
-        use_csr_values: false,
+        ...key,
+        key_name: issuerName(spec.name),
       });
+      const signed = await this.client.write<{ certificate: string; ca_chain?: string[] }>(
+        `${this.mount}/issuer/${issuerName(spec.parent)}/sign-intermediate`,
+        {
+          csr: requirePem(csr.data?.csr, 'intermediate/generate/internal'),
+          common_name: spec.commonName,
+          max_path_length: 0,
+          not_after: notAfter,
+          use_csr_values: false,
+        },
+      );
       certPem = requirePem(signed.data?.certificate, 'sign-intermediate');
       const imported = await this.client.write<{ imported_issuers?: string[] }>(`${this.mount}/intermediate/set-signed`, { certificate: certPem });
       const id = imported.data?.imported_issuers?.[0];
@@ -141,7 +153,15 @@ export class VaultPkiSigner implements Signer {
     this.issuers.delete(spec.name);
     notes.push(await this.writeRoles(spec.name));
     return {
-      record: { name: spec.name, certPem: normalizePem(certPem), chainPem, parent: spec.parent, keyType: spec.keyType, keyEncrypted: false, createdAt: new Date().toISOString() },
+      record: {
+        name: spec.name,
+        certPem: normalizePem(certPem),
+        chainPem,
+        parent: spec.parent,
+        keyType: spec.keyType,
+        keyEncrypted: false,
+        createdAt: new Date().toISOString(),
+      },
       notes,
     };
   }
@@ -261,7 +281,10 @@ export class VaultPkiSigner implements Signer {
         })
         .catch((err) => {
           if (/unknown role|role .* not found/i.test((err as Error).message)) {
-            throw new ConfigError(`Vault's ${this.mount}/ mount has no role ${role}; run \`certctl --backend vault init\` for CA "${ca}" again (it rewrites the roles) or create it as README.md describes`, { cause: err });
+            throw new ConfigError(
+              `Vault's ${this.mount}/ mount has no role ${role}; run \`certctl --backend vault init\` for CA "${ca}" again (it rewrites the roles) or create it as README.md describes`,
+              { cause: err },
+            );
           }
           throw err;
         });
@@ -391,7 +414,9 @@ export class VaultPkiSigner implements Signer {
       throw new InternalError(`Vault's issuer ${id} is not CA "${record.name}"'s certificate after the import`);
     }
     if (!issuer.key_id || !res.data?.mapping?.[id]) {
-      throw new InternalError(`Vault imported CA "${record.name}"'s certificate but did not link its key to issuer ${id}; it could not sign. Check that the key matches the certificate`);
+      throw new InternalError(
+        `Vault imported CA "${record.name}"'s certificate but did not link its key to issuer ${id}; it could not sign. Check that the key matches the certificate`,
+      );
     }
     if (issuer.issuer_name !== issuerName(record.name)) {
       await this.client.write(`${this.mount}/issuer/${id}`, { issuer_name: issuerName(record.name) }, 'PATCH');
@@ -431,4 +456,3 @@ function crlSerials(pem: string): string[] {
   const x509 = require('@peculiar/x509') as typeof import('@peculiar/x509');
   return new x509.X509Crl(pem).entries.map((e) => e.serialNumber.toUpperCase().replace(/^0+/, ''));
 }
-

@@ -32,9 +32,17 @@ export function registerMigrate(program: Command): void {
     .option('--dry-run', 'show what would move; write nothing')
     .option('--delete-source', 'after every CA is copied and verified identical in the target, delete it from the source (never with --dry-run)')
     .option('--batch-size <n>', 'certificates per all-or-nothing write', '200')
-    .option('--import-ca-key', "import each CA key the source holds into the target backend's signer (with --to vault-kv: Vault's PKI engine at vault.pki_mount) so it signs from then on; the target store keeps no key (--passphrase-file decrypts an encrypted key in memory)")
-    .option('--signer <backend>', "with --import-ca-key: the backend whose signer takes each CA key (default: the --to backend's); with --from and --to naming the same store, the key moves out of that store into the signer, removed from the store only after a test signature made by the signer verifies with the CA certificate")
-    .addHelpText('after', `
+    .option(
+      '--import-ca-key',
+      "import each CA key the source holds into the target backend's signer (with --to vault-kv: Vault's PKI engine at vault.pki_mount) so it signs from then on; the target store keeps no key (--passphrase-file decrypts an encrypted key in memory)",
+    )
+    .option(
+      '--signer <backend>',
+      "with --import-ca-key: the backend whose signer takes each CA key (default: the --to backend's); with --from and --to naming the same store, the key moves out of that store into the signer, removed from the store only after a test signature made by the signer verifies with the CA certificate",
+    )
+    .addHelpText(
+      'after',
+      `
 Both stores are configured by the same certctl.yaml sections (file:, barbican:, vault:) and
 environment as the other commands. Without --ca every CA of the source moves. Stop other
 certctl processes writing to the source first. Re-running after an interruption copies only
@@ -51,7 +59,8 @@ Examples:
   certctl migrate --from file --to vault-kv --import-ca-key --passphrase-file ca-pass   # then backend: vault
   certctl migrate --from file --to file --import-ca-key --signer NAME    # move the CA key into NAME's signer, in place
   certctl migrate --from file --to file --to-dir /srv/pki-new --json
-  certctl migrate --from barbican --to file --delete-source     # move, then remove from Barbican`)
+  certctl migrate --from barbican --to file --delete-source     # move, then remove from Barbican`,
+    )
     .action(async (opts: MigrateOptions, cmd: Command) => {
       // Not runtime.action(): that wires the configured backend's signer and store, which
       // migrate does not use and which may not even be configured (e.g. `backend: file`
@@ -68,7 +77,11 @@ Examples:
 /** The registry's backends that can store, for help texts (loaded only when help is shown). */
 function storeNames(): string {
   const { registry } = require('../../backends') as typeof import('../../backends');
-  return registry.all().filter((d) => d.provides.store).map((d) => [d.name, ...d.aliases].join('/')).join(', ');
+  return registry
+    .all()
+    .filter((d) => d.provides.store)
+    .map((d) => [d.name, ...d.aliases].join('/'))
+    .join(', ');
 }
 
 async function runMigrate(globals: GlobalOptions, opts: MigrateOptions): Promise<void> {
@@ -186,11 +199,22 @@ async function moveKeysInPlace(globals: GlobalOptions, opts: MigrateOptions, sid
   const { importer, signer } = keyImporter(side, passphrase, opts.signer);
   const { moveCaKeysIntoSigner } = require('../../core/ca-key-move') as typeof import('../../core/ca-key-move');
   const store = side.open();
-  const result = await moveCaKeysIntoSigner(store, importer, signer, { cas: globals.ca ? [globals.ca] : undefined, dryRun: opts.dryRun, passphrase: () => passphrase.get() });
+  const result = await moveCaKeysIntoSigner(store, importer, signer, {
+    cas: globals.ca ? [globals.ca] : undefined,
+    dryRun: opts.dryRun,
+    passphrase: () => passphrase.get(),
+  });
   result.notes.forEach((n) => note(globals, n));
   const verb = { moved: 'key moved into', 'would-move': 'key would move into', 'no-key': 'the store holds no key of it; nothing to move into' } as const;
-  const lines = result.cas.map((c) => `  CA "${c.ca}": ${verb[c.outcome]} ${result.signer}${c.outcome === 'moved' ? `, checked with a test signature, removed from the ${result.store} store` : ''}`);
-  emit(globals, result, result.cas.length ? `${result.dryRun ? 'dry run, nothing written:\n' : ''}${lines.join('\n')}` : `the ${result.store} store has no CA; nothing to move`);
+  const lines = result.cas.map(
+    (c) =>
+      `  CA "${c.ca}": ${verb[c.outcome]} ${result.signer}${c.outcome === 'moved' ? `, checked with a test signature, removed from the ${result.store} store` : ''}`,
+  );
+  emit(
+    globals,
+    result,
+    result.cas.length ? `${result.dryRun ? 'dry run, nothing written:\n' : ''}${lines.join('\n')}` : `the ${result.store} store has no CA; nothing to move`,
+  );
 }
 
 /** Progress bars on a terminal (one per CA and phase), on stderr; none with --json or when piped. */
@@ -227,11 +251,19 @@ function describe(result: MigrationResult, from: string, to: string, keyHolder =
       return `  CA "${c.ca}": ${c.caAction === 'create' ? `create it (certificate, chain${c.caKey && !c.caKeyImported ? ', key' : ''})` : 'already there, reuse it'}${key}; ${certs}: ${c.copied} to copy, ${c.skipped} already there; CRL number ${c.crlNumber} carries over${del}`;
     }
     const key = c.caKeyImported ? `; its key is in ${keyHolder}, not in the store` : '';
-    const del = c.sourceDeleted ? `; deleted from the ${from} store (the CA${c.caKey ? ', its key' : ''} and its ${plural(c.certificates, 'certificate')} with their keys and records)` : '';
+    const del = c.sourceDeleted
+      ? `; deleted from the ${from} store (the CA${c.caKey ? ', its key' : ''} and its ${plural(c.certificates, 'certificate')} with their keys and records)`
+      : '';
     return `  CA "${c.ca}": ${c.caAction === 'create' ? 'created' : 'already there, reused'}${key}; ${certs}: ${c.copied} copied, ${c.skipped} already there, ${c.verified} verified by SHA-256; next CRL number after ${c.crlNumber}${del}`;
   };
   if (result.cas.length === 0) return `the ${from} store has no CA; nothing to migrate`;
-  const head = result.dryRun ? `dry run, nothing written: from the ${from} store to the ${to} store would move` : `migrated from the ${from} store to the ${to} store:`;
-  const tail = result.dryRun ? '' : result.deleteSource ? `\nthe source (the ${from} store) no longer holds ${result.cas.length === 1 ? 'this CA' : 'these CAs'}` : `\nthe source (the ${from} store) is left as it was`;
+  const head = result.dryRun
+    ? `dry run, nothing written: from the ${from} store to the ${to} store would move`
+    : `migrated from the ${from} store to the ${to} store:`;
+  const tail = result.dryRun
+    ? ''
+    : result.deleteSource
+      ? `\nthe source (the ${from} store) no longer holds ${result.cas.length === 1 ? 'this CA' : 'these CAs'}`
+      : `\nthe source (the ${from} store) is left as it was`;
   return `${head}\n${result.cas.map(line).join('\n')}${tail}`;
 }

@@ -156,9 +156,7 @@ const DPN_FULL_NAME = 0;
  * @throws InvalidInputError when `oid` is not dotted OID text.
  */
 export function encodeExtension(oid: string, critical: boolean, valueDer: Buffer): Buffer {
-  return critical
-    ? sequence([objectIdentifier(oid), boolean(true), octetString(valueDer)])
-    : sequence([objectIdentifier(oid), octetString(valueDer)]);
+  return critical ? sequence([objectIdentifier(oid), boolean(true), octetString(valueDer)]) : sequence([objectIdentifier(oid), octetString(valueDer)]);
 }
 
 /**
@@ -254,8 +252,7 @@ function ipv6Octets(text: string): number[] {
   const [head, tail] = address.split('::');
   const headGroups = head ? head.split(':') : [];
   const tailGroups = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const groups =
-    tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
   const octets: number[] = [];
   for (const group of groups) {
     const value = parseInt(group, 16);
@@ -292,9 +289,7 @@ export function subjectAltNameExtension(dnsNames: string[], ipAddresses: string[
 function crlDistributionPointsExtension(urls: string[]): Buffer {
   // One DistributionPoint per URL, as @peculiar/x509 builds them; the [0] tag of the
   // DistributionPointName CHOICE is necessarily explicit.
-  const points = urls.map((url) =>
-    sequence([explicit(DP_DISTRIBUTION_POINT, implicit(DPN_FULL_NAME, sequence([uriGeneralName(url)])))]),
-  );
+  const points = urls.map((url) => sequence([explicit(DP_DISTRIBUTION_POINT, implicit(DPN_FULL_NAME, sequence([uriGeneralName(url)])))]));
   return encodeExtension(OID.cRLDistributionPoints, false, sequence(points));
 }
 
@@ -332,10 +327,7 @@ export function encodeTbsCertificate(t: CertificateTemplate, signatureAlgorithmD
     throw new InvalidInputError('authority key identifier is required unless the certificate is self-issued');
   }
 
-  const extensions: Buffer[] = [
-    basicConstraintsExtension(t.basicConstraints),
-    keyUsageExtension(t.keyUsage, t.basicConstraints.ca),
-  ];
+  const extensions: Buffer[] = [basicConstraintsExtension(t.basicConstraints), keyUsageExtension(t.keyUsage, t.basicConstraints.ca)];
   if (t.extKeyUsage.length > 0) extensions.push(extKeyUsageExtension(t.extKeyUsage));
   extensions.push(encodeExtension(OID.subjectKeyIdentifier, false, octetString(t.subjectKeyId)));
   if (t.authorityKeyId) extensions.push(encodeAuthorityKeyIdentifierExtension(t.authorityKeyId));

@@ -18,7 +18,7 @@ describe('loadConfig', () => {
     return join(dir, name);
   };
 
-  it('names no backend without a file: the registry\'s default (file) applies, and the default CA', () => {
+  it("names no backend without a file: the registry's default (file) applies, and the default CA", () => {
     const c = loadConfig({}, { XDG_CONFIG_HOME: join(dir, 'xdg') }, dir);
     expect(c.path).toBeUndefined();
     expect([c.backend, c.signer, c.store, c.ca]).toEqual([undefined, undefined, undefined, 'default']);
@@ -35,12 +35,16 @@ describe('loadConfig', () => {
     const flag = loadConfig({ configPath: path, backend: 'vault-kv' }, {}, dir, registry.sections());
     expect([flag.signer, flag.store, flag.origins.store]).toEqual(['vault-kv', 'vault-kv', '--backend']);
     expect(registry.resolve('vault-kv', '--backend').name).toBe('vault');
-    expect(() => registry.resolve('vualt', '--backend')).toThrow(/--backend: unknown backend "vualt"; choose one of file, barbican, vault \(or vault-kv, vault-pki\)/);
+    expect(() => registry.resolve('vualt', '--backend')).toThrow(
+      /--backend: unknown backend "vualt"; choose one of file, barbican, vault \(or vault-kv, vault-pki\)/,
+    );
   });
 
-  it('with the registry\'s sections, refuses a top-level key no backend owns', () => {
+  it("with the registry's sections, refuses a top-level key no backend owns", () => {
     const path = write('typo.yaml', 'vualt:\n  address: https://v:8200\n');
-    expect(() => loadConfig({ configPath: path }, {}, dir, registry.sections())).toThrow(/unknown key "vualt" \(backend sections: file, barbican, vault, pkcs11\)/);
+    expect(() => loadConfig({ configPath: path }, {}, dir, registry.sections())).toThrow(
+      /unknown key "vualt" \(backend sections: file, barbican, vault, pkcs11\)/,
+    );
     const good = write('good.yaml', 'vault:\n  address: https://v:8200\n');
     expect(loadConfig({ configPath: good }, {}, dir, registry.sections()).sections.vault).toEqual({ address: 'https://v:8200' });
   });
