@@ -8,6 +8,7 @@ export const bundleOptions = {
   // Only `sign` (CSR parsing), the check of remotely signed certificates, PKCS#12 output and the
   // Vault/Barbican backends need these; left
   // out of the bundle they are required from node_modules on first use instead of being
-  // parsed by every command.
-  external: ['@peculiar/x509', 'pkijs', 'asn1js', 'axios', 'node-vault'],
+  // parsed by every command. pkcs11js (signer: pkcs11) is a native addon built by `npm ci`
+  // (node-gyp): it cannot be bundled, so it too is required from node_modules.
+  external: ['@peculiar/x509', 'pkijs', 'asn1js', 'axios', 'node-vault', 'pkcs11js'],
 };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what certctl's tests and CI need besides `npm ci`:
 #   - Debian packages: openssl (reference CLI), curl, ca-certificates,
-#     golang-cfssl (cfssl + cfssljson; bookworm ships 1.2.0), hyperfine and easy-rsa (benchmarks)
+#     golang-cfssl (cfssl + cfssljson; bookworm ships 1.2.0), hyperfine and easy-rsa (benchmarks),
+#     softhsm2 (the PKCS#11 token of the pkcs11 signer's tests) and opensc (pkcs11-tool, their check)
 #   - pyca/cryptography, pinned, into the python3 first on PATH
 #     (tools/verify_chain.py)
 #   - zlint, pinned, into .cache/bin (tools/install-zlint.sh)
@@ -13,7 +14,7 @@
 set -euo pipefail
 
 CRYPTOGRAPHY_VERSION="50.0.2"
-APT_PACKAGES=(openssl curl ca-certificates golang-cfssl hyperfine easy-rsa)
+APT_PACKAGES=(openssl curl ca-certificates golang-cfssl hyperfine easy-rsa softhsm2 opensc)
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 log="$(mktemp)"

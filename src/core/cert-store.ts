@@ -80,13 +80,23 @@ export interface CaDeletingStore extends CertStore {
   deleteCa(ca: string): Promise<void>;
 }
 
+/** Capability: the CA key alone can be removed, once a signer holds it (`migrate --import-ca-key --signer`). */
+export interface CaKeyRemovingStore extends CertStore {
+  /**
+   * Removes the CA's key from this store, leaving its record, certificates and inventory; a
+   * second call is no error.
+   * @throws NotFoundError when the store has no such CA.
+   */
+  removeCaKey(ca: string): Promise<void>;
+}
+
 /** Capability: the store keeps an audit trail beside the inventory. */
 export interface AuditingStore extends CertStore {
   recordEvent(event: AuditEvent): Promise<void>;
 }
 
 /** The names of the store capabilities, as backend descriptors declare them. */
-export type StoreCapability = 'raiseCrlNumber' | 'deleteCa' | 'audit';
+export type StoreCapability = 'raiseCrlNumber' | 'deleteCa' | 'audit' | 'removeCaKey';
 
 /** Whether the store is a {@link CrlNumberRaisingStore}. */
 export function canRaiseCrlNumber(s: CertStore): s is CrlNumberRaisingStore {
@@ -96,6 +106,11 @@ export function canRaiseCrlNumber(s: CertStore): s is CrlNumberRaisingStore {
 /** Whether the store is a {@link CaDeletingStore}. */
 export function canDeleteCa(s: CertStore): s is CaDeletingStore {
   return typeof (s as Partial<CaDeletingStore>).deleteCa === 'function';
+}
+
+/** Whether the store is a {@link CaKeyRemovingStore}. */
+export function canRemoveCaKey(s: CertStore): s is CaKeyRemovingStore {
+  return typeof (s as Partial<CaKeyRemovingStore>).removeCaKey === 'function';
 }
 
 /** Whether the store is an {@link AuditingStore}. */
@@ -109,6 +124,7 @@ export function storeCapabilities(s: CertStore): StoreCapability[] {
     ['raiseCrlNumber', canRaiseCrlNumber(s)],
     ['deleteCa', canDeleteCa(s)],
     ['audit', keepsAudit(s)],
+    ['removeCaKey', canRemoveCaKey(s)],
   ];
   return found.filter(([, has]) => has).map(([name]) => name);
 }

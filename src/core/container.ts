@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Container, ContainerModule } from 'inversify';
 import type { AnyBackend, BackendRoles } from './backend';
 import type { BackendRegistry } from './backend-registry';
+import { CaKeys, StoreCaKeys } from './ca-keys';
 import { ResolvedConfig } from './config/load';
 import { ConfigError } from './errors';
 import { IssuanceService } from './issuance-service';
@@ -54,5 +55,7 @@ export function createContainer(config: ResolvedConfig, passphrase: PassphraseSo
     ...[...roles].map(([backend, r]) => backend.module(backend.parseOptions(config), r)),
   ];
   container.loadSync(...modules);
+  // LocalSigner's key source: the store's keys, unless the signer's backend bound its own (a token).
+  if (signer && !container.isBound(CaKeys)) container.bind(CaKeys).to(StoreCaKeys);
   return container;
 }

@@ -37,6 +37,8 @@ export interface InitRequest {
   ttlSeconds?: number;
   parent?: string;
   passphrase?: string;
+  /** Use this existing key of the signer's token instead of generating one (`init --key-label`). */
+  existingKeyLabel?: string;
 }
 
 /**
@@ -93,6 +95,7 @@ export class IssuanceService {
       notAfter: new Date((now + ttl) * 1000),
       parent: req.parent,
       passphrase: req.passphrase,
+      existingKeyLabel: req.existingKeyLabel,
     });
     if (req.parent) {
       // The parent's inventory lists its intermediate, so the parent can show and revoke it.

@@ -1,11 +1,9 @@
-import { X509Certificate, type KeyObject } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { inject, injectable } from 'inversify';
+import { CaKeys } from './ca-keys';
 import { CertStore } from './cert-store';
 import { ResolvedConfig } from './config/load';
-import { ConflictError, InvalidInputError, NotFoundError } from './errors';
-import { generateEncodedKey } from './key-encoding';
-import { encryptPrivateKey, readPrivateKey } from './keys';
-import { PassphraseSource } from './secrets';
+import { ConflictError, NotFoundError } from './errors';
 import { newSerial, serialFromHex } from './serial';
 import type { CaSpec, CreatedCa, LeafSpec, Signer } from './signer';
 import type { CaRecord, CertificateRecord } from './types';
@@ -14,9 +12,9 @@ import { buildCertificateDer, type CertificateTemplate } from './x509/certificat
 import { buildCrlDer } from './x509/crl-builder';
 import { encodeName } from './x509/fields';
 import { pemBlocks, toPem } from './x509/pem';
-import { createDerSigner, keyIdentifier, type DerSigner } from './x509/signing';
+import { keyIdentifier, type DerSigner } from './x509/signing';
 
-/** A CA loaded for signing: its key lives only in this object, only in memory. */
+/** A CA loaded for signing: its signer (an in-memory key, or a handle to a key in a token) lives only in this object. */
 interface LoadedCa {
   record: CaRecord;
   subjectDer: Buffer;
@@ -26,19 +24,20 @@ interface LoadedCa {
 }
 
 /**
- * Signs with a CA key kept by the configured CertStore (file, Barbican): the key is
- * fetched into memory for this process only and never written anywhere else.
- * Backend-neutral, so it lives in the core (DESIGN.md "Two interfaces").
+ * Builds and signs CA certificates, leaves and CRLs with the key its {@link CaKeys} gives: by
+ * default the key kept by the configured CertStore (file, Barbican), fetched into memory for this
+ * process only and never written anywhere else; with a backend's key source (a PKCS#11 token) the
+ * key never leaves it. Backend-neutral, so it lives in the core (DESIGN.md "Two interfaces").
  */
 @injectable()
 export class LocalSigner implements Signer {
-  readonly kind = 'local';
+  readonly kind: string = 'local';
   private readonly loaded = new Map<string, LoadedCa>();
 
   constructor(
     @inject(CertStore) private readonly store: CertStore,
     @inject(ResolvedConfig) private readonly config: ResolvedConfig,
-    @inject(PassphraseSource) private readonly passphrase: PassphraseSource,
+    @inject(CaKeys) protected readonly keys: CaKeys,
   ) {}
 
   async createCa(spec: CaSpec): Promise<CreatedCa> {
@@ -46,7 +45,7 @@ export class LocalSigner implements Signer {
       throw new ConflictError(`CA "${spec.name}" already exists in the ${this.store.kind} store; choose another --ca name`);
     }
     const parent = spec.parent ? await this.load(spec.parent) : undefined;
-    const key = await generateEncodedKey(spec.keyType);
+    const key = await this.keys.create(spec);
     const spkiDer = key.spkiDer;
     const subjectDer = encodeName([{ type: 'CN', value: spec.commonName }]);
     const notAfter = parent && spec.notAfter > parent.notAfter ? parent.notAfter : spec.notAfter;
@@ -67,7 +66,7 @@ export class LocalSigner implements Signer {
       crlUrls: parent ? this.config.urls.crl : undefined,
       issuingCaUrls: parent ? this.config.urls.issuingCa : undefined,
     };
-    const der = buildCertificateDer(template, parent ? parent.signer : createDerSigner(key.privateKey()));
+    const der = buildCertificateDer(template, parent ? parent.signer : key.signer);
     const certPem = toPem(der, 'CERTIFICATE');
     const record = {
       name: spec.name,
@@ -75,11 +74,10 @@ export class LocalSigner implements Signer {
       chainPem: parent ? [parent.record.certPem, ...parent.record.chainPem] : [],
       parent: spec.parent,
       keyType: spec.keyType,
-      keyEncrypted: spec.passphrase !== undefined,
+      keyEncrypted: key.keyEncrypted,
       createdAt: new Date().toISOString(),
     };
-    const keyPem = spec.passphrase !== undefined ? encryptPrivateKey(key.privateKey(), spec.passphrase) : key.pkcs8Pem;
-    return { record, keyPem };
+    return { record, keyPem: key.keyPem, notes: key.notes };
   }
 
   async sign(ca: string, specs: LeafSpec[]): Promise<Buffer[]> {
@@ -131,27 +129,23 @@ export class LocalSigner implements Signer {
     return toPem(der, 'X509 CRL');
   }
 
-  /** Loads the CA certificate and decrypts its key, once per process. */
+  /** Loads the CA certificate and its signer from the key source (checked against the certificate), once per process. */
   private async load(ca: string): Promise<LoadedCa> {
     const cached = this.loaded.get(ca);
     if (cached) return cached;
     const record = await this.store.getCa(ca);
     if (!record)
       throw new NotFoundError(`no CA named "${ca}" in the ${this.store.kind} store; create it with \`certctl init --cn NAME\` or pick another with --ca`);
-    const keyPem = await this.store.getCaKey(ca);
-    const key: KeyObject = readPrivateKey(keyPem, record.keyEncrypted ? this.passphrase.get() : undefined, `the key of CA "${ca}"`);
+    const signer = await this.keys.load(record);
     const der = pemBlocks(record.certPem, 'CERTIFICATE')[0];
     const parts = certificateParts(der);
     const x509 = new X509Certificate(der);
-    if (!x509.checkPrivateKey(key)) {
-      throw new InvalidInputError(`the stored key of CA "${ca}" does not match its certificate; the store is inconsistent`);
-    }
     const loaded: LoadedCa = {
       record,
       subjectDer: parts.subjectDer,
       subjectKeyId: parts.subjectKeyId ?? keyIdentifier(parts.spkiDer),
       notAfter: new Date(x509.validTo),
-      signer: createDerSigner(key),
+      signer,
     };
     this.loaded.set(ca, loaded);
     return loaded;

@@ -34,6 +34,11 @@ export interface CaSpec {
   parent?: string;
   /** Passphrase to encrypt the new CA key with, when the signer hands the key to a store. */
   passphrase?: string;
+  /**
+   * Use the existing key of this label instead of generating one (`init --key-label`), for a
+   * signer that keeps keys by label (a PKCS#11 token). Other signers refuse it (NotSupportedError).
+   */
+  existingKeyLabel?: string;
 }
 
 /** A new CA: its record and, when the signer does not keep keys itself, the key PEM for the store. */

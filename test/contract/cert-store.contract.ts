@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canDeleteCa, canRaiseCrlNumber, storeCapabilities, type CertStore, type StoreCapability } from '../../src/core/cert-store';
+import { canDeleteCa, canRaiseCrlNumber, canRemoveCaKey, storeCapabilities, type CertStore, type StoreCapability } from '../../src/core/cert-store';
 import { ConflictError, NotFoundError } from '../../src/core/errors';
 import { newSerial, serialToHex } from '../../src/core/serial';
 import type { CaRecord, CertificateRecord, IssuedCertificate } from '../../src/core/types';
@@ -169,6 +169,22 @@ export function describeCertStoreContract(name: string, make: () => Promise<Stor
       expect(await store.list('alpha')).toEqual([]);
       expect(await store.get('alpha', a.record.serial)).toBeUndefined();
       expect((await store.get('beta', b.record.serial))?.certPem).toBe(b.certPem);
+    });
+
+    it('removes the CA key alone, keeping the CA and its certificates (capability removeCaKey)', async () => {
+      const store = fx.store;
+      if (!canRemoveCaKey(store)) return;
+      await store.createCa(caRecord('alpha'), 'K1');
+      await store.createCa(caRecord('beta'), 'K2');
+      const a = issued();
+      await store.putIssued('alpha', [a]);
+      await store.removeCaKey('alpha');
+      await expect(store.getCaKey('alpha')).rejects.toBeInstanceOf(NotFoundError);
+      expect((await store.getCa('alpha'))?.certPem).toBe(CA_PEM);
+      expect((await store.get('alpha', a.record.serial))?.certPem).toBe(a.certPem);
+      expect(await store.getCaKey('beta')).toBe('K2');
+      await store.removeCaKey('alpha'); // a second call is no error
+      await expect(store.removeCaKey('nope')).rejects.toBeInstanceOf(NotFoundError);
     });
 
     it('keeps CAs apart', async () => {

@@ -16,16 +16,17 @@ export function openStore(config: ResolvedConfig, backend: string) {
 }
 
 /**
- * The container `--backend NAME` wires, nothing resolved yet: a test can still wrap a transport
+ * The container `--backend NAME` wires (or `signer: NAME` + `store: STORE` when `store` is
+ * given), nothing resolved yet: a test can still wrap a transport
  * (`container.onActivation(VaultTransport, …)`) before it asks for the signer or the store.
  */
-export function containerFor(config: ResolvedConfig, backend: string, passphrase = noPassphrase) {
-  return createContainer(config, passphrase, registry, { store: backend, signer: backend });
+export function containerFor(config: ResolvedConfig, backend: string, passphrase = noPassphrase, store = backend) {
+  return createContainer(config, passphrase, registry, { store, signer: backend });
 }
 
 /** A backend's signer and store from one container (the signer gets the store injected), as `--backend NAME` wires them. */
-export function openSignerAndStore(config: ResolvedConfig, backend: string, passphrase = noPassphrase) {
+export function openSignerAndStore(config: ResolvedConfig, backend: string, passphrase = noPassphrase, store = backend) {
   const d = registry.resolve(backend, 'test');
-  const container = containerFor(config, backend, passphrase);
+  const container = containerFor(config, backend, passphrase, store);
   return { signer: container.get<Signer>(Signer), store: container.get<CertStore>(CertStore), declared: d.capabilities.signer, container };
 }

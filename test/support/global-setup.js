@@ -6,7 +6,7 @@
 // Under CI a server that cannot start fails the run: nothing may be skipped there. On a
 // developer machine the reason is recorded and the tests that need it skip loudly.
 const { spawnSync } = require('node:child_process');
-const { existsSync } = require('node:fs');
+const { existsSync, mkdirSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..', '..');
@@ -36,8 +36,25 @@ function running(script) {
   return r.status === 0;
 }
 
+/**
+ * SoftHSM2 is a library, not a server: what it needs is a SOFTHSM2_CONF naming a token
+ * directory, in the environment before the PKCS#11 module is loaded. Jest's workers and the CLI
+ * they run inherit it from here (a test file cannot set it: the sandbox's process.env is a copy).
+ * Each test file makes its own token there (test/support/softhsm.ts). The developer's own
+ * SOFTHSM2_CONF and tokens are never used.
+ */
+function softhsmConf() {
+  const dir = join(root, '.cache', 'softhsm2');
+  mkdirSync(join(dir, 'tokens'), { recursive: true });
+  const conf = join(dir, 'softhsm2.conf');
+  writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  process.env.SOFTHSM2_CONF = conf;
+  process.env.CERTCTL_IT_SOFTHSM2_CONF = conf;
+}
+
 module.exports = async function globalSetup() {
   globalThis.__certctlStartedServers = [];
+  softhsmConf();
   // `npm run test:unit` needs no server.
   if (process.env.CERTCTL_NO_SERVERS === '1') return;
   const ci = !!process.env.CI;

@@ -305,6 +305,15 @@ export class FileCertStore implements CertStore {
     });
   }
 
+  /** Removes ca.key under the CA's lock (after `migrate --import-ca-key --signer` moved it into a signer). */
+  async removeCaKey(ca: string): Promise<void> {
+    const dir = this.caDir(ca);
+    await this.withLock(ca, `remove the key of CA "${ca}" (${join(dir, 'ca.key')})`, () => {
+      rmSync(join(dir, 'ca.key'), { force: true });
+      fsyncDir(dir);
+    });
+  }
+
   async recordEvent(event: AuditEvent): Promise<void> {
     const path = join(this.caDir(event.ca), 'audit.jsonl');
     await this.guarded(`append to the audit log of CA "${event.ca}"`, () => {

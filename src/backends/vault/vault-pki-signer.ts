@@ -73,6 +73,9 @@ export class VaultPkiSigner implements RemoteSigner, WarningSigner, RevokingSign
 
   /** Enables the mount if needed, generates the CA inside Vault and writes its roles (see {@link PkiSetup.createCa}). */
   createCa(spec: CaSpec): Promise<CreatedCa> {
+    if (spec.existingKeyLabel !== undefined) {
+      return Promise.reject(new NotSupportedError("--key-label: Vault's PKI engine generates the CA key itself; leave out --key-label"));
+    }
     return this.pki.setup.createCa(spec);
   }
 

@@ -14,16 +14,21 @@ export function registerInit(program: Command): void {
     .option('--key-type <type>', `key type: ${KEY_TYPES.join('|')}`, 'ec-p256')
     .option('--ttl <duration>', 'validity, e.g. 10y (root default) or 5y (intermediate default)')
     .option('--parent <ca>', 'make an intermediate CA signed by this CA')
+    .option(
+      '--key-label <label>',
+      'use the existing key of this label instead of generating one (a signer that keeps keys in a token; --key-type must match the key)',
+    )
     .addHelpText(
       'after',
       `
 Examples:
   certctl init --cn "Demo CA"
   certctl init --cn "Demo CA" --passphrase-file /run/secrets/ca-pass     # CA key encrypted at rest
-  certctl --ca issuing init --cn "Issuing CA 1" --parent default         # intermediate (pathLen 0)`,
+  certctl --ca issuing init --cn "Issuing CA 1" --parent default         # intermediate (pathLen 0)
+  certctl init --cn "HSM CA" --key-label ca-2026 --key-type ec-p384       # an existing key in the signer's token`,
     )
     .action(
-      action(async ({ service, passphrase }, globals, opts: { cn: string; keyType: string; ttl?: string; parent?: string }) => {
+      action(async ({ service, passphrase }, globals, opts: { cn: string; keyType: string; ttl?: string; parent?: string; keyLabel?: string }) => {
         if (!KEY_TYPES.includes(opts.keyType as KeyType)) {
           throw new InvalidInputError(`--key-type ${opts.keyType} is not supported; choose ${KEY_TYPES.join(', ')}`);
         }
@@ -36,6 +41,7 @@ Examples:
           ttlSeconds: opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined,
           parent: opts.parent,
           passphrase: passphrase.get(),
+          existingKeyLabel: opts.keyLabel,
         });
         for (const line of notes) note(globals, line);
         note(

@@ -5,6 +5,7 @@ import type { ResolvedConfig } from '../../core/config/load';
 import { InternalError, InvalidInputError, NotSupportedError } from '../../core/errors';
 import type { CaKeyImporter, CaMigration, MigrationProgress, MigrationResult } from '../../core/migration';
 import type { PassphraseSource } from '../../core/secrets';
+import type { Signer } from '../../core/signer';
 import { emit, fail, globalsOf, loadRuntimeConfig, note, type GlobalOptions } from '../runtime';
 
 interface MigrateOptions {
@@ -16,6 +17,7 @@ interface MigrateOptions {
   deleteSource?: boolean;
   batchSize: string;
   importCaKey?: boolean;
+  signer?: string;
 }
 
 /** `certctl migrate`: moves CAs with their certificates, keys and inventory from one store to another. */
@@ -33,6 +35,10 @@ export function registerMigrate(program: Command): void {
     .option(
       '--import-ca-key',
       `import each CA key the source holds into the target backend's signer (backends whose signer takes keys: ${keyImportingNames()}) so it signs from then on; the target store keeps no key (--passphrase-file decrypts an encrypted key in memory)`,
+    )
+    .option(
+      '--signer <backend>',
+      "with --import-ca-key: the backend whose signer takes each CA key (default: the --to backend's); with --from and --to naming the same store, the key moves out of that store into the signer, removed from the store only after a test signature made by the signer verifies with the CA certificate",
     )
     .addHelpText(
       'after',
@@ -55,6 +61,7 @@ Examples:
   certctl migrate --from file --to barbican --dry-run
   certctl migrate --from file --to vault-kv --ca default
   certctl migrate --from file --to vault-kv --import-ca-key --passphrase-file ca-pass   # then backend: vault
+  certctl migrate --from file --to file --import-ca-key --signer NAME    # move the CA key into NAME's signer, in place
   certctl migrate --from file --to file --to-dir /srv/pki-new --json
   certctl migrate --from barbican --to file --delete-source     # move, then remove from Barbican`,
     )
@@ -100,16 +107,19 @@ async function runMigrate(globals: GlobalOptions, opts: MigrateOptions): Promise
   if (globals.backend) throw new InvalidInputError('migrate takes --from and --to, not --backend');
   const batchSize = parseBatchSize(opts.batchSize);
   const { config, passphrase } = loadRuntimeConfig(globals);
-  // Refused on the descriptor, before any section is parsed or server reached.
-  if (opts.importCaKey) requireKeyImport(opts.to);
+  if (opts.signer && !opts.importCaKey) throw new InvalidInputError('--signer names where --import-ca-key puts the CA keys; give --import-ca-key too');
+  // On the descriptor, before any store is opened: a signer that cannot take keys fails first.
+  if (opts.importCaKey) importingBackend(opts.to, opts.signer);
   const from = openSide(config, opts.from, '--from', opts.fromDir, '--from-dir');
   const to = openSide(config, opts.to, '--to', opts.toDir, '--to-dir');
-  if (from.backend === to.backend && from.location === to.location) {
+  const inPlace = from.backend === to.backend && from.location === to.location;
+  if (inPlace && opts.importCaKey && opts.signer) return moveKeysInPlace(globals, opts, to, passphrase);
+  if (inPlace) {
     throw new InvalidInputError(
       `--from and --to name the same ${from.backend.name} store (${from.location})${from.backend.withDirectory ? '; give --to-dir DIR (or --from-dir) for another directory' : ''}`,
     );
   }
-  const caKeyImporter = opts.importCaKey ? keyImporter(to, passphrase) : undefined;
+  const caKeyImporter = opts.importCaKey ? keyImporter(to, passphrase, opts.signer).importer : undefined;
   const { migrateStores } = require('../../core/migration') as typeof import('../../core/migration');
   const progress = progressBars(globals);
   let result: MigrationResult;
@@ -171,32 +181,59 @@ function openSide(base: ResolvedConfig, name: string, flag: string, dir: string 
 }
 
 /**
- * Refuses `--import-ca-key` towards a backend whose signer cannot take a CA key.
- * @throws NotSupportedError naming the backends that can.
+ * The signer that imports CA keys (`--import-ca-key`): that of `--signer`, else of the target
+ * backend, from a container of the target's configuration over the target store.
+ * @throws NotSupportedError when that backend's signer cannot take a CA key (checked on the
+ *   descriptor, before any connection); InvalidInputError for an unknown --signer.
  */
-function requireKeyImport(name: string): void {
+function keyImporter(to: Side, passphrase: PassphraseSource, signerName?: string): { importer: CaKeyImporter; signer: Signer } {
   const { registry } = require('../../backends') as typeof import('../../backends');
-  const backend = registry.resolve(name, '--to', 'input');
-  if (backend.capabilities.signer.includes('caKeyImport')) return;
-  throw new NotSupportedError(`--import-ca-key: the ${backend.name} backend has no signer that can take a CA key; use --to ${keyImportingNames()}`);
+  const backend = importingBackend(to.backend.name, signerName);
+  const { createContainer } = require('../../core/container') as typeof import('../../core/container');
+  const { Signer: SignerToken, canImportCaKey } = require('../../core/signer') as typeof import('../../core/signer');
+  const signer = createContainer(to.config, passphrase, registry, { store: to.backend.name, signer: backend.name }).get<Signer>(SignerToken);
+  if (!canImportCaKey(signer)) throw new InternalError(`the ${backend.name} backend declares caKeyImport, but its ${signer.kind} signer cannot take a CA key`);
+  return { importer: { name: signer.importTarget, checkAdoptable: (r) => signer.checkAdoptable(r), adoptCa: (r, key) => signer.adoptCa(r, key) }, signer };
 }
 
 /**
- * The target backend's signer as the importer of CA keys (`--import-ca-key`), from a container
- * of the target's configuration.
- * @throws NotSupportedError when that backend's signer cannot take a CA key (checked on the
- *   descriptor, before any connection).
+ * The backend whose signer takes the CA keys: `--signer`, else `--to`.
+ * @throws NotSupportedError when its descriptor declares no `caKeyImport`; InvalidInputError for an unknown name.
  */
-function keyImporter(to: Side, passphrase: PassphraseSource): CaKeyImporter {
-  const { createContainer } = require('../../core/container') as typeof import('../../core/container');
-  const { Signer: SignerToken, canImportCaKey } = require('../../core/signer') as typeof import('../../core/signer');
+function importingBackend(toName: string, signerName?: string): AnyBackend {
   const { registry } = require('../../backends') as typeof import('../../backends');
-  const signer = createContainer(to.config, passphrase, registry, { store: to.backend.name, signer: to.backend.name }).get<import('../../core/signer').Signer>(
-    SignerToken,
+  const backend = registry.resolve(signerName ?? toName, signerName ? '--signer' : '--to', 'input');
+  if (!backend.capabilities.signer.includes('caKeyImport')) {
+    const able = registry.all().filter((d) => d.capabilities.signer.includes('caKeyImport'));
+    const stores = able.filter((d) => d.provides.store).map((d) => d.name);
+    const hint = [stores.length ? `--to ${stores.join(' or ')}` : '', `--signer ${able.map((d) => d.name).join(' or ')}`].filter(Boolean).join(', or ');
+    throw new NotSupportedError(`--import-ca-key: the ${backend.name} backend has no signer that can take a CA key; use ${hint}`);
+  }
+  return backend;
+}
+
+/** `--import-ca-key --signer NAME` with one store on both sides: each CA key moves from the store into the signer. */
+async function moveKeysInPlace(globals: GlobalOptions, opts: MigrateOptions, side: Side, passphrase: PassphraseSource): Promise<void> {
+  if (opts.deleteSource) throw new InvalidInputError('--delete-source: --from and --to name the same store; moving the CA keys in place deletes nothing else');
+  const { importer, signer } = keyImporter(side, passphrase, opts.signer);
+  const { moveCaKeysIntoSigner } = require('../../core/ca-key-move') as typeof import('../../core/ca-key-move');
+  const store = side.open();
+  const result = await moveCaKeysIntoSigner(store, importer, signer, {
+    cas: globals.ca ? [globals.ca] : undefined,
+    dryRun: opts.dryRun,
+    passphrase: () => passphrase.get(),
+  });
+  result.notes.forEach((n) => note(globals, n));
+  const verb = { moved: 'key moved into', 'would-move': 'key would move into', 'no-key': 'the store holds no key of it; nothing to move into' } as const;
+  const lines = result.cas.map(
+    (c) =>
+      `  CA "${c.ca}": ${verb[c.outcome]} ${result.signer}${c.outcome === 'moved' ? `, checked with a test signature, removed from the ${result.store} store` : ''}`,
   );
-  if (!canImportCaKey(signer))
-    throw new InternalError(`the ${to.backend.name} backend declares caKeyImport, but its ${signer.kind} signer cannot take a CA key`);
-  return { name: signer.importTarget, checkAdoptable: (r) => signer.checkAdoptable(r), adoptCa: (r, key) => signer.adoptCa(r, key) };
+  emit(
+    globals,
+    result,
+    result.cas.length ? `${result.dryRun ? 'dry run, nothing written:\n' : ''}${lines.join('\n')}` : `the ${result.store} store has no CA; nothing to move`,
+  );
 }
 
 /** Progress bars on a terminal (one per CA and phase), on stderr; none with --json or when piped. */

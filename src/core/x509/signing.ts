@@ -5,6 +5,7 @@
  */
 import { constants, createHash, sign, type KeyObject } from 'node:crypto';
 import { InvalidInputError, NotSupportedError } from '../errors';
+import type { KeyType } from '../types';
 import { NULL_DER, objectIdentifier, sequence, Tag } from './der';
 import { readTlv } from './der-reader';
 
@@ -74,4 +75,16 @@ export function keyIdentifier(spkiDer: Buffer): Buffer {
   }
   const bits = spkiDer.subarray(publicKey.contentStart + 1, publicKey.end);
   return createHash('sha256').update(bits).digest().subarray(0, 20);
+}
+
+/**
+ * The algorithm createDerSigner picks for a CA key of `keyType`, for a signer whose key is
+ * elsewhere (a token): the AlgorithmIdentifier DER and the digest (none for Ed25519, which signs
+ * the message itself).
+ */
+export function caSignatureAlgorithm(keyType: KeyType): { algorithmIdentifierDer: Buffer; hash?: 'sha256' | 'sha384' } {
+  if (keyType === 'ed25519') return { algorithmIdentifierDer: sequence([objectIdentifier(OID.ed25519)]) };
+  if (keyType.startsWith('rsa-')) return { algorithmIdentifierDer: sequence([objectIdentifier(OID.sha256WithRSAEncryption), NULL_DER]), hash: 'sha256' };
+  const p384 = keyType === 'ec-p384';
+  return { algorithmIdentifierDer: sequence([objectIdentifier(p384 ? OID.ecdsaWithSHA384 : OID.ecdsaWithSHA256)]), hash: p384 ? 'sha384' : 'sha256' };
 }

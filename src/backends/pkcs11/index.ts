@@ -1,0 +1,32 @@
+import { ContainerModule } from 'inversify';
+import type { BackendDescriptor } from '../../core/backend';
+import { CaKeys } from '../../core/ca-keys';
+import { Signer } from '../../core/signer';
+import { Pkcs11Options, parsePkcs11Options } from './options';
+
+/**
+ * A PKCS#11 token (an HSM, a smart card, SoftHSM2) holds the CA keys and makes every CA
+ * signature; the core's certificate and CRL building runs on top, and the configured store
+ * (`store: file`, `vault-kv`, `barbican`) keeps the rest.
+ */
+export const pkcs11Backend: BackendDescriptor<Pkcs11Options> = {
+  name: 'pkcs11',
+  aliases: [],
+  summary: 'a PKCS#11 token (HSM) holds the CA key and signs; use with store: file, vault-kv or barbican',
+  section: 'pkcs11',
+  provides: { store: false, signer: true },
+  capabilities: { store: [], signer: ['caKeyImport'] },
+  parseOptions: parsePkcs11Options,
+  module(options) {
+    // Loaded here: every command loads every descriptor, only the token's users need the native addon.
+    const { Pkcs11Token } = require('./token') as typeof import('./token');
+    const { TokenCaKeys, Pkcs11TokenToken } = require('./token-ca-keys') as typeof import('./token-ca-keys');
+    const { Pkcs11Signer } = require('./pkcs11-signer') as typeof import('./pkcs11-signer');
+    return new ContainerModule(({ bind }) => {
+      bind(Pkcs11Options).toConstantValue(options);
+      bind(Pkcs11TokenToken).toDynamicValue(() => new Pkcs11Token(options));
+      bind(CaKeys).to(TokenCaKeys);
+      bind(Signer).to(Pkcs11Signer);
+    });
+  },
+};
