@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration';
 import { parseSerial } from '../../core/serial';
-import { outputDelivery } from '../output/delivery';
-import { FORMATS, checkFormat, checkOutDir } from '../output/layouts';
-import { p12Password } from '../output/p12';
+import { outputDelivery, outputSpec } from '../output/delivery';
+import { withKubeconfigOptions } from '../output/kubeconfig';
+import { FORMATS, checkOutDir } from '../output/layouts';
 import { action, emit, note } from '../runtime';
 
 /** `certctl renew SERIAL`: same subject, SANs and profile; new key, new serial. */
 export function registerRenew(program: Command): void {
-  program
-    .command('renew')
+  withKubeconfigOptions(program.command('renew'))
     .description('re-issue a certificate with the same subject, SANs and profile, a new key and a new serial')
     .argument('<serial>', 'serial of the certificate to renew')
     .requiredOption('--out <dir>', 'directory to write the new files to')
@@ -25,17 +24,23 @@ Example:
   certctl renew 3AF10B… --out tls/ && certctl revoke 3AF10B… --reason superseded`,
     )
     .action(
-      action(async ({ service }, globals, serialText: string, opts: { out: string; format: string; ttl?: string; passwordFile?: string }) => {
-        const format = checkFormat(opts.format);
-        const password = format === 'p12' ? p12Password(opts.passwordFile) : undefined;
-        checkOutDir(opts.out);
-        let files: string[] = [];
-        const delivery = outputDelivery(format, opts.out, password, (paths) => (files = paths));
-        const result = await service.renew(parseSerial(serialText), opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined, delivery);
-        result.warnings.forEach((w) => note(globals, `warning: ${w}`));
-        const item = result.items[0];
-        note(globals, `renewed ${parseSerial(serialText)} as ${item.record.serial} (until ${item.record.notAfter}); wrote ${files.join(', ')}`);
-        emit(globals, { renewed: parseSerial(serialText), certificate: item.record, files });
-      }),
+      action(
+        async (
+          { service },
+          globals,
+          serialText: string,
+          opts: { out: string; format: string; ttl?: string; passwordFile?: string; server?: string; clusterName?: string },
+        ) => {
+          const spec = outputSpec(opts, service.caName);
+          checkOutDir(opts.out);
+          let files: string[] = [];
+          const delivery = outputDelivery(spec, opts.out, (paths) => (files = paths));
+          const result = await service.renew(parseSerial(serialText), opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined, delivery);
+          result.warnings.forEach((w) => note(globals, `warning: ${w}`));
+          const item = result.items[0];
+          note(globals, `renewed ${parseSerial(serialText)} as ${item.record.serial} (until ${item.record.notAfter}); wrote ${files.join(', ')}`);
+          emit(globals, { renewed: parseSerial(serialText), certificate: item.record, files });
+        },
+      ),
     );
 }
