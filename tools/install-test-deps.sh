@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what certctl's tests and CI need besides `npm ci`:
 #   - Debian packages: openssl (reference CLI), curl, ca-certificates,
-#     golang-cfssl (cfssl + cfssljson; bookworm ships 1.2.0), hyperfine and easy-rsa (benchmarks)
+#     golang-cfssl (cfssl + cfssljson; bookworm ships 1.2.0), hyperfine and easy-rsa (benchmarks),
+#     kubernetes-client (kubectl: reads the kubeconfig layout) unless a kubectl is already on PATH
 #   - pyca/cryptography, pinned, into the python3 first on PATH
 #     (tools/verify_chain.py)
 #   - zlint, pinned, into .cache/bin (tools/install-zlint.sh)
@@ -14,6 +15,9 @@ set -euo pipefail
 
 CRYPTOGRAPHY_VERSION="50.0.2"
 APT_PACKAGES=(openssl curl ca-certificates golang-cfssl hyperfine easy-rsa)
+# Debian's kubectl (bookworm: 1.20) is enough for `kubectl config view`; a kubectl from another
+# source (Google Cloud SDK, upstream packages) would clash with its /usr/bin/kubectl, so keep that one.
+if ! command -v kubectl >/dev/null 2>&1; then APT_PACKAGES+=(kubernetes-client); fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 log="$(mktemp)"
