@@ -7,7 +7,7 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { certctl, ok, requireBuiltCli, requireTool, run, tempDir } from '../support/cli';
+import { certctl, ok, opensslEcCsr, requireBuiltCli, requireTool, run, tempDir } from '../support/cli';
 
 jest.setTimeout(180000);
 
@@ -41,28 +41,7 @@ describe('expiry workflows', () => {
     issue('carol', ['client', '--cn', 'carol', '--ttl', '10d']);
     ok(dir, ['revoke', serial.carol, '--reason', 'keyCompromise']);
     // A certificate with an empty subject (SAN only), signed from a CSR: {cn} has nothing to put in a path.
-    const csr = run(
-      'openssl',
-      [
-        'req',
-        '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-subj',
-        '/',
-        '-addext',
-        'subjectAltName=DNS:nocn.example',
-        '-keyout',
-        'nocn.key',
-        '-out',
-        'nocn.csr',
-      ],
-      { cwd: dir },
-    );
-    expect(csr.status).toBe(0);
+    opensslEcCsr(dir, '/', 'nocn.key', 'nocn.csr', ['-addext', 'subjectAltName=DNS:nocn.example']);
     serial.nocn = ok(dir, ['--json', 'sign', '--csr', 'nocn.csr', '--profile', 'server', '--ttl', '15d']).json!.result.serial as string;
   });
 
