@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { registerCa } from './commands/ca';
+import { registerCheck } from './commands/check';
 import { registerCrl } from './commands/crl';
 import { registerExport } from './commands/export';
 import { registerInit } from './commands/init';
@@ -33,9 +34,11 @@ Examples:
   certctl issue server --cn localhost --dns localhost --ip 127.0.0.1 --out tls/
   certctl sign --csr client.csr > client.crt
   certctl ca show > ca.crt
+  certctl check --expiring 14d && echo "nothing expires within 14 days"
 
 Exit codes: 0 ok, 1 internal, 2 invalid input, 3 invalid config, 4 not found, 5 policy violation,
-6 backend unavailable (retry), 7 backend auth, 8 conflict, 9 not supported.`,
+6 backend unavailable (retry), 7 backend auth, 8 conflict, 9 not supported;
+outcomes: 10 check: something expires within the window, 11 renew --expiring: some renewals failed.`,
     );
   for (const register of [
     registerInit,
@@ -47,6 +50,7 @@ Exit codes: 0 ok, 1 internal, 2 invalid input, 3 invalid config, 4 not found, 5 
     registerRevoke,
     registerCrl,
     registerRenew,
+    registerCheck,
     registerExport,
     registerMigrate,
   ]) {

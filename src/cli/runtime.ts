@@ -53,9 +53,24 @@ export function createRuntime(globals: GlobalOptions): Runtime {
   return { service: container.get(IssuanceService), config, passphrase };
 }
 
-/** Prints a command's result: `{"status":0,"result":…}` with --json, else the human text on stdout. */
-export function emit(globals: GlobalOptions, result: unknown, human?: string): void {
-  if (globals.json) process.stdout.write(`${JSON.stringify({ status: 0, result })}\n`);
+/**
+ * Exit codes that report an outcome, not an error: above DESIGN.md's error codes 1–9 so that a
+ * script tells "found something" from "could not look" (a check command's convention).
+ */
+export const OUTCOME_CODES = {
+  /** `check --expiring`: something expires within the window. */
+  expiring: 10,
+  /** `renew --expiring`: at least one renewal failed (the others were renewed). */
+  someFailed: 11,
+} as const;
+
+/**
+ * Prints a command's result: `{"status":N,"result":…}` with --json, else the human text on stdout.
+ * A non-zero `status` (an {@link OUTCOME_CODES} value) also becomes the exit code.
+ */
+export function emit(globals: GlobalOptions, result: unknown, human?: string, status = 0): void {
+  if (status !== 0) process.exitCode = status;
+  if (globals.json) process.stdout.write(`${JSON.stringify({ status, result })}\n`);
   else if (human !== undefined) process.stdout.write(human.endsWith('\n') || human === '' ? human : `${human}\n`);
 }
 

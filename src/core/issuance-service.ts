@@ -4,6 +4,7 @@ import { CertStore, keepsAudit } from './cert-store';
 import { ResolvedConfig } from './config/load';
 import { parseCsr } from './csr';
 import { InvalidInputError, NotFoundError } from './errors';
+import { expiryReport, type ExpiryReport } from './expiry';
 import { withLeftovers } from './fs-atomic';
 import { generateEncodedKey } from './key-encoding';
 import { signLeaves, type PreparedLeaf } from './leaf-signing';
@@ -265,6 +266,15 @@ export class IssuanceService {
   async list(filter: ListFilter): Promise<CertificateRecord[]> {
     const ca = await this.requireCa();
     return this.store.list(ca.name, filter);
+  }
+
+  /**
+   * The CA's certificates expiring within `windowSeconds` from `now`, optionally of one profile, with
+   * those already renewed set apart (see {@link expiryReport}).
+   * @throws NotFoundError when the CA does not exist.
+   */
+  async expiring(windowSeconds: number, profile?: string, now = new Date()): Promise<ExpiryReport> {
+    return expiryReport(await this.list({}), windowSeconds, now, profile);
   }
 
   /**

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CERTCTL_BIN, certctl, ok, run, tempDir } from '../support/cli';
 
-const COMMANDS = [['init'], ['ca', 'show'], ['issue'], ['sign'], ['list'], ['show'], ['revoke'], ['crl'], ['renew'], ['export']];
+const COMMANDS = [['init'], ['ca', 'show'], ['issue'], ['sign'], ['list'], ['show'], ['revoke'], ['crl'], ['renew'], ['check'], ['export']];
 
 describe('certctl CLI contract', () => {
   const { dir, cleanup } = tempDir();
@@ -20,8 +20,9 @@ describe('certctl CLI contract', () => {
 
   it('top-level --help lists every command and the exit codes', () => {
     const r = certctl(dir, ['--help']);
-    for (const c of ['init', 'ca', 'issue', 'sign', 'list', 'show', 'revoke', 'crl', 'renew', 'export']) expect(r.stdout).toContain(`  ${c}`);
+    for (const c of ['init', 'ca', 'issue', 'sign', 'list', 'show', 'revoke', 'crl', 'renew', 'check', 'export']) expect(r.stdout).toContain(`  ${c}`);
     expect(r.stdout).toContain('5 policy violation');
+    expect(r.stdout).toContain('10 check: something expires within the window');
   });
 
   it('--json on every command gives {"status":0,"result":…} and never a private key or passphrase', () => {

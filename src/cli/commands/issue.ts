@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration';
 import { InvalidInputError } from '../../core/errors';
 import { KEY_TYPES, LEAF_PROFILES, type IssuedCertificate, type KeyType, type LeafProfileName } from '../../core/types';
-import { outputDelivery } from '../output/delivery';
-import { FORMATS, checkFormat, checkOutDir } from '../output/layouts';
-import { p12Password } from '../output/p12';
-import { action, collect, emit, note, type GlobalOptions } from '../runtime';
+import { outputDelivery, outputSpec } from '../output/delivery';
+import { withKubeconfigOptions } from '../output/kubeconfig';
+import { FORMATS, checkOutDir } from '../output/layouts';
+import { action, collect, emit, note, type GlobalOptions, type Runtime } from '../runtime';
 
 interface IssueOptions {
   cn?: string;
@@ -17,12 +17,13 @@ interface IssueOptions {
   format: string;
   count: string;
   passwordFile?: string;
+  server?: string;
+  clusterName?: string;
 }
 
 /** `certctl issue PROFILE`: new keys + certificates, kept in the store and, with --out, written there in a deployable layout. */
 export function registerIssue(program: Command): void {
-  program
-    .command('issue')
+  withKubeconfigOptions(program.command('issue'))
     .description('issue a certificate with a new key; with --out, also write it there in a layout (else `certctl export` writes it later)')
     .argument('<profile>', `profile: ${LEAF_PROFILES.join('|')}`)
     .option('--cn <name>', 'subject common name (node: defaults to a new UUID)')
@@ -41,43 +42,47 @@ Examples:
   certctl issue server --cn api.example.com --dns api.example.com --ip 10.0.0.5 --out tls/
   certctl issue server --cn $HOST --dns $HOST --ip 127.0.0.1 --format docker --out /etc/docker/tls
   certctl issue client --cn alice --format p12 --password-file pw.txt --out alice/
+  certctl issue client --cn admin --format kubeconfig --server https://api.example:6443 --out kube/
   certctl issue node --count 50 --format flocker --out nodes/
   certctl issue node --count 10000          # keys and certificates kept in the store only`,
     )
-    .action(
-      action(async ({ service }, globals, profile: string, opts: IssueOptions) => {
-        if (!LEAF_PROFILES.includes(profile as LeafProfileName)) {
-          throw new InvalidInputError(`unknown profile "${profile}"; choose ${LEAF_PROFILES.join(', ')} (intermediates: certctl init --parent)`);
-        }
-        const format = checkFormat(opts.format);
-        if (opts.keyType && !KEY_TYPES.includes(opts.keyType as KeyType)) {
-          throw new InvalidInputError(`--key-type ${opts.keyType} is not supported; choose ${KEY_TYPES.join(', ')}`);
-        }
-        if (!/^\d+$/.test(opts.count)) throw new InvalidInputError(`--count must be a whole number from 1 to 100000, not "${opts.count}"`);
-        const count = Number(opts.count);
-        const password = format === 'p12' ? p12Password(opts.passwordFile) : undefined;
-        if (opts.out) checkOutDir(opts.out);
-        else if (opts.format !== 'pem' || opts.passwordFile) throw new InvalidInputError('--format and --password-file need --out DIR');
-        const bar = count > 1 && process.stderr.isTTY && !globals.json ? progressBar(count) : undefined;
-        let files: string[] = [];
-        const result = await service.issue(
-          {
-            profile: profile as LeafProfileName,
-            commonName: opts.cn,
-            dnsNames: opts.dns,
-            ipAddresses: opts.ip,
-            ttlSeconds: opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined,
-            keyType: opts.keyType as KeyType | undefined,
-            count,
-            onProgress: bar ? (done) => bar.update(done) : undefined,
-          },
-          opts.out ? outputDelivery(format, opts.out, password, (paths) => (files = paths)) : undefined,
-        );
-        bar?.stop();
-        result.warnings.forEach((w) => note(globals, `warning: ${w}`));
-        reportIssued(globals, result.items, files, opts.out);
-      }),
-    );
+    .action(action(runIssue));
+}
+
+/** Runs `issue`: validates every flag, then issues and writes the layout. */
+async function runIssue({ service, config }: Runtime, globals: GlobalOptions, profile: string, opts: IssueOptions): Promise<void> {
+  if (!LEAF_PROFILES.includes(profile as LeafProfileName)) {
+    throw new InvalidInputError(`unknown profile "${profile}"; choose ${LEAF_PROFILES.join(', ')} (intermediates: certctl init --parent)`);
+  }
+  const spec = outputSpec(opts, service.caName);
+  if (spec.kubeconfig && !config.profiles[profile as LeafProfileName].extKeyUsage.includes('clientAuth')) {
+    throw new InvalidInputError(`--format kubeconfig needs a certificate with clientAuth; ${profile} has none (use client, peer or node)`);
+  }
+  if (opts.keyType && !KEY_TYPES.includes(opts.keyType as KeyType)) {
+    throw new InvalidInputError(`--key-type ${opts.keyType} is not supported; choose ${KEY_TYPES.join(', ')}`);
+  }
+  if (!/^\d+$/.test(opts.count)) throw new InvalidInputError(`--count must be a whole number from 1 to 100000, not "${opts.count}"`);
+  const count = Number(opts.count);
+  if (opts.out) checkOutDir(opts.out);
+  else if (opts.format !== 'pem' || opts.passwordFile) throw new InvalidInputError('--format and --password-file need --out DIR');
+  const bar = count > 1 && process.stderr.isTTY && !globals.json ? progressBar(count) : undefined;
+  let files: string[] = [];
+  const result = await service.issue(
+    {
+      profile: profile as LeafProfileName,
+      commonName: opts.cn,
+      dnsNames: opts.dns,
+      ipAddresses: opts.ip,
+      ttlSeconds: opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined,
+      keyType: opts.keyType as KeyType | undefined,
+      count,
+      onProgress: bar ? (done) => bar.update(done) : undefined,
+    },
+    opts.out ? outputDelivery(spec, opts.out, (paths) => (files = paths)) : undefined,
+  );
+  bar?.stop();
+  result.warnings.forEach((w) => note(globals, `warning: ${w}`));
+  reportIssued(globals, result.items, files, opts.out);
 }
 
 function reportIssued(globals: GlobalOptions, items: IssuedCertificate[], files: string[], out: string | undefined): void {

@@ -3,9 +3,10 @@ import { existsSync, statSync } from 'node:fs';
 import { InvalidInputError } from '../../core/errors';
 import type { FileToWrite } from '../../core/fs-atomic';
 import type { CaRecord, IssuedCertificate } from '../../core/types';
+import { kubeconfigYaml, type KubeconfigTarget } from './kubeconfig';
 
 /** Output layouts of `issue --format` and `export --format`. */
-export const FORMATS = ['pem', 'p12', 'k8s', 'docker', 'flocker'] as const;
+export const FORMATS = ['pem', 'p12', 'k8s', 'docker', 'flocker', 'kubeconfig'] as const;
 export type OutputFormat = (typeof FORMATS)[number];
 
 /**
@@ -65,8 +66,22 @@ export function k8sSecret(name: string, certChainPem: string, keyPem: string, ca
   ].join('\n');
 }
 
-/** Files for one issued certificate in a layout (p12 is built by p12.ts: it needs a password). */
-export function layoutFiles(format: Exclude<OutputFormat, 'p12'>, dir: string, item: IssuedCertificate, ca: CaRecord): FileToWrite[] {
+/** What some layouts need besides the certificate: the kubeconfig's server and cluster name. */
+export interface LayoutOptions {
+  kubeconfig?: KubeconfigTarget;
+}
+
+/**
+ * Files for one issued certificate in a layout (p12 is built by p12.ts: it needs a password).
+ * @throws InvalidInputError when the layout needs a key the store does not hold, or (kubeconfig) no target was given.
+ */
+export function layoutFiles(
+  format: Exclude<OutputFormat, 'p12'>,
+  dir: string,
+  item: IssuedCertificate,
+  ca: CaRecord,
+  options: LayoutOptions = {},
+): FileToWrite[] {
   const cert = item.certPem;
   const key = item.keyPem;
   const root = rootOf(ca);
@@ -93,6 +108,9 @@ export function layoutFiles(format: Exclude<OutputFormat, 'p12'>, dir: string, i
       const name = k8sName(cn || item.record.dnsNames[0] || '', item.record.serial.toLowerCase());
       return [secret(`${name}.yaml`, k8sSecret(name, chain, key, root))];
     }
+    case 'kubeconfig':
+      if (!options.kubeconfig) throw new InvalidInputError('--format kubeconfig needs --server https://HOST:PORT');
+      return [secret('kubeconfig', kubeconfigYaml(item, root, chain, options.kubeconfig))];
   }
 }
 
