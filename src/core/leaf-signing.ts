@@ -6,6 +6,7 @@ import { serialToHex } from './serial';
 import type { CaRecord, IssuedCertificate, LeafProfileName } from './types';
 import { toPem } from './x509/pem';
 import { checkSignedCertificate, type SignedFacts } from './x509/signed-check';
+import { plural } from './text';
 
 /** One certificate ready for the signer, and the key PEM the store keeps beside it (absent for a CSR). */
 export interface PreparedLeaf {
@@ -86,7 +87,7 @@ async function signRemotely(
     if (signed.length === 0) throw err;
     throw withContext(
       err,
-      `${(err as Error).message}. Nothing was stored; the ${signer.kind} signer had already signed ${signed.length} other certificate${signed.length === 1 ? '' : 's'} of this request, which exist there unrecorded — revoke ${signed.length === 1 ? 'it' : 'them'} at that CA: ${signed.join(', ')}`,
+      `${(err as Error).message}. Nothing was stored; the ${signer.kind} signer had already signed ${plural(signed.length, 'other certificate')} of this request, which exist there unrecorded — revoke ${signed.length === 1 ? 'it' : 'them'} at that CA: ${signed.join(', ')}`,
     );
   }
 }

@@ -12,14 +12,14 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { BarbicanCertStore } from '../../src/backends/barbican/barbican-cert-store';
-import { createAuth } from '../../src/backends/barbican/auth';
-import { BarbicanClient } from '../../src/backends/barbican/client';
-import { parseBarbicanOptions } from '../../src/backends/barbican/options';
-import { AxiosTransport, RetryingTransport, type HttpRequest, type HttpResponse, type HttpTransport } from '../../src/backends/http/transport';
+import { BarbicanTransport } from '../../src/backends/barbican';
+import { RollbackWindowMs } from '../../src/backends/barbican/tokens';
+import { AxiosTransport, type HttpRequest, type HttpResponse, type HttpTransport } from '../../src/backends/http/transport';
+import { CertStore } from '../../src/core/cert-store';
 import { BackendUnavailableError } from '../../src/core/errors';
 import type { IssuedCertificate } from '../../src/core/types';
 import { CERTCTL_BIN, certctl, certctlAsync, ok, tempDir } from '../support/cli';
+import { containerFor } from '../support/containers';
 import { describeWithOpenStack, freshPrefix, inspector, keystoneConfig, keystoneEnv, type OpenStackServers } from '../support/servers';
 
 jest.setTimeout(240000);
@@ -200,10 +200,12 @@ describeWithOpenStack('Barbican faults leave nothing behind', (servers) => {
   });
 
   it('a rollback that cannot delete what it created names each object with the command that deletes it', async () => {
-    const options = parseBarbicanOptions(keystoneConfig(servers, prefix, dir));
-    // Two certificates: cert, key, container, cert, then the 5th POST (the second key) fails.
-    const faults = new FaultInjectingTransport(new RetryingTransport(new AxiosTransport(options), { retries: 2, baseDelayMs: 200 }), 5);
-    const store = new BarbicanCertStore(new BarbicanClient(faults, createAuth(options, faults), options), options, 300);
+    // The store as the CLI wires it, with its transport wrapped to fail the 5th POST (two
+    // certificates: cert, key, container, cert, then the second key) and a short rollback window.
+    const container = containerFor(keystoneConfig(servers, prefix, dir), 'barbican');
+    container.onActivation<HttpTransport>(BarbicanTransport, (_ctx, t) => new FaultInjectingTransport(t, 5));
+    container.bind(RollbackWindowMs).toConstantValue(300);
+    const store = container.get<CertStore>(CertStore);
     const item = (serial: string): IssuedCertificate => ({
       record: {
         serial,

@@ -11,6 +11,7 @@ import { RollbackWindowMs } from './tokens';
 import { InventoryLog, type Inventory, type InventoryEvent } from './inventory-log';
 import { caSecrets, deletionPhases, ObjectNames, parseJson, type CaDoc } from './object-map';
 import { WriteRollback, type WriteJournal } from './write-rollback';
+import { plural } from '../../core/text';
 
 /** How many serials putIssued looks up in Barbican at once before writing. */
 const SERIAL_LOOKUPS_IN_FLIGHT = 8;
@@ -97,7 +98,7 @@ export class BarbicanCertStore implements CertStore {
     checkDistinctSerials(items);
     await this.checkSerialsUnused(ca, items);
     const events: InventoryEvent[] = [];
-    await this.rollback.run(`storing ${items.length} certificate${items.length === 1 ? '' : 's'}`, async (journal) => {
+    await this.rollback.run(`storing ${plural(items.length, 'certificate')}`, async (journal) => {
       for (const item of items) events.push(await this.writeLeaf(ca, doc, item, journal));
       await this.log.append(ca, events, journal);
     });
@@ -173,7 +174,7 @@ export class BarbicanCertStore implements CertStore {
     const inventory = await this.inventory(ca);
     const out = revokedRecords(ca, (s) => inventory.entries.get(s)?.record, serials, reason, at);
     const events: InventoryEvent[] = serials.map((serial) => ({ t: 'revoke', serial, reason, at: at.toISOString() }));
-    await this.rollback.run(`revoking ${serials.length} certificate${serials.length === 1 ? '' : 's'}`, (journal) => this.log.append(ca, events, journal));
+    await this.rollback.run(`revoking ${plural(serials.length, 'certificate')}`, (journal) => this.log.append(ca, events, journal));
     for (const record of out) inventory.entries.get(record.serial)!.record = record;
     return out;
   }

@@ -5,6 +5,7 @@ import { retryEachWithin } from '../../core/concurrency';
 import { withContext } from '../../core/errors';
 import type { BarbicanClient } from './client';
 import { mayHaveTakenEffect } from './errors';
+import { plural } from '../../core/text';
 
 type ObjectKind = 'secret' | 'container';
 
@@ -129,5 +130,5 @@ export function leftoverMessage(what: string, left: CreatedObject[]): string {
     return `the ${o.kind} named "${o.uncertainName}"${which}, if Barbican created it (\`${list} --name "${o.uncertainName}"\`, then \`${command} <id>\`)`;
   });
   const n = left.length;
-  return `while undoing ${what}, ${n} object${n === 1 ? '' : 's'} could not be deleted — delete ${n === 1 ? 'it' : 'them'}: ${items.join('; ')}`;
+  return `while undoing ${what}, ${plural(n, 'object')} could not be deleted — delete ${n === 1 ? 'it' : 'them'}: ${items.join('; ')}`;
 }

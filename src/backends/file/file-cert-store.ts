@@ -22,6 +22,7 @@ import {
 import { FileStoreOptions } from './options';
 import { SerialIndex } from './serial-index';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
+import { plural } from '../../core/text';
 
 const CA_META = 'ca.json';
 const INVENTORY = 'inventory.jsonl';
@@ -163,7 +164,7 @@ export class FileCertStore implements CertStore {
 
   async putIssued(ca: string, items: IssuedCertificate[]): Promise<void> {
     if (items.length === 0) return;
-    await this.withLock(ca, `store ${items.length} certificate${items.length === 1 ? '' : 's'} in CA "${ca}"`, () => {
+    await this.withLock(ca, `store ${plural(items.length, 'certificate')} in CA "${ca}"`, () => {
       const dir = this.caDir(ca);
       const index = this.index(ca);
       index.ensureCurrent();

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { formatDuration } from '../../core/duration';
 import { expiringEntry, expiringLine, parseExpiryFlags } from '../expiry-flags';
 import { OUTCOME_CODES, action, emit, note } from '../runtime';
+import { plural } from '../../core/text';
 
 /** `certctl check --expiring D`: a monitoring check; exit 10 when something expires within D. */
 export function registerCheck(program: Command): void {
@@ -34,7 +35,7 @@ Examples:
         const renewed = report.renewed.map(({ record, by }) => ({ serial: record.serial, renewedBy: by }));
         const window = formatDuration(flags.windowSeconds);
         if (expiring.length === 0) note(globals, `ok: nothing expires within ${window}${renewed.length ? ` (${renewed.length} already renewed)` : ''}`);
-        else note(globals, `${expiring.length} certificate${expiring.length === 1 ? '' : 's'} expire${expiring.length === 1 ? 's' : ''} within ${window}`);
+        else note(globals, `${plural(expiring.length, 'certificate')} expire${expiring.length === 1 ? 's' : ''} within ${window}`);
         emit(globals, { window, expiring, renewed }, expiring.map(expiringLine).join('\n'), expiring.length ? OUTCOME_CODES.expiring : 0);
       }),
     );

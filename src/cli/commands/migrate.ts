@@ -5,6 +5,7 @@ import type { ResolvedConfig } from '../../core/config/load';
 import { InternalError, InvalidInputError, NotSupportedError } from '../../core/errors';
 import type { CaKeyImporter, CaMigration, MigrationProgress, MigrationResult } from '../../core/migration';
 import type { PassphraseSource } from '../../core/secrets';
+import { plural } from '../../core/text';
 import type { Signer } from '../../core/signer';
 import { emit, fail, globalsOf, loadRuntimeConfig, note, type GlobalOptions } from '../runtime';
 
@@ -266,7 +267,6 @@ function progressBars(globals: GlobalOptions): { update(p: MigrationProgress): v
  * Conflicts never reach it: they stop both runs with exit 8 before anything is written.
  */
 function describe(result: MigrationResult, from: string, to: string): string {
-  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const dry = result.dryRun;
   const crl = (c: CaMigration) => {
     const [source, target] = [BigInt(c.crlNumber), BigInt(c.targetCrlNumber)];

@@ -3,6 +3,7 @@ import { ConflictError, InternalError, withContext } from '../errors';
 import type { CaContext } from './context';
 import { canonicalJson, readCrlNumber, sha256 } from './objects';
 import type { CaPlan } from './plan';
+import { plural } from '../text';
 
 /**
  * Deletes the CA from the source, once it was verified in the target and the source still holds
@@ -13,7 +14,9 @@ import type { CaPlan } from './plan';
  */
 export async function deleteFromSource(ctx: CaContext, plan: CaPlan): Promise<void> {
   const { ca, source } = ctx;
-  if (!plan.verified || !canDeleteCa(source)) throw new InternalError(`deleting CA "${ca}" from the source before it was verified in the target`);
+  if (!canDeleteCa(source))
+    throw new InternalError(`the ${source.kind} store cannot delete a CA; migrateStores should have refused --delete-source before copying`);
+  if (!plan.verified) throw new InternalError(`deleting CA "${ca}" from the source before it was verified in the target`);
   const { records, crlNumber, summary } = plan;
   const now = ctx.options.freshSource?.() ?? source;
   const current = await now.list(ca);
@@ -22,7 +25,7 @@ export async function deleteFromSource(ctx: CaContext, plan: CaPlan): Promise<vo
   const crlNow = await readCrlNumber(now, ca);
   if (changed || crlNow !== crlNumber) {
     const what = changed
-      ? `${changed} certificate record${changed === 1 ? '' : 's'} differ${changed === 1 ? 's' : ''} from what was copied`
+      ? `${plural(changed, 'certificate record')} differ${changed === 1 ? 's' : ''} from what was copied`
       : `its CRL number moved from ${crlNumber} to ${crlNow}`;
     throw new ConflictError(
       `CA "${ca}" was copied and verified in the ${ctx.target.kind} store, but the ${source.kind} store changed meanwhile (${what}): nothing was deleted from the source. Stop what writes to it and run the same command again`,

@@ -2,6 +2,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { inRounds } from '../concurrency';
 import { ConflictError, InternalError, NotFoundError } from '../errors';
 import { readPrivateKey } from '../keys';
+import { plural, someOf } from '../text';
 import type { CaRecord, CertificateRecord, RevocationReason } from '../types';
 import { compareCa, compareCertificate, type Comparison, type HeldCa } from './compare';
 import { readSource, type CaContext } from './context';
@@ -210,7 +211,6 @@ async function compareHeld(ctx: CaContext, serial: string): Promise<Comparison> 
 }
 
 /** How many conflicting serials a message names before summarising the rest. */
-const NAMED_SERIALS = 20;
 
 /**
  * The error that stops a migration whose plans hold conflicts, naming each CA, the serials
@@ -221,10 +221,7 @@ export function conflictError(source: string, target: string, plans: CaPlan[]): 
     const what = [...conflicts.ca];
     const certs = conflicts.certificates;
     if (certs.length) {
-      const named = certs.slice(0, NAMED_SERIALS).join(', ');
-      what.push(
-        `${plural(certs.length, 'certificate')} conflict${certs.length === 1 ? 's' : ''}: ${named}${certs.length > NAMED_SERIALS ? `, and ${certs.length - NAMED_SERIALS} more` : ''}`,
-      );
+      what.push(`${plural(certs.length, 'certificate')} conflict${certs.length === 1 ? 's' : ''}: ${someOf(certs)}`);
     }
     return what.length ? [`CA "${ca}": ${what.join('; ')}`] : [];
   });
@@ -234,8 +231,4 @@ export function conflictError(source: string, target: string, plans: CaPlan[]): 
       `A migration adds only what the target lacks and carries revocations over from valid to revoked. ` +
       `If the ${target} store holds the newer state of the CA, migrate the other way; otherwise migrate into a store that does not hold the CA (another directory or prefix), or remove the CA from the ${target} store first`,
   );
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

@@ -1,13 +1,13 @@
 import { inRounds } from '../concurrency';
 import type { CertStore } from '../cert-store';
 import { ConflictError } from '../errors';
+import { plural, someOf } from '../text';
 import { keylessIgnores, type HeldCa } from './compare';
 import { readSource, reportProgress, type CaContext } from './context';
 import { differingFields, digest, readCaKey, readCrlNumber, readIssued, sha256 } from './objects';
 import type { CaPlan } from './plan';
 
 /** How many differing serials an error names before summarising the rest. */
-const NAMED_SERIALS = 20;
 
 /**
  * Reads every object back from the target (through a fresh instance when given) and compares
@@ -24,10 +24,7 @@ export async function verifyCa(ctx: CaContext, plan: CaPlan): Promise<number> {
   if (targetCrl < plan.crlNumber) problems.push(`the CRL number is ${targetCrl}, behind the source's ${plan.crlNumber}`);
   const differing = await differingCertificates(ctx, target, plan);
   if (differing.length) {
-    const named = differing.slice(0, NAMED_SERIALS).join(', ');
-    problems.push(
-      `${differing.length} certificate${differing.length === 1 ? '' : 's'} differ${differing.length === 1 ? 's' : ''}: ${named}${differing.length > NAMED_SERIALS ? `, and ${differing.length - NAMED_SERIALS} more` : ''}`,
-    );
+    problems.push(`${plural(differing.length, 'certificate')} differ${differing.length === 1 ? 's' : ''}: ${someOf(differing)}`);
   }
   if (problems.length) {
     throw new ConflictError(

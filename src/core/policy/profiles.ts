@@ -90,7 +90,7 @@ function parseConfigDuration(text: string, path: string): number {
   try {
     return parseDuration(text, path);
   } catch (err) {
-    throw new ConfigError((err as Error).message);
+    throw new ConfigError((err as Error).message, { cause: err });
   }
 }
 
