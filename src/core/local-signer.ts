@@ -66,6 +66,7 @@ export class LocalSigner implements Signer {
       ipAddresses: [],
       crlUrls: parent ? this.config.urls.crl : undefined,
       issuingCaUrls: parent ? this.config.urls.issuingCa : undefined,
+      nameConstraints: spec.nameConstraints,
     };
     const der = buildCertificateDer(template, parent ? parent.signer : createDerSigner(key.privateKey()));
     const certPem = toPem(der, 'CERTIFICATE');
