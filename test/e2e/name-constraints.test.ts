@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { certctl, ok, requireBuiltCli, requireTool, run, tempDir } from '../support/cli';
+import { certctl, ok, opensslEcReq, requireBuiltCli, requireTool, run, tempDir } from '../support/cli';
 
 jest.setTimeout(300000);
 
@@ -43,11 +43,7 @@ describe('name constraints (built CLI, three independent verifiers)', () => {
 
   /** A leaf signed with the intermediate's key by openssl, bypassing certctl's policy. */
   function forcedLeaf(file: string, cn: string, san: string): void {
-    run(
-      'openssl',
-      ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${file}.key`, '-subj', `/CN=${cn}`, '-out', `${file}.csr`],
-      { cwd: dir },
-    );
+    opensslEcReq(dir, `${file}.key`, ['-new', '-subj', `/CN=${cn}`, '-out', `${file}.csr`]);
     writeFileSync(
       join(dir, `${file}.ext`),
       `basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n`,
@@ -136,27 +132,7 @@ describe('name constraints (built CLI, three independent verifiers)', () => {
   });
 
   it('sign --csr is held to the constraints too', () => {
-    run(
-      'openssl',
-      [
-        'req',
-        '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        'csr.key',
-        '-subj',
-        '/CN=db.other.example',
-        '-addext',
-        'subjectAltName=DNS:db.other.example',
-        '-out',
-        'out.csr',
-      ],
-      { cwd: dir },
-    );
+    opensslEcReq(dir, 'csr.key', ['-new', '-subj', '/CN=db.other.example', '-addext', 'subjectAltName=DNS:db.other.example', '-out', 'out.csr']);
     const r = certctl(dir, ['--ca', 'inter', 'sign', '--csr', 'out.csr']);
     expect(r.status).toBe(5);
     expect(r.stderr).toContain('DNS name "db.other.example" is outside the name constraints of CA "inter"');

@@ -68,6 +68,19 @@ func report(ok bool, chainLength int, err error) {
 	}
 }
 
+// addAll adds every certificate of every file to pool, or reports the failure and exits.
+func addAll(pool *x509.CertPool, paths []string) {
+	for _, path := range paths {
+		certs, err := load(path)
+		if err != nil {
+			report(false, 0, err)
+		}
+		for _, c := range certs {
+			pool.AddCert(c)
+		}
+	}
+}
+
 func main() {
 	var cas, intermediates files
 	flag.Var(&cas, "ca", "trust anchor PEM (repeatable)")
@@ -82,24 +95,8 @@ func main() {
 	}
 
 	opts := x509.VerifyOptions{Roots: x509.NewCertPool(), Intermediates: x509.NewCertPool()}
-	for _, path := range cas {
-		certs, err := load(path)
-		if err != nil {
-			report(false, 0, err)
-		}
-		for _, c := range certs {
-			opts.Roots.AddCert(c)
-		}
-	}
-	for _, path := range intermediates {
-		certs, err := load(path)
-		if err != nil {
-			report(false, 0, err)
-		}
-		for _, c := range certs {
-			opts.Intermediates.AddCert(c)
-		}
-	}
+	addAll(opts.Roots, cas)
+	addAll(opts.Intermediates, intermediates)
 	leafs, err := load(*leafPath)
 	if err != nil {
 		report(false, 0, err)

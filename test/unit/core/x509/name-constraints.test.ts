@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { InvalidInputError } from '../../../../src/core/errors';
+import { opensslEcReq } from '../../../support/cli';
 import { ipSubtreeText, nameConstraintsExtension, parseIpSubtree, readNameConstraints } from '../../../../src/core/x509/name-constraints';
 
 /** A self-signed CA made by openssl with `nameConstraints = <config>`, as DER. */
@@ -14,31 +15,7 @@ function opensslCaWith(config: string): Buffer {
       join(dir, 'ext.cnf'),
       `[req]\ndistinguished_name=dn\n[dn]\n[ext]\nbasicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign\nnameConstraints=${config}\n`,
     );
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        join(dir, 'k'),
-        '-subj',
-        '/CN=nc',
-        '-days',
-        '1',
-        '-config',
-        join(dir, 'ext.cnf'),
-        '-extensions',
-        'ext',
-        '-out',
-        join(dir, 'c.pem'),
-      ],
-      { stdio: 'pipe' },
-    );
+    opensslEcReq(dir, 'k', ['-x509', '-subj', '/CN=nc', '-days', '1', '-config', join(dir, 'ext.cnf'), '-extensions', 'ext', '-out', join(dir, 'c.pem')]);
     return new X509Certificate(readFileSync(join(dir, 'c.pem'))).raw;
   } finally {
     rmSync(dir, { recursive: true, force: true });
