@@ -7,6 +7,7 @@
 #   - pyca/cryptography, pinned, into the python3 first on PATH
 #     (tools/verify_chain.py)
 #   - zlint, pinned, into .cache/bin (tools/install-zlint.sh)
+#   - the Go chain verifier into .cache/bin (tools/install-go-verifier.sh)
 #   - Keystone + Barbican from Debian packages (tools/openstack-dev.sh install)
 #   - the Vault-API server, built from Go modules (tools/vault-dev.sh build)
 # Idempotent and quiet on success; on failure prints the failing step and its
@@ -78,6 +79,9 @@ fi
 
 # --- zlint -------------------------------------------------------------------------
 step "tools/install-zlint.sh" "$here/install-zlint.sh"
+
+# --- Go chain verifier (standard library only; tools/verify-chain-go) ----------------
+step "tools/install-go-verifier.sh" "$here/install-go-verifier.sh"
 
 # --- Keystone + Barbican (Debian packages; started by the tests' global setup) ------
 step "tools/openstack-dev.sh install" bash "$here/openstack-dev.sh" install

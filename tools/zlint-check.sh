@@ -67,6 +67,9 @@ exclude_names=(
   # single-label names. (The lint also treats the subject CN as a DNS name, so a
   # UUID or "etcd-0" CN trips it.)
   e_ext_san_contains_reserved_ip
+  # The same for name constraints: an intermediate limited to 10.0.0.0/8 is
+  # what a private CA's --permit-ip is for.
+  e_ext_nc_intersects_reserved_ip
   e_dnsname_not_valid_tld
   # CN carries the identity (etcd/Kubernetes client names, node UUIDs) and need
   # not repeat a SAN; the node profile has no SAN at all by design (RFC 5280

@@ -9,11 +9,13 @@ import { withLeftovers } from './fs-atomic';
 import { generateEncodedKey } from './key-encoding';
 import { signLeaves, type PreparedLeaf } from './leaf-signing';
 import { checkKeyType, checkNames, checkValidity } from './policy/check';
+import { chainNameConstraints, checkCreatedConstraints, checkNameConstraints } from './policy/name-constraints';
 import { keyUsageFor, type Profile } from './policy/profiles';
 import { newSerial, parseSerial } from './serial';
 import { Signer, canRevoke, listsIssuedSerials, reportsWarnings, type LeafSpec } from './signer';
 import type { CaRecord, CertificateRecord, IssuedCertificate, KeyType, LeafProfileName, ListFilter, RevocationReason } from './types';
 import { buildCsrDer } from './x509/csr-builder';
+import type { NameConstraints } from './x509/name-constraints';
 import { createDerSigner } from './x509/signing';
 
 /** What `certctl issue` asks for. */
@@ -40,6 +42,8 @@ export interface InitRequest {
   passphrase?: string;
   /** Use this existing key of the signer's token instead of generating one (`init --key-label`). */
   existingKeyLabel?: string;
+  /** NameConstraints for an intermediate (policy/name-constraints.ts parses the flags). */
+  nameConstraints?: NameConstraints;
 }
 
 /**
@@ -77,14 +81,23 @@ export class IssuanceService {
 
   /**
    * Creates the CA (root, or intermediate with `parent`).
-   * @throws ConflictError when it exists; NotFoundError for a missing parent; PolicyError for a TTL past the parent's.
+   * @throws ConflictError when it exists; NotFoundError for a missing parent; PolicyError for a TTL past the parent's
+   *   or a CN outside the chain's name constraints; InvalidInputError for name constraints on a root.
    */
   async init(req: InitRequest): Promise<{ record: CaRecord; notes: string[] }> {
     const keyType = req.keyType ?? 'ec-p256';
     const now = Math.floor(Date.now() / 1000);
     let ttl = req.ttlSeconds ?? (req.parent ? this.config.profiles.intermediate.defaultTtlSeconds : 10 * 365 * 86400);
+    if (req.nameConstraints && !req.parent) {
+      // A root is a trust anchor: RFC 5280 path validation takes only its name and key, and verifiers
+      // differ on whether they apply its extensions; constraints belong on an intermediate.
+      throw new InvalidInputError(
+        '--permit-dns/--exclude-dns/--permit-ip/--exclude-ip need --parent: name constraints go on an intermediate; relying parties do not reliably apply them to a root (a trust anchor)',
+      );
+    }
     if (req.parent) {
       const parent = await this.requireCa(req.parent);
+      checkNameConstraints(chainNameConstraints(parent), { commonName: req.commonName, dnsNames: [], ipAddresses: [] });
       const validity = checkValidity(this.config.profiles.intermediate, req.ttlSeconds, caNotAfter(parent));
       ttl = Math.floor(validity.notAfter.getTime() / 1000) - now;
     }
@@ -97,7 +110,9 @@ export class IssuanceService {
       parent: req.parent,
       passphrase: req.passphrase,
       existingKeyLabel: req.existingKeyLabel,
+      nameConstraints: req.nameConstraints,
     });
+    checkCreatedConstraints(created.record.certPem, req.nameConstraints, this.signer.kind);
     if (req.parent) {
       // The parent's inventory lists its intermediate, so the parent can show and revoke it.
       const x509 = new X509Certificate(created.record.certPem);
@@ -164,6 +179,7 @@ export class IssuanceService {
     const validity = checkValidity(profile, req.ttlSeconds, caNotAfter(ca), new Date(), req.defaultTtlSeconds);
     // Names are checked once up front; a node without --cn gets a fresh UUID per certificate (Flocker).
     const checked = checkNames(profile, req.commonName ?? '', req.dnsNames ?? [], req.ipAddresses ?? [], 'request');
+    checkNameConstraints(chainNameConstraints(ca), checked);
     const needsUuid = profile.uuidCommonName && !req.commonName;
     const warnings = validity.warning ? [validity.warning] : [];
 
@@ -199,6 +215,7 @@ export class IssuanceService {
     const csr = await parseCsr(csrPem, source);
     checkKeyType(profile, csr.keyType, source);
     const names = checkNames(profile, csr.commonName, csr.dnsNames, csr.ipAddresses, source);
+    checkNameConstraints(chainNameConstraints(ca), names);
     if (!names.commonName && names.dnsNames.length === 0 && names.ipAddresses.length === 0) {
       throw new InvalidInputError(`${source}: the request has neither a subject CN nor a SAN; a certificate must name its subject`);
     }

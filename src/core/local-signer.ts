@@ -65,6 +65,7 @@ export class LocalSigner implements Signer {
       ipAddresses: [],
       crlUrls: parent ? this.config.urls.crl : undefined,
       issuingCaUrls: parent ? this.config.urls.issuingCa : undefined,
+      nameConstraints: spec.nameConstraints,
     };
     const der = buildCertificateDer(template, parent ? parent.signer : key.signer);
     const certPem = toPem(der, 'CERTIFICATE');

@@ -1,5 +1,6 @@
 import type { CaRecord, CertificateRecord, KeyType } from './types';
 import type { ExtKeyUsageName, KeyUsageName } from './x509/certificate-builder';
+import type { NameConstraints } from './x509/name-constraints';
 
 /** A certificate the core has built and checked against policy, ready for a signer. */
 export interface LeafSpec {
@@ -39,6 +40,11 @@ export interface CaSpec {
    * signer that keeps keys by label (a PKCS#11 token). Other signers refuse it (NotSupportedError).
    */
   existingKeyLabel?: string;
+  /**
+   * For an intermediate: a critical NameConstraints extension, already validated by the core.
+   * A signer that cannot write all of it throws NotSupportedError naming what, before creating anything.
+   */
+  nameConstraints?: NameConstraints;
 }
 
 /** A new CA: its record and, when the signer does not keep keys itself, the key PEM for the store. */

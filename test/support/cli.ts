@@ -65,6 +65,16 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; input?: s
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * `openssl req` with a new unencrypted P-256 key written to `keyFile`, plus `args` (e.g. `-subj`,
+ * `-out`, or `-x509`); throws with openssl's stderr when it fails.
+ */
+export function opensslEcReq(cwd: string, keyFile: string, args: string[]): CliResult {
+  const r = run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, ...args], { cwd });
+  if (r.status !== 0) throw new Error(`openssl req failed: ${r.stderr}`);
+  return r;
+}
+
 /** Fails loudly (never skips) when a tool the e2e tests rely on is missing. */
 export function requireTool(cmd: string, versionArgs: string[]): void {
   const r = spawnSync(cmd, versionArgs, { encoding: 'utf8' });

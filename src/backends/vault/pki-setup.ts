@@ -43,6 +43,27 @@ const ROLE_SHAPES: { ext: ExtKeyUsageName[]; ku: KeyUsageName[] }[] = (
   { ext, ku: ['digitalSignature', 'keyEncipherment'] as KeyUsageName[] },
 ]);
 
+/**
+ * Vault 1.14's sign-intermediate (and root/generate) take only `permitted_dns_domains`, written as a
+ * critical NameConstraints extension; it ignores `excluded_dns_domains` and IP ranges with no more
+ * than a warning ("Endpoint ignored these unrecognized parameters"), so they are refused up front.
+ * @throws NotSupportedError naming the flags and values Vault cannot write.
+ */
+function refuseInexpressibleConstraints(spec: CaSpec): void {
+  const nc = spec.nameConstraints;
+  if (!nc) return;
+  const cannot = [
+    ...nc.excludedDns.map((d) => `--exclude-dns ${d}`),
+    ...nc.permittedIps.map((ip) => `--permit-ip ${ip}`),
+    ...nc.excludedIps.map((ip) => `--exclude-ip ${ip}`),
+  ];
+  if (cannot.length) {
+    throw new NotSupportedError(
+      `the Vault PKI signer cannot write ${cannot.join(', ')}: Vault's sign-intermediate takes permitted DNS domains only (--permit-dns); nothing was created`,
+    );
+  }
+}
+
 /** The longest lifetime certctl asks Vault to allow on a mount it enables (10 years, as `init`'s default). */
 const MOUNT_MAX_TTL_HOURS = 87600;
 
@@ -77,9 +98,11 @@ export class PkiSetup {
 
   /**
    * Creates the CA inside Vault: a root, or an intermediate signed by `spec.parent`; then its roles.
-   * @throws ConflictError when the mount has an issuer of that name; NotFoundError when the parent has none.
+   * @throws ConflictError when the mount has an issuer of that name; NotFoundError when the parent has none;
+   *   NotSupportedError, before any Vault call, for name constraints Vault cannot write.
    */
   async createCa(spec: CaSpec): Promise<CreatedCa> {
+    refuseInexpressibleConstraints(spec);
     const notes = await this.ensureMount(spec);
     if (await this.issuers.find(spec.name)) {
       throw new ConflictError(`Vault's ${this.mount}/ mount already has an issuer named "${issuerName(spec.name)}"; choose another --ca name`);
@@ -132,6 +155,7 @@ export class PkiSetup {
       max_path_length: 0,
       not_after: vaultTime(spec.notAfter),
       use_csr_values: false,
+      ...(spec.nameConstraints?.permittedDns.length ? { permitted_dns_domains: spec.nameConstraints.permittedDns } : {}),
     });
     const certPem = requirePem(signed.data?.certificate, 'sign-intermediate');
     const imported = await this.client.write<{ imported_issuers?: string[] }>(`${this.mount}/intermediate/set-signed`, { certificate: certPem });

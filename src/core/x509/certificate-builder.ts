@@ -9,6 +9,7 @@ import { InvalidInputError } from '../errors';
 import { bitString, boolean, explicit, implicit, integer, namedBitString, objectIdentifier, octetString, sequence, Tag, time } from './der';
 import { isSingleSequence } from './der-reader';
 import { encodeAuthorityKeyIdentifierExtension, encodeExtension, encodeSerialNumber, subjectAltNameExtension, uriGeneralName } from './fields';
+import { nameConstraintsExtension, type NameConstraints } from './name-constraints';
 import type { DerSigner } from './signing';
 
 /** KeyUsage bits certctl sets. */
@@ -44,6 +45,8 @@ export interface CertificateTemplate {
   crlUrls?: string[];
   /** AuthorityInfoAccess caIssuers when non-empty. */
   issuingCaUrls?: string[];
+  /** A critical NameConstraints extension (CA certificates only), when given. */
+  nameConstraints?: NameConstraints;
 }
 
 const OID = {
@@ -147,10 +150,11 @@ function checkDer(value: Buffer, field: string): void {
 /**
  * TBSCertificate DER for `t`, signed with the algorithm `signatureAlgorithmDer` names. Extension
  * order is fixed: basicConstraints, keyUsage, extKeyUsage, subjectKeyIdentifier,
- * authorityKeyIdentifier, subjectAltName, cRLDistributionPoints, authorityInfoAccess.
+ * authorityKeyIdentifier, subjectAltName, nameConstraints, cRLDistributionPoints, authorityInfoAccess.
  * @throws InvalidInputError for a zero or over-long serial, malformed name/SPKI DER, notAfter before
  * notBefore, an empty subject without SANs, a missing AKI on a certificate that is not self-issued,
- * an invalid IP address, non-ASCII DNS name or URI, or contradictory basicConstraints/keyUsage.
+ * an invalid IP address, non-ASCII DNS name or URI, contradictory basicConstraints/keyUsage, or name
+ * constraints on a certificate that is not a CA.
  */
 export function encodeTbsCertificate(t: CertificateTemplate, signatureAlgorithmDer: Buffer): Buffer {
   checkDer(t.issuerDer, 'issuer name');
@@ -174,6 +178,10 @@ export function encodeTbsCertificate(t: CertificateTemplate, signatureAlgorithmD
   if (t.authorityKeyId) extensions.push(encodeAuthorityKeyIdentifierExtension(t.authorityKeyId));
   // RFC 5280 4.2.1.6: with an empty subject the identity lives in the SAN alone, so it must be critical.
   if (hasSan) extensions.push(subjectAltNameExtension(t.dnsNames, t.ipAddresses, subjectEmpty));
+  if (t.nameConstraints) {
+    if (!t.basicConstraints.ca) throw new InvalidInputError('NameConstraints is only allowed in a CA certificate (RFC 5280 4.2.1.10)');
+    extensions.push(nameConstraintsExtension(t.nameConstraints));
+  }
   if (t.crlUrls?.length) extensions.push(crlDistributionPointsExtension(t.crlUrls));
   if (t.issuingCaUrls?.length) extensions.push(authorityInfoAccessExtension(t.issuingCaUrls));
 

@@ -49,7 +49,7 @@ export function isSingleSequence(der: Uint8Array): boolean {
 }
 
 /** The children of a constructed element; throws what {@link readTlv} throws. */
-function children(buf: Uint8Array, parent: Tlv): Tlv[] {
+export function children(buf: Uint8Array, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
   for (let p = parent.contentStart; p < parent.end;) {
     const t = readTlv(buf, p);

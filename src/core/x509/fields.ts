@@ -128,8 +128,11 @@ function ipv6Octets(text: string): number[] {
   return octets;
 }
 
-/** The iPAddress octets: 4 for IPv4, 16 for IPv6. */
-function ipAddressOctets(text: string): Buffer {
+/**
+ * The iPAddress octets: 4 for IPv4, 16 for IPv6.
+ * @throws InvalidInputError for text that is not an IP address.
+ */
+export function ipAddressOctets(text: string): Buffer {
   // A zone ("fe80::1%eth0") is local to one host and has no place in a certificate.
   const family = text.includes('%') ? 0 : isIP(text);
   if (family === 4) return Buffer.from(ipv4Octets(text));

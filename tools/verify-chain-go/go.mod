@@ -1,0 +1,3 @@
+module certctl.local/verify-chain-go
+
+go 1.22
