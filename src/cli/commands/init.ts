@@ -4,7 +4,7 @@ import { InvalidInputError } from '../../core/errors';
 import { CA_NAME_PATTERN, CA_NAME_RULE } from '../../core/names';
 import { parseNameConstraintFlags, type NameConstraintFlags } from '../../core/policy/name-constraints';
 import { KEY_TYPES, type KeyType } from '../../core/types';
-import { action, collect, emit, note } from '../runtime';
+import { action, collect, emit, note, type GlobalOptions, type Runtime } from '../runtime';
 
 interface InitOptions extends NameConstraintFlags {
   cn: string;
@@ -42,42 +42,43 @@ Examples:
   certctl --ca internal init --cn "Internal CA" --parent default \
     --permit-dns internal.example --permit-ip 10.0.0.0/8 --exclude-dns bad.internal.example   # name constraints`,
     )
-    .action(
-      action(async ({ service, passphrase }, globals, opts: InitOptions) => {
-        if (!KEY_TYPES.includes(opts.keyType as KeyType)) {
-          throw new InvalidInputError(`--key-type ${opts.keyType} is not supported; choose ${KEY_TYPES.join(', ')}`);
-        }
-        if (opts.parent !== undefined && !CA_NAME_PATTERN.test(opts.parent)) {
-          throw new InvalidInputError(`--parent "${opts.parent}" is not a CA name; use ${CA_NAME_RULE}`);
-        }
-        const constraints = parseNameConstraintFlags(opts);
-        for (const line of constraints.notes) note(globals, line);
-        const { record, notes } = await service.init({
-          commonName: opts.cn,
-          keyType: opts.keyType as KeyType,
-          ttlSeconds: opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined,
-          parent: opts.parent,
-          passphrase: passphrase.get(),
-          existingKeyLabel: opts.keyLabel,
-          nameConstraints: constraints.constraints,
-        });
-        for (const line of notes) note(globals, line);
-        note(
-          globals,
-          `created ${record.parent ? `intermediate CA "${record.name}" signed by "${record.parent}"` : `root CA "${record.name}"`} (${record.keyType}${record.keyEncrypted ? ', key encrypted' : ''})`,
-        );
-        emit(
-          globals,
-          {
-            ca: record.name,
-            parent: record.parent ?? null,
-            keyType: record.keyType,
-            keyEncrypted: record.keyEncrypted,
-            nameConstraints: constraints.constraints ?? null,
-            certificate: record.certPem,
-          },
-          record.certPem,
-        );
-      }),
-    );
+    .action(action(runInit));
+}
+
+/** The action of `certctl init`. */
+async function runInit({ service, passphrase }: Runtime, globals: GlobalOptions, opts: InitOptions): Promise<void> {
+  if (!KEY_TYPES.includes(opts.keyType as KeyType)) {
+    throw new InvalidInputError(`--key-type ${opts.keyType} is not supported; choose ${KEY_TYPES.join(', ')}`);
+  }
+  if (opts.parent !== undefined && !CA_NAME_PATTERN.test(opts.parent)) {
+    throw new InvalidInputError(`--parent "${opts.parent}" is not a CA name; use ${CA_NAME_RULE}`);
+  }
+  const constraints = parseNameConstraintFlags(opts);
+  for (const line of constraints.notes) note(globals, line);
+  const { record, notes } = await service.init({
+    commonName: opts.cn,
+    keyType: opts.keyType as KeyType,
+    ttlSeconds: opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined,
+    parent: opts.parent,
+    passphrase: passphrase.get(),
+    existingKeyLabel: opts.keyLabel,
+    nameConstraints: constraints.constraints,
+  });
+  for (const line of notes) note(globals, line);
+  note(
+    globals,
+    `created ${record.parent ? `intermediate CA "${record.name}" signed by "${record.parent}"` : `root CA "${record.name}"`} (${record.keyType}${record.keyEncrypted ? ', key encrypted' : ''})`,
+  );
+  emit(
+    globals,
+    {
+      ca: record.name,
+      parent: record.parent ?? null,
+      keyType: record.keyType,
+      keyEncrypted: record.keyEncrypted,
+      nameConstraints: constraints.constraints ?? null,
+      certificate: record.certPem,
+    },
+    record.certPem,
+  );
 }
