@@ -1,7 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import * as z from 'zod/mini';
-import { describeIssues } from '../../core/config/schema';
-import type { ResolvedConfig } from '../../core/config/load';
+import { parseSection, type ResolvedConfig } from '../../core/config/load';
 import { parseDuration } from '../../core/duration';
 import { ConfigError } from '../../core/errors';
 import { CA_NAME_PATTERN, CA_NAME_RULE } from '../../core/names';
@@ -71,10 +70,7 @@ export interface BarbicanOptions {
  * @throws ConfigError naming `barbican.<key>` or the variable, and what to set.
  */
 export function parseBarbicanOptions(config: ResolvedConfig): BarbicanOptions {
-  const where = config.path ?? 'config';
-  const parsed = optionsSchema.safeParse(config.sections.barbican ?? {});
-  if (!parsed.success) throw new ConfigError(`${where}: ${describeIssues(parsed.error.issues, 'barbican')}`);
-  const o = parsed.data;
+  const o = parseSection(config, 'barbican', optionsSchema);
   const a = o.auth ?? {};
   const env = config.env;
   const file = (p: string | undefined) => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(config.baseDir, p));

@@ -1,8 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import * as z from 'zod/mini';
-import type { ResolvedConfig } from '../../core/config/load';
-import { describeIssues } from '../../core/config/schema';
-import { ConfigError } from '../../core/errors';
+import { parseSection, type ResolvedConfig } from '../../core/config/load';
 
 /** Options of the file backend (`file:` in certctl.yaml). */
 export interface FileStoreOptions {
@@ -21,8 +19,7 @@ const optionsSchema = z.strictObject({ dir: z.optional(z.string().check(z.minLen
  * @throws ConfigError naming `file.<key>`.
  */
 export function parseFileOptions(config: ResolvedConfig): FileStoreOptions {
-  const parsed = optionsSchema.safeParse(config.sections.file ?? {});
-  if (!parsed.success) throw new ConfigError(`${config.path ?? 'config'}: ${describeIssues(parsed.error.issues, 'file')}`);
-  const dir = config.env.CERTCTL_FILE_DIR || parsed.data.dir || 'pki';
+  const o = parseSection(config, 'file', optionsSchema);
+  const dir = config.env.CERTCTL_FILE_DIR || o.dir || 'pki';
   return { dir: isAbsolute(dir) ? dir : resolve(config.env.CERTCTL_FILE_DIR ? process.cwd() : config.baseDir, dir) };
 }

@@ -1,7 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import * as z from 'zod/mini';
-import type { ResolvedConfig } from '../../core/config/load';
-import { describeIssues } from '../../core/config/schema';
+import { parseSection, type ResolvedConfig } from '../../core/config/load';
 import { ConfigError } from '../../core/errors';
 import { readSecretFile } from '../../core/secrets';
 
@@ -40,9 +39,7 @@ const optionsSchema = z.strictObject({
  * @throws ConfigError naming `pkcs11.<key>` and what to set.
  */
 export function parsePkcs11Options(config: ResolvedConfig): Pkcs11Options {
-  const parsed = optionsSchema.safeParse(config.sections.pkcs11 ?? {});
-  if (!parsed.success) throw new ConfigError(`${config.path ?? 'config'}: ${describeIssues(parsed.error.issues, 'pkcs11')}`);
-  const o = parsed.data;
+  const o = parseSection(config, 'pkcs11', optionsSchema);
   const file = (p: string) => (isAbsolute(p) ? p : resolve(config.baseDir, p));
   if (!o.module) throw new ConfigError('pkcs11.module: which PKCS#11 library? Set it to the vendor module, e.g. /usr/lib/softhsm/libsofthsm2.so');
   if (!o.token_label) throw new ConfigError('pkcs11.token_label: which token holds the CA keys? Set its label');

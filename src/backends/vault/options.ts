@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import * as z from 'zod/mini';
-import { describeIssues } from '../../core/config/schema';
-import type { ResolvedConfig } from '../../core/config/load';
+import { parseSection, type ResolvedConfig } from '../../core/config/load';
 import { parseDuration } from '../../core/duration';
 import { ConfigError } from '../../core/errors';
 import { readSecretFile } from '../../core/secrets';
@@ -58,9 +57,7 @@ export interface VaultOptions {
  * @throws ConfigError naming `vault.<key>` or the variable, and what to set.
  */
 export function parseVaultOptions(config: ResolvedConfig): VaultOptions {
-  const parsed = optionsSchema.safeParse(config.sections.vault ?? {});
-  if (!parsed.success) throw new ConfigError(`${config.path ?? 'config'}: ${describeIssues(parsed.error.issues, 'vault')}`);
-  const o = parsed.data;
+  const o = parseSection(config, 'vault', optionsSchema);
   const a = o.auth ?? {};
   const env = config.env;
   const file = (p: string) => (isAbsolute(p) ? p : resolve(config.baseDir, p));

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import type * as z from 'zod/mini';
 import { ConfigError } from '../errors';
 import { parseDuration } from '../duration';
 import { CA_NAME_PATTERN, CA_NAME_RULE } from '../names';
@@ -165,4 +166,15 @@ function readConfigFile(path: string, sections: readonly string[] | undefined): 
   ];
   if (problems.length || !parsed.success) throw new ConfigError(`config file ${path}: ${problems.join('; ')}`);
   return { file: parsed.data, backendSections };
+}
+
+/**
+ * A backend's section of certctl.yaml, parsed with its own schema (an absent section is `{}`, so
+ * defaults apply): what every backend's `parseOptions` starts from.
+ * @throws ConfigError naming the file and `section.key` for each problem.
+ */
+export function parseSection<S extends z.ZodMiniType>(config: ResolvedConfig, section: string, schema: S): z.infer<S> {
+  const parsed = schema.safeParse(config.sections[section] ?? {});
+  if (!parsed.success) throw new ConfigError(`${config.path ?? 'config'}: ${describeIssues(parsed.error.issues, section)}`);
+  return parsed.data;
 }

@@ -1,7 +1,5 @@
 import * as z from 'zod/mini';
-import type { ResolvedConfig } from '../../../src/core/config/load';
-import { describeIssues } from '../../../src/core/config/schema';
-import { ConfigError } from '../../../src/core/errors';
+import { parseSection, type ResolvedConfig } from '../../../src/core/config/load';
 
 /** Options of the memory backend (`memory:` in certctl.yaml). */
 export interface MemoryOptions {
@@ -19,7 +17,6 @@ const schema = z.strictObject({ space: z.optional(z.string().check(z.minLength(1
  * @throws ConfigError naming `memory.<key>`.
  */
 export function parseMemoryOptions(config: ResolvedConfig): MemoryOptions {
-  const parsed = schema.safeParse(config.sections.memory ?? {});
-  if (!parsed.success) throw new ConfigError(`${config.path ?? 'config'}: ${describeIssues(parsed.error.issues, 'memory')}`);
-  return { space: parsed.data.space ?? 'default' };
+  const o = parseSection(config, 'memory', schema);
+  return { space: o.space ?? 'default' };
 }
