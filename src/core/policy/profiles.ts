@@ -14,6 +14,8 @@ export interface Profile {
   requiresSan: boolean;
   /** CN defaults to a new UUID (Flocker node). */
   uuidCommonName: boolean;
+  /** A CN that is a host name or IP is added to the SANs (TLS clients ignore the CN). */
+  commonNameInSan: boolean;
   maxTtlSeconds: number;
   defaultTtlSeconds: number;
   defaultKeyType: KeyType;
@@ -24,13 +26,32 @@ export interface Profile {
 }
 
 const DAY = 86400;
-const BUILTIN: Record<ProfileName, Pick<Profile, 'extKeyUsage' | 'isCa' | 'requiresSan' | 'uuidCommonName'> & { max: number; def: number }> = {
+const BUILTIN: Record<
+  ProfileName,
+  Pick<Profile, 'extKeyUsage' | 'isCa' | 'requiresSan' | 'uuidCommonName' | 'commonNameInSan'> & { max: number; def: number }
+> = {
   // 398 days is the longest validity TLS clients accept for a server certificate.
-  server: { extKeyUsage: ['serverAuth'], isCa: false, requiresSan: true, uuidCommonName: false, max: 398 * DAY, def: 365 * DAY },
-  client: { extKeyUsage: ['clientAuth'], isCa: false, requiresSan: false, uuidCommonName: false, max: 398 * DAY, def: 365 * DAY },
-  peer: { extKeyUsage: ['serverAuth', 'clientAuth'], isCa: false, requiresSan: false, uuidCommonName: false, max: 398 * DAY, def: 365 * DAY },
-  node: { extKeyUsage: ['serverAuth', 'clientAuth'], isCa: false, requiresSan: false, uuidCommonName: true, max: 398 * DAY, def: 365 * DAY },
-  intermediate: { extKeyUsage: [], isCa: true, requiresSan: false, uuidCommonName: false, max: 10 * 365 * DAY, def: 5 * 365 * DAY },
+  server: { extKeyUsage: ['serverAuth'], isCa: false, requiresSan: true, uuidCommonName: false, commonNameInSan: true, max: 398 * DAY, def: 365 * DAY },
+  client: { extKeyUsage: ['clientAuth'], isCa: false, requiresSan: false, uuidCommonName: false, commonNameInSan: false, max: 398 * DAY, def: 365 * DAY },
+  peer: {
+    extKeyUsage: ['serverAuth', 'clientAuth'],
+    isCa: false,
+    requiresSan: false,
+    uuidCommonName: false,
+    commonNameInSan: true,
+    max: 398 * DAY,
+    def: 365 * DAY,
+  },
+  node: {
+    extKeyUsage: ['serverAuth', 'clientAuth'],
+    isCa: false,
+    requiresSan: false,
+    uuidCommonName: true,
+    commonNameInSan: false,
+    max: 398 * DAY,
+    def: 365 * DAY,
+  },
+  intermediate: { extKeyUsage: [], isCa: true, requiresSan: false, uuidCommonName: false, commonNameInSan: false, max: 10 * 365 * DAY, def: 5 * 365 * DAY },
 };
 
 /** Key usage bits for a profile and key type (DESIGN.md table). */
