@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration';
 import { InvalidInputError } from '../../core/errors';
-import { KEY_TYPES, LEAF_PROFILES, type IssuedCertificate, type KeyType, type LeafProfileName } from '../../core/types';
+import { KEY_TYPES, LEAF_PROFILES, type IssuedCertificate, type KeyType } from '../../core/types';
 import { outputDelivery } from '../output/delivery';
 import { FORMATS, checkFormat, checkOutDir } from '../output/layouts';
 import { p12Password } from '../output/p12';
 import { action, collect, emit, note, type GlobalOptions } from '../runtime';
+import { addNameOptions, subjectFlags, type NameOptions } from './name-options';
 
-interface IssueOptions {
+interface IssueOptions extends NameOptions {
   cn?: string;
   dns?: string[];
   ip?: string[];
@@ -21,10 +22,10 @@ interface IssueOptions {
 
 /** `certctl issue PROFILE`: new keys + certificates, kept in the store and, with --out, written there in a deployable layout. */
 export function registerIssue(program: Command): void {
-  program
+  const issue = program
     .command('issue')
     .description('issue a certificate with a new key; with --out, also write it there in a layout (else `certctl export` writes it later)')
-    .argument('<profile>', `profile: ${LEAF_PROFILES.join('|')}`)
+    .argument('<profile>', `profile: ${LEAF_PROFILES.join('|')} or a custom one of certctl.yaml's profiles:`)
     .option('--cn <name>', 'subject common name (node: defaults to a new UUID)')
     .option('--dns <name>', 'DNS subject alternative name (repeatable)', collect)
     .option('--ip <addr>', 'IP subject alternative name (repeatable)', collect)
@@ -46,9 +47,6 @@ Examples:
     )
     .action(
       action(async ({ service }, globals, profile: string, opts: IssueOptions) => {
-        if (!LEAF_PROFILES.includes(profile as LeafProfileName)) {
-          throw new InvalidInputError(`unknown profile "${profile}"; choose ${LEAF_PROFILES.join(', ')} (intermediates: certctl init --parent)`);
-        }
         const format = checkFormat(opts.format);
         if (opts.keyType && !KEY_TYPES.includes(opts.keyType as KeyType)) {
           throw new InvalidInputError(`--key-type ${opts.keyType} is not supported; choose ${KEY_TYPES.join(', ')}`);
@@ -62,10 +60,13 @@ Examples:
         let files: string[] = [];
         const result = await service.issue(
           {
-            profile: profile as LeafProfileName,
+            profile,
             commonName: opts.cn,
+            subject: subjectFlags(opts),
             dnsNames: opts.dns,
             ipAddresses: opts.ip,
+            uris: opts.uri,
+            emails: opts.email,
             ttlSeconds: opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined,
             keyType: opts.keyType as KeyType | undefined,
             count,
@@ -78,6 +79,7 @@ Examples:
         reportIssued(globals, result.items, files, opts.out);
       }),
     );
+  addNameOptions(issue);
 }
 
 function reportIssued(globals: GlobalOptions, items: IssuedCertificate[], files: string[], out: string | undefined): void {

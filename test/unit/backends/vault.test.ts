@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classify, VaultClient, vaultFailure, type VaultFailureReason } from '../../../src/backends/vault/client';
 import { parseVaultOptions, type VaultOptions } from '../../../src/backends/vault/options';
-import { roleName } from '../../../src/backends/vault/pki-setup';
+import { roleName } from '../../../src/backends/vault/pki-roles';
 import { vaultSerial } from '../../../src/backends/vault/vault-pki-signer';
 import { TransportError, type HttpRequest, type HttpResponse, type HttpTransport } from '../../../src/backends/http/transport';
 import type { ResolvedConfig } from '../../../src/core/config/load';
