@@ -116,7 +116,7 @@ export function leafProfile(profiles: Profiles, name: string, flag: string): Pro
  */
 export function buildProfiles(config: Record<string, ProfileConfig> | undefined): Profiles {
   const out = {} as Profiles;
-  for (const name of Object.keys(BUILTIN) as ProfileName[]) out[name] = buildOne(name, BUILTIN[name], config?.[name] ?? {}, true);
+  for (const name of Object.keys(BUILTIN) as ProfileName[]) out[name] = buildOne(name, BUILTIN[name], config?.[name] ?? {}, 'builtin');
   for (const [name, c] of Object.entries(config ?? {})) {
     if (name in BUILTIN) continue;
     const path = `profiles.${name}`;
@@ -126,24 +126,26 @@ export function buildProfiles(config: Record<string, ProfileConfig> | undefined)
     const base: Shape = c.base
       ? BUILTIN[c.base]
       : { extKeyUsage: [], isCa: false, requiresSan: false, uuidCommonName: false, commonNameInSan: false, max: BUILTIN.server.max, def: BUILTIN.server.def };
-    out[name] = buildOne(name, base, c, false, c.base ? out[c.base] : undefined);
+    // `base:` names the built-in's shape, not the operator's policy for it: `profiles.client`'s
+    // allowed_organizations must not leak into every profile built on client.
+    out[name] = buildOne(name, base, c, c.base ? 'base' : 'scratch');
   }
   return out;
 }
 
-/** One profile: `shape` and `inherited` (a base's built profile) under the config `c`. */
-function buildOne(name: string, shape: Shape, c: ProfileConfig, builtin: boolean, inherited?: Profile): Profile {
+/** One profile: a built-in's `shape` (or a blank one, from scratch) under the config `c`. */
+function buildOne(name: string, shape: Shape, c: ProfileConfig, kind: 'builtin' | 'base' | 'scratch'): Profile {
   const path = `profiles.${name}`;
-  if (builtin) {
+  if (kind === 'builtin') {
     for (const key of ['base', 'extended_key_usage', 'key_usage', 'require_san'] as const) {
       if (c[key] !== undefined) throw new ConfigError(`${path}.${key}: a built-in profile keeps its own; define a custom profile with base: ${name} instead`);
     }
   }
-  const maxTtl = c.max_ttl ? parseConfigDuration(c.max_ttl, `${path}.max_ttl`) : (inherited?.maxTtlSeconds ?? shape.max);
-  const defTtl = c.default_ttl ? parseConfigDuration(c.default_ttl, `${path}.default_ttl`) : Math.min(inherited?.defaultTtlSeconds ?? shape.def, maxTtl);
+  const maxTtl = c.max_ttl ? parseConfigDuration(c.max_ttl, `${path}.max_ttl`) : shape.max;
+  const defTtl = c.default_ttl ? parseConfigDuration(c.default_ttl, `${path}.default_ttl`) : Math.min(shape.def, maxTtl);
   if (defTtl > maxTtl)
     throw new ConfigError(`${path}.default_ttl: ${c.default_ttl ?? ''} is longer than max_ttl ${c.max_ttl ?? ''}`.replace(/\s+/g, ' ').trim());
-  const allowedKeyTypes = c.allowed_key_types ?? inherited?.allowedKeyTypes ?? KEY_TYPES;
+  const allowedKeyTypes = c.allowed_key_types ?? KEY_TYPES;
   const defaultKeyType = c.key_type ?? (allowedKeyTypes.includes('ec-p256') ? 'ec-p256' : allowedKeyTypes[0]);
   if (!allowedKeyTypes.includes(defaultKeyType)) {
     throw new ConfigError(`${path}.key_type: ${defaultKeyType} is not in ${path}.allowed_key_types`);
@@ -153,24 +155,25 @@ function buildOne(name: string, shape: Shape, c: ProfileConfig, builtin: boolean
       throw new ConfigError(`${path}.allowed_dns[${i}]: "${pattern}" is not a DNS name or *.suffix pattern`);
     }
   });
-  const extKeyUsage = (c.extended_key_usage as ExtKeyUsageName[] | undefined) ?? inherited?.extKeyUsage ?? shape.extKeyUsage;
+  const extKeyUsage = (c.extended_key_usage as ExtKeyUsageName[] | undefined) ?? shape.extKeyUsage;
   if (new Set(extKeyUsage).size !== extKeyUsage.length) throw new ConfigError(`${path}.extended_key_usage: a purpose is listed twice`);
   return {
     name,
     ...shape,
     extKeyUsage,
-    keyUsage: c.key_usage ?? inherited?.keyUsage,
-    requiresSan: c.require_san ?? inherited?.requiresSan ?? shape.requiresSan,
-    commonNameInSan: inherited?.commonNameInSan ?? (builtin ? shape.commonNameInSan : extKeyUsage.includes('serverAuth')),
+    keyUsage: c.key_usage,
+    requiresSan: c.require_san ?? shape.requiresSan,
+    // From scratch, a CN names a host when the certificate serves TLS.
+    commonNameInSan: kind === 'scratch' ? extKeyUsage.includes('serverAuth') : shape.commonNameInSan,
     maxTtlSeconds: maxTtl,
     defaultTtlSeconds: defTtl,
     defaultKeyType,
     allowedKeyTypes,
-    allowedDns: c.allowed_dns?.map((d) => d.toLowerCase()) ?? inherited?.allowedDns,
-    allowedIps: c.allowed_ips ? { list: parseCidrs(c.allowed_ips, `${path}.allowed_ips`), text: c.allowed_ips } : inherited?.allowedIps,
-    allowedUris: c.allowed_uris ?? inherited?.allowedUris,
-    allowedEmails: c.allowed_emails ?? inherited?.allowedEmails,
-    subject: buildSubjectPolicy(c, path, inherited?.subject),
+    allowedDns: c.allowed_dns?.map((d) => d.toLowerCase()),
+    allowedIps: c.allowed_ips ? { list: parseCidrs(c.allowed_ips, `${path}.allowed_ips`), text: c.allowed_ips } : undefined,
+    allowedUris: c.allowed_uris,
+    allowedEmails: c.allowed_emails,
+    subject: buildSubjectPolicy(c, path),
   };
 }
 

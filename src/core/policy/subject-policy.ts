@@ -21,10 +21,10 @@ export interface AttributePolicy {
 export type SubjectPolicy = Record<SubjectAttributeName, AttributePolicy>;
 
 /**
- * Reads the subject keys of one profile of certctl.yaml, on top of its base's policy.
+ * Reads the subject keys of one profile of certctl.yaml.
  * @throws ConfigError naming the path of a value the attribute cannot hold.
  */
-export function buildSubjectPolicy(config: Record<string, unknown>, path: string, base?: SubjectPolicy): SubjectPolicy {
+export function buildSubjectPolicy(config: Record<string, unknown>, path: string): SubjectPolicy {
   const out = {} as SubjectPolicy;
   for (const type of SUBJECT_ATTRIBUTES) {
     const keys = SUBJECT_KEYS[type];
@@ -38,7 +38,7 @@ export function buildSubjectPolicy(config: Record<string, unknown>, path: string
       }
     });
     if (type === 'serialNumber' && fixed && fixed.length > 1) throw new ConfigError(`${path}.${keys.fixed}: a subject has at most one serialNumber`);
-    out[type] = { allowed: allowed ?? base?.[type].allowed, fixed: fixed ?? base?.[type].fixed ?? [] };
+    out[type] = { allowed, fixed: fixed ?? [] };
   }
   return out;
 }
