@@ -153,22 +153,9 @@ describe("README's profiles, subject attributes and URI/email SANs (built CLI)",
       writeFileSync(join(other.dir, 'certctl.yaml'), `profiles:\n  client:\n${all.join('\n')}\n`);
       ok(other.dir, ['init', '--cn', 'subject root']);
       const subj = '/C=DE/ST=Baden-Württemberg/L=Stuttgart/O=system:masters/O=Ops & Co/OU=platform_team/CN=admin user/serialNumber=A-42';
-      openssl(other.dir, [
-        'req',
-        '-new',
-        '-utf8',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        'k.pem',
-        '-subj',
-        subj,
-        '-out',
-        'r.csr',
-      ]);
+      // -utf8: the -subj text is UTF-8 (without it openssl reads it as Latin-1 and encodes "ü" twice).
+      const req = 'req -new -utf8 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem -out r.csr -subj'.split(' ');
+      openssl(other.dir, [...req, subj]);
       const fromCsr = ok(other.dir, ['sign', '--csr', 'r.csr']).stdout;
       const expected = csrSubjectDer(readFileSync(join(other.dir, 'r.csr'), 'utf8'));
       expect(certificateParts(pemBlocks(fromCsr, 'CERTIFICATE')[0]).subjectDer.toString('hex')).toBe(expected.toString('hex'));
