@@ -85,6 +85,20 @@ describe("README's profiles, subject attributes and URI/email SANs (built CLI)",
     expect({ status: r.status, findings: r.stdout.split('\n').filter((l) => /: (warn|error|fatal) /.test(l)) }).toEqual({ status: 0, findings: [] });
   });
 
+  test('renew keeps the subject attributes and URI/email SANs of the certificate it renews', () => {
+    const records = ok(dir, ['list', '--json']).json!.result as { serial: string; profile: string }[];
+    for (const profile of ['client', 'kube-admin', 'spiffe-workload']) {
+      const old = records.find((r) => r.profile === profile)!;
+      const renewed = ok(dir, ['renew', old.serial, '--out', `renewed-${profile}`, '--json']).json!.result.certificate;
+      const before = ok(dir, ['show', old.serial, '--json']).json!.result;
+      expect({ subject: renewed.subject, uris: renewed.uris, emails: renewed.emails }).toEqual({
+        subject: before.subject,
+        uris: before.uris,
+        emails: before.emails,
+      });
+    }
+  });
+
   test('kube-admin always carries O=system:masters, kubelet O=system:nodes; kubelet-serving has its CN as a SAN', () => {
     expect(openssl(dir, ['x509', '-in', 'out-kube-admin/cert.pem', '-noout', '-subject'])).toBe('subject=O = system:masters, CN = admin\n');
     const kubelet = openssl(dir, ['x509', '-in', 'out-kubelet/cert.pem', '-noout', '-subject', '-ext', 'extendedKeyUsage']);
@@ -229,7 +243,7 @@ describe("README's profiles, subject attributes and URI/email SANs (built CLI)",
     ['profiles:\n  x:\n    base: client\n    country: [usa]\n', 'profiles.x.country[0]: subject C (country) "usa"'],
     ['profiles:\n  x:\n    base: client\n    allowed_organizations: []\n', 'profiles.x.allowed_organizations: expected at least one pattern'],
     ['profiles:\n  x:\n    base: client\n    organisation: [a]\n', 'profiles.x: unknown key "organisation"'],
-    ['profiles:\n  Bad_Name:\n    base: client\n', 'profiles.Bad_Name'],
+    ['profiles:\n  Bad_Name:\n    base: client\n', 'profiles.Bad_Name: expected a profile name of lower-case letters, digits and hyphens'],
   ])('certctl.yaml %j is refused at load with exit 3 naming the path', (yaml, message) => {
     const other = tempDir('certctl-e2e-profiles-config-');
     try {

@@ -35,7 +35,8 @@ interface StoredCertificate {
  * Vault's PKI engine signs (DESIGN.md "Two interfaces, three backends"): the CA key is created
  * inside Vault and never leaves it. One mount holds every certctl CA as an issuer named
  * `certctl-<CA name>`. This class signs, revokes and reads the CRL; the mount, issuers and roles
- * are set up by {@link PkiSetup} (pki-setup.ts, which says why leaves go through roles), a CA key
+ * are set up by {@link PkiSetup} (pki-setup.ts, which says why leaves go through roles; roles `init`
+ * does not write are written on first use, see pki-roles.ts), a CA key
  * is imported by {@link CaKeyImport} (ca-key-import.ts).
  */
 @injectable()

@@ -94,6 +94,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], prefix = '')
       if (issue.code === 'unrecognized_keys') {
         return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
       }
+      if (issue.code === 'invalid_key') return `${path}: ${issue.issues.map((inner) => inner.message).join('; ')}`;
       if (issue.code === 'invalid_value') return `${path}: expected one of ${issue.values.map(String).join(', ')}`;
       if (issue.code === 'invalid_type')
         return `${path}: expected ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}`;

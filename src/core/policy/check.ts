@@ -13,8 +13,9 @@ export interface CheckedNames {
 
 /**
  * Validates and normalises requested names against a profile's policy.
- * The CN of a server or peer certificate that is itself a host name or IP is added to
- * the SANs (TLS clients ignore the CN), and then checked like any other name.
+ * The CN of a profile with `commonNameInSan` (server, peer, custom TLS-server profiles) that is
+ * itself a host name or IP is added to the SANs (TLS clients ignore the CN), and then checked like
+ * any other name; a CN that is a host name in the SANs is written as the SAN is.
  * @throws InvalidInputError for a malformed name; PolicyError for a name the policy refuses.
  */
 export function checkNames(profile: Profile, commonName: string, dns: string[], ips: string[], source = 'request'): CheckedNames {
