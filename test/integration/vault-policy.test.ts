@@ -120,6 +120,12 @@ describeWithVault('Vault signer: subject attributes, custom profiles, URI/email 
     expect(text).toContain('email:ops@prod.example');
   });
 
+  it('what Vault cannot write as asked (a value its roles would trim) is refused with exit 9 naming it', () => {
+    const r = certctl(dir, ['issue', 'workload', '--cn', 'x', '--ou', ' padded'], env);
+    expect(r.status).toBe(9);
+    expect(r.stderr).toContain('subject OU " padded" starts or ends with white space');
+  });
+
   it('policy still refuses before any Vault call', () => {
     const r = certctl(dir, ['issue', 'workload', '--cn', 'x', '--country', 'US'], env);
     expect(r.status).toBe(5);

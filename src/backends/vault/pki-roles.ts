@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { NotSupportedError } from '../../core/errors';
 import type { LeafSpec } from '../../core/signer';
 import { extKeyUsageOid, type ExtKeyUsageName, type KeyUsageName } from '../../core/x509/certificate-builder';
 import { issuerName } from './pki-issuers';
@@ -63,6 +64,23 @@ export function roleFor(ca: string, spec: LeafSpec): { name: string; shape: Role
     .digest('hex')
     .slice(0, 16);
   return { name: `certctl-${ca}-r${digest}`, shape };
+}
+
+/**
+ * Refuses what Vault 1.14 cannot write as asked: it trims every value of a role's subject lists
+ * (`organization`, `ou`, … are comma-string slices, trimmed on parse), so a value with leading or
+ * trailing white space would come back changed.
+ * @throws NotSupportedError naming the attribute and the value.
+ */
+export function checkExpressible(spec: LeafSpec): void {
+  for (const [type, values] of Object.entries(spec.subject ?? {})) {
+    const bad = type !== 'serialNumber' ? values.find((v) => v !== v.trim()) : undefined;
+    if (bad !== undefined) {
+      throw new NotSupportedError(
+        `subject ${type} "${bad}" starts or ends with white space, which Vault's roles trim; ask for "${bad.trim()}" or sign with a local signer`,
+      );
+    }
+  }
 }
 
 /**

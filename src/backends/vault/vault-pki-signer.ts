@@ -11,7 +11,7 @@ import { VaultClient, vaultFailure } from './client';
 import { CaKeyImport } from './ca-key-import';
 import { VaultOptions } from './options';
 import { issuerName, normalizePem, PkiIssuers, requirePem, vaultTime } from './pki-issuers';
-import { roleBody, roleFor, ROLE_SHAPES, roleName } from './pki-roles';
+import { checkExpressible, roleBody, roleFor, ROLE_SHAPES, roleName } from './pki-roles';
 import { PkiSetup } from './pki-setup';
 
 /** Vault's serial form: lower-case hex pairs joined by colons. */
@@ -90,6 +90,7 @@ export class VaultPkiSigner implements RemoteSigner, WarningSigner, RevokingSign
 
   private async signOne(ca: string, spec: LeafSpec): Promise<Buffer> {
     if (spec.basicConstraints.ca) throw new NotSupportedError('Vault signs CA certificates only through `certctl init --parent`');
+    checkExpressible(spec);
     const { name: role, shape } = roleFor(ca, spec);
     if (!ROLE_SHAPES.some((r) => roleName(ca, r.ext, r.ku) === role)) await this.ensureRole(role, roleBody(ca, shape));
     let res;
