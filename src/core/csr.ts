@@ -3,25 +3,40 @@ import { InvalidInputError, PolicyError } from './errors';
 import { keyTypeOf } from './keys';
 import { peculiarX509 } from './x509/peculiar';
 import type { KeyType } from './types';
+import type { SubjectAttributeName, SubjectAttributes } from './x509/subject';
 
 /** What certctl takes from a CSR. Which fields are honoured is explicit: */
 export interface ParsedCsr {
-  /** Subject CN: honoured (checked by policy). Other subject attributes are dropped. */
+  /** Subject CN: honoured (checked by policy). */
   commonName: string;
-  /** DNS and IP SANs: honoured after policy. Any other SAN type is refused. */
+  /** O, OU, C, ST, L, serialNumber: honoured where the profile allows them, else dropped with a warning. */
+  subject: SubjectAttributes;
+  /** DNS, IP, URI and email SANs: honoured after policy. Any other SAN type is refused. */
   dnsNames: string[];
   ipAddresses: string[];
+  uris: string[];
+  emails: string[];
   /** The public key: honoured after the key-type check. */
   spkiDer: Buffer;
   keyType: KeyType;
   csrDer: Buffer;
-  /** What was in the CSR and ignored (other subject attributes, requested key usages, EKUs). */
+  /** What was in the CSR and ignored (subject attributes certctl never writes, requested key usages, EKUs). */
   ignored: string[];
 }
 
 const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 const OID_SAN = '2.5.29.17';
 const OID_DSA = '1.2.840.10040.4.1';
+/** Subject attribute types as @peculiar/x509's Name reports them, and what certctl calls them. */
+const SUBJECT_TYPES: Record<string, SubjectAttributeName> = {
+  C: 'C',
+  ST: 'ST',
+  L: 'L',
+  O: 'O',
+  OU: 'OU',
+  '2.5.4.5': 'serialNumber',
+  serialNumber: 'serialNumber',
+};
 const EXTENSION_NAMES: Record<string, string> = {
   '2.5.29.15': 'keyUsage (the profile sets key usage)',
   '2.5.29.37': 'extendedKeyUsage (the profile sets EKU)',
@@ -32,7 +47,7 @@ const EXTENSION_NAMES: Record<string, string> = {
  * Parses and verifies a PKCS#10 CSR. Never honours the CSR's CA bit, key usages or
  * extended key usages: the profile decides those.
  * @throws InvalidInputError for malformed PEM/DER or a bad signature;
- *         PolicyError for CA:true, a weak or unsupported key, or a SAN type certctl does not sign.
+ *         PolicyError for CA:true, a weak or unsupported key, or a SAN type certctl does not sign (other than DNS, IP, URI, email).
  */
 export async function parseCsr(pem: string, source: string): Promise<ParsedCsr> {
   const x509 = peculiarX509();
@@ -72,23 +87,28 @@ export async function parseCsr(pem: string, source: string): Promise<ParsedCsr> 
 
 /**
  * The names a CSR asks for, and what in it certctl ignores.
- * @throws PolicyError for CA:true or a SAN type other than DNS and IP.
+ * @throws PolicyError for CA:true or a SAN type other than DNS, IP, URI and email.
  */
 function readRequested(
   csr: import('@peculiar/x509').Pkcs10CertificateRequest,
   x509: typeof import('@peculiar/x509'),
   source: string,
-): Pick<ParsedCsr, 'commonName' | 'dnsNames' | 'ipAddresses' | 'ignored'> {
+): Pick<ParsedCsr, 'commonName' | 'subject' | 'dnsNames' | 'ipAddresses' | 'uris' | 'emails' | 'ignored'> {
   const ignored: string[] = [];
   let commonName = '';
+  const subject: SubjectAttributes = {};
   for (const rdn of csr.subjectName.toJSON()) {
     for (const [type, values] of Object.entries(rdn)) {
+      const known = SUBJECT_TYPES[type];
       if (type === 'CN' && !commonName) commonName = values[0];
+      else if (known) subject[known] = [...(subject[known] ?? []), ...values];
       else ignored.push(`subject ${type}`);
     }
   }
   const dnsNames: string[] = [];
   const ipAddresses: string[] = [];
+  const uris: string[] = [];
+  const emails: string[] = [];
   for (const ext of csr.extensions) {
     if (ext.type === OID_BASIC_CONSTRAINTS) {
       const bc = new x509.BasicConstraintsExtension(ext.rawData);
@@ -102,13 +122,17 @@ function readRequested(
       for (const name of san.names.items) {
         if (name.type === 'dns') dnsNames.push(name.value);
         else if (name.type === 'ip') ipAddresses.push(name.value);
+        else if (name.type === 'url') uris.push(name.value);
+        else if (name.type === 'email') emails.push(name.value);
         else {
-          throw new PolicyError(`${source}: subjectAltName of type ${name.type} ("${name.value}") is not signed by certctl; request only DNS and IP names`);
+          throw new PolicyError(
+            `${source}: subjectAltName of type ${name.type} ("${name.value}") is not signed by certctl; request only DNS, IP, URI and email names`,
+          );
         }
       }
     } else {
       ignored.push(EXTENSION_NAMES[ext.type] ?? `extension ${ext.type}`);
     }
   }
-  return { commonName, dnsNames, ipAddresses, ignored };
+  return { commonName, subject, dnsNames, ipAddresses, uris, emails, ignored };
 }

@@ -10,20 +10,30 @@ import { generateEncodedKey } from './key-encoding';
 import { signLeaves, type PreparedLeaf } from './leaf-signing';
 import { checkKeyType, checkNames, checkValidity } from './policy/check';
 import { chainNameConstraints, checkCreatedConstraints, checkNameConstraints } from './policy/name-constraints';
-import { keyUsageFor, type Profile } from './policy/profiles';
+import { checkOtherNames, type CheckedOtherNames } from './policy/other-names';
+import { keyUsageFor, leafProfile, type Profile } from './policy/profiles';
+import { checkSubject } from './policy/subject-policy';
 import { newSerial, parseSerial } from './serial';
 import { Signer, canRevoke, listsIssuedSerials, reportsWarnings, type LeafSpec } from './signer';
-import type { CaRecord, CertificateRecord, IssuedCertificate, KeyType, LeafProfileName, ListFilter, RevocationReason } from './types';
+import type { CaRecord, CertificateRecord, IssuedCertificate, KeyType, ListFilter, RevocationReason } from './types';
+import { PolicyError } from './errors';
+import type { SubjectAttributes } from './x509/subject';
 import { buildCsrDer } from './x509/csr-builder';
 import type { NameConstraints } from './x509/name-constraints';
 import { createDerSigner } from './x509/signing';
 
 /** What `certctl issue` asks for. */
 export interface IssueRequest {
-  profile: LeafProfileName;
+  /** A built-in leaf profile or a custom one of certctl.yaml. */
+  profile: string;
   commonName?: string;
+  /** Subject attributes besides CN (`--org`, `--ou`, …), under the profile's `allowed_*`. */
+  subject?: SubjectAttributes;
   dnsNames?: string[];
   ipAddresses?: string[];
+  /** URI and email SANs, under the profile's `allowed_uris` / `allowed_emails`. */
+  uris?: string[];
+  emails?: string[];
   ttlSeconds?: number;
   /** The TTL when none is asked for (default: the profile's); shortened to end with the CA. */
   defaultTtlSeconds?: number;
@@ -161,7 +171,7 @@ export class IssuanceService {
    */
   async issue(req: IssueRequest, delivery?: Delivery): Promise<IssueResult> {
     const ca = await this.requireCa();
-    const profile = this.config.profiles[req.profile];
+    const profile = leafProfile(this.config.profiles, req.profile, 'issue');
     const count = req.count ?? 1;
     if (!Number.isInteger(count) || count < 1 || count > 100000) {
       throw new InvalidInputError(`--count must be a whole number from 1 to 100000, not ${req.count}`);
@@ -180,16 +190,18 @@ export class IssuanceService {
     // Names are checked once up front; a node without --cn gets a fresh UUID per certificate (Flocker).
     const checked = checkNames(profile, req.commonName ?? '', req.dnsNames ?? [], req.ipAddresses ?? [], 'request');
     checkNameConstraints(chainNameConstraints(ca), checked);
+    const { subject } = checkSubject(profile.name, profile.subject, req.subject ?? {}, false, 'request');
+    const others = checkOtherNames(profile, req.uris ?? [], req.emails ?? [], 'request');
     const needsUuid = profile.uuidCommonName && !req.commonName;
     const warnings = validity.warning ? [validity.warning] : [];
 
     this.takeSignerWarnings();
     const leaf = async (remote: boolean): Promise<PreparedLeaf> => {
       const key = await generateEncodedKey(keyType);
-      const names = needsUuid ? { ...checked, commonName: randomUUID() } : checked;
+      const names = { ...(needsUuid ? { ...checked, commonName: randomUUID() } : checked), ...others, subject };
       // A remote CA takes the key from a CSR: built here, with the key certctl just made, so the key stays in the core.
       const csrDer = remote
-        ? buildCsrDer({ commonName: names.commonName, dnsNames: [], ipAddresses: [], spkiDer: key.spkiDer }, createDerSigner(key.privateKey()))
+        ? buildCsrDer({ commonName: names.commonName, subject, dnsNames: [], ipAddresses: [], spkiDer: key.spkiDer }, createDerSigner(key.privateKey()))
         : undefined;
       return { spec: this.leafSpec(profile, names, keyType, key.spkiDer, validity, csrDer), keyPem: key.pkcs8Pem };
     };
@@ -209,14 +221,16 @@ export class IssuanceService {
    * Signs a CSR (Magnum's ca-sign). The CSR's CA bit, key usages and EKUs are never honoured.
    * @throws InvalidInputError for a malformed or badly signed CSR; PolicyError for CA:true, weak keys, names outside policy.
    */
-  async signCsr(csrPem: string, profileName: LeafProfileName, ttlSeconds: number | undefined, source: string): Promise<IssueResult> {
+  async signCsr(csrPem: string, profileName: string, ttlSeconds: number | undefined, source: string): Promise<IssueResult> {
     const ca = await this.requireCa();
-    const profile = this.config.profiles[profileName];
+    const profile = leafProfile(this.config.profiles, profileName, '--profile');
     const csr = await parseCsr(csrPem, source);
     checkKeyType(profile, csr.keyType, source);
-    const names = checkNames(profile, csr.commonName, csr.dnsNames, csr.ipAddresses, source);
-    checkNameConstraints(chainNameConstraints(ca), names);
-    if (!names.commonName && names.dnsNames.length === 0 && names.ipAddresses.length === 0) {
+    const checked = checkNames(profile, csr.commonName, csr.dnsNames, csr.ipAddresses, source);
+    const { subject, ignored } = checkSubject(profile.name, profile.subject, csr.subject, true, source);
+    checkNameConstraints(chainNameConstraints(ca), checked);
+    const names = { ...checked, ...checkOtherNames(profile, csr.uris, csr.emails, source), subject };
+    if (!names.commonName && names.dnsNames.length === 0 && names.ipAddresses.length === 0 && names.uris.length === 0 && names.emails.length === 0) {
       throw new InvalidInputError(`${source}: the request has neither a subject CN nor a SAN; a certificate must name its subject`);
     }
     const validity = checkValidity(profile, ttlSeconds, caNotAfter(ca));
@@ -226,7 +240,7 @@ export class IssuanceService {
     await this.audit('issue', [item.record.serial], { profile: profileName, csr: true });
     const warnings = validity.warning ? [validity.warning] : [];
     warnings.push(...this.takeSignerWarnings());
-    if (csr.ignored.length) warnings.push(`not taken from the CSR: ${csr.ignored.join(', ')}`);
+    if (ignored.length || csr.ignored.length) warnings.push(`not taken from the CSR: ${[...ignored, ...csr.ignored].join(', ')}`);
     return { items: [item], ca, warnings };
   }
 
@@ -249,8 +263,11 @@ export class IssuanceService {
       {
         profile: r.profile,
         commonName: r.commonName || undefined,
+        subject: requestedSubject(this.config.profiles[r.profile], r.subject),
         dnsNames: r.dnsNames,
         ipAddresses: r.ipAddresses,
+        uris: r.uris,
+        emails: r.emails,
         keyType: r.keyType,
         ttlSeconds,
         defaultTtlSeconds: originalTtl,
@@ -353,22 +370,29 @@ export class IssuanceService {
 
   private leafSpec(
     profile: Profile,
-    names: { commonName: string; dnsNames: string[]; ipAddresses: string[] },
+    names: { commonName: string; dnsNames: string[]; ipAddresses: string[]; subject: SubjectAttributes } & CheckedOtherNames,
     keyType: KeyType,
     spkiDer: Buffer,
     validity: { notBefore: Date; notAfter: Date },
     csrDer: Buffer | undefined,
   ): LeafSpec {
+    const keyUsage = keyUsageFor(profile, keyType);
+    if (keyUsage.length === 0) {
+      throw new PolicyError(`profiles.${profile.name}.key_usage leaves no usage a ${keyType} key can perform; add digitalSignature or use another key type`);
+    }
     return {
       serial: newSerial(),
       commonName: names.commonName,
+      ...(Object.keys(names.subject).length ? { subject: names.subject } : {}),
       dnsNames: names.dnsNames,
       ipAddresses: names.ipAddresses,
+      ...(names.uris.length ? { uris: names.uris } : {}),
+      ...(names.emails.length ? { emails: names.emails } : {}),
       notBefore: validity.notBefore,
       notAfter: validity.notAfter,
       keyType,
       spkiDer,
-      keyUsage: keyUsageFor(profile, keyType),
+      keyUsage,
       extKeyUsage: profile.extKeyUsage,
       basicConstraints: { ca: false },
       csrDer,
@@ -383,6 +407,17 @@ export class IssuanceService {
   private takeSignerWarnings(): string[] {
     return reportsWarnings(this.signer) ? this.signer.takeWarnings() : [];
   }
+}
+
+/** What a renewal asks for again: the record's subject attributes less the profile's fixed values (written anyway). */
+function requestedSubject(profile: Profile | undefined, subject: SubjectAttributes | undefined): SubjectAttributes | undefined {
+  if (!subject || !profile) return subject;
+  const out: SubjectAttributes = {};
+  for (const [type, values] of Object.entries(subject) as [keyof SubjectAttributes, string[]][]) {
+    const asked = values.filter((v) => !profile.subject[type].fixed.includes(v));
+    if (asked.length) out[type] = asked;
+  }
+  return out;
 }
 
 /** The CA certificate's notAfter. */

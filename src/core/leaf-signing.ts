@@ -3,7 +3,7 @@ import { mapLimit } from './concurrency';
 import { withContext } from './errors';
 import { isRemoteSigner, type LeafSpec, type RemoteSigner, type Signer } from './signer';
 import { serialToHex } from './serial';
-import type { CaRecord, IssuedCertificate, LeafProfileName } from './types';
+import type { CaRecord, IssuedCertificate } from './types';
 import { toPem } from './x509/pem';
 import { checkSignedCertificate, type SignedFacts } from './x509/signed-check';
 import { plural } from './text';
@@ -34,7 +34,7 @@ const CHUNK = 256;
 export async function signLeaves(
   signer: Signer,
   ca: CaRecord,
-  profile: LeafProfileName,
+  profile: string,
   count: number,
   make: LeafMaker,
   onProgress?: (done: number, total: number) => void,
@@ -63,7 +63,7 @@ export async function signLeaves(
 async function signRemotely(
   signer: RemoteSigner,
   ca: CaRecord,
-  profile: LeafProfileName,
+  profile: string,
   count: number,
   make: LeafMaker,
   onProgress?: (done: number, total: number) => void,
@@ -93,15 +93,18 @@ async function signRemotely(
 }
 
 /** The store's view of a signed leaf; `facts` (from a remote CA) win over what the spec asked for. */
-function toIssued(leaf: PreparedLeaf, profile: LeafProfileName, der: Buffer, facts?: SignedFacts): IssuedCertificate {
+function toIssued(leaf: PreparedLeaf, profile: string, der: Buffer, facts?: SignedFacts): IssuedCertificate {
   const { spec, keyPem } = leaf;
   return {
     record: {
       serial: facts ? facts.serial : serialToHex(spec.serial),
       profile,
       commonName: spec.commonName,
+      ...(spec.subject ? { subject: spec.subject } : {}),
       dnsNames: spec.dnsNames,
       ipAddresses: spec.ipAddresses,
+      ...(spec.uris ? { uris: spec.uris } : {}),
+      ...(spec.emails ? { emails: spec.emails } : {}),
       keyType: spec.keyType,
       notBefore: (facts ? facts.notBefore : spec.notBefore).toISOString(),
       notAfter: (facts ? facts.notAfter : spec.notAfter).toISOString(),

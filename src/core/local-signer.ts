@@ -11,6 +11,7 @@ import { certificateParts } from './x509/der-reader';
 import { buildCertificateDer, type CertificateTemplate } from './x509/certificate-builder';
 import { buildCrlDer } from './x509/crl-builder';
 import { encodeName } from './x509/fields';
+import { encodeSubject } from './x509/subject';
 import { pemBlocks, toPem } from './x509/pem';
 import { keyIdentifier, type DerSigner } from './x509/signing';
 
@@ -89,7 +90,7 @@ export class LocalSigner implements Signer {
         {
           serial: spec.serial,
           issuerDer: loaded.subjectDer,
-          subjectDer: encodeName(spec.commonName ? [{ type: 'CN', value: spec.commonName }] : []),
+          subjectDer: encodeSubject(spec.commonName, spec.subject),
           notBefore: spec.notBefore,
           notAfter: spec.notAfter,
           spkiDer: spec.spkiDer,
@@ -100,6 +101,8 @@ export class LocalSigner implements Signer {
           authorityKeyId: loaded.subjectKeyId,
           dnsNames: spec.dnsNames,
           ipAddresses: spec.ipAddresses,
+          uris: spec.uris,
+          emails: spec.emails,
           crlUrls: crl,
           issuingCaUrls: issuingCa,
         },

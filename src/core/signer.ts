@@ -1,13 +1,19 @@
 import type { CaRecord, CertificateRecord, KeyType } from './types';
 import type { ExtKeyUsageName, KeyUsageName } from './x509/certificate-builder';
 import type { NameConstraints } from './x509/name-constraints';
+import type { SubjectAttributes } from './x509/subject';
 
 /** A certificate the core has built and checked against policy, ready for a signer. */
 export interface LeafSpec {
   serial: Buffer;
   commonName: string;
+  /** Subject attributes besides CN (O, OU, C, ST, L, serialNumber), checked against the profile. */
+  subject?: SubjectAttributes;
   dnsNames: string[];
   ipAddresses: string[];
+  /** URI and email SANs, checked against the profile. */
+  uris?: string[];
+  emails?: string[];
   notBefore: Date;
   notAfter: Date;
   keyType: KeyType;

@@ -16,11 +16,17 @@ export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 export interface CertificateRecord {
   /** Canonical serial: uppercase hex of the positive integer, no colons, even length. */
   serial: string;
-  profile: ProfileName;
+  /** A built-in profile (ProfileName) or a custom one of certctl.yaml. */
+  profile: string;
   /** Subject common name ('' when the subject is empty). */
   commonName: string;
+  /** Subject attributes besides CN, by type (O, OU, C, ST, L, serialNumber); absent in records written before they existed. */
+  subject?: Partial<Record<'C' | 'ST' | 'L' | 'O' | 'OU' | 'serialNumber', string[]>>;
   dnsNames: string[];
   ipAddresses: string[];
+  /** URI and email SANs; absent in records written before they existed. */
+  uris?: string[];
+  emails?: string[];
   /** Key type of the certified key. */
   keyType: KeyType;
   notBefore: string;

@@ -2,16 +2,9 @@ import type { ResolvedConfig } from '../../core/config/load';
 import { ConflictError, InternalError, NotFoundError, NotSupportedError } from '../../core/errors';
 import type { CaSpec, CreatedCa } from '../../core/signer';
 import type { KeyType } from '../../core/types';
-import type { ExtKeyUsageName, KeyUsageName } from '../../core/x509/certificate-builder';
 import type { VaultClient } from './client';
+import { ROLE_SHAPES, roleBody, roleName } from './pki-roles';
 import { issuerName, normalizePem, requirePem, vaultTime, type PkiIssuers } from './pki-issuers';
-
-const KEY_USAGE: Record<KeyUsageName, string> = {
-  digitalSignature: 'DigitalSignature',
-  keyEncipherment: 'KeyEncipherment',
-  keyCertSign: 'CertSign',
-  cRLSign: 'CRLSign',
-};
 
 /** Vault's key_type/key_bits for each certctl key type. */
 function vaultKey(keyType: KeyType): { key_type: string; key_bits: number } {
@@ -28,20 +21,6 @@ function vaultKey(keyType: KeyType): { key_type: string; key_bits: number } {
       return { key_type: 'ed25519', key_bits: 0 };
   }
 }
-
-/** The role certctl signs a leaf with: one per CA, extended key usage set and key usage set. */
-export function roleName(ca: string, extKeyUsage: ExtKeyUsageName[], keyUsage: KeyUsageName[]): string {
-  const eku = extKeyUsage.includes('serverAuth') && extKeyUsage.includes('clientAuth') ? 'peer' : extKeyUsage.includes('serverAuth') ? 'server' : 'client';
-  return `certctl-${ca}-${eku}-${keyUsage.includes('keyEncipherment') ? 'sig-enc' : 'sig'}`;
-}
-
-/** Every (extended key usage, key usage) pair DESIGN.md's leaf profiles produce. */
-const ROLE_SHAPES: { ext: ExtKeyUsageName[]; ku: KeyUsageName[] }[] = (
-  [['serverAuth'], ['clientAuth'], ['serverAuth', 'clientAuth']] as ExtKeyUsageName[][]
-).flatMap((ext) => [
-  { ext, ku: ['digitalSignature'] as KeyUsageName[] },
-  { ext, ku: ['digitalSignature', 'keyEncipherment'] as KeyUsageName[] },
-]);
 
 /**
  * Vault 1.14's sign-intermediate (and root/generate) take only `permitted_dns_domains`, written as a
@@ -84,9 +63,10 @@ interface MountEntry {
  * usages over the request's. A role can do what DESIGN.md's profiles need — critical
  * BasicConstraints CA:FALSE (`basic_constraints_valid_for_non_ca`), a 60 s backdate, exactly
  * the profile's key usage and extended key usage — and takes the subject CN and SANs from the
- * request, which certctl fills from its own checked names. So one role is written per
- * (CA, extended key usage, key usage) with every name restriction off: certctl's policy, checked
- * in the core before any Vault call, stays the only policy.
+ * request, which certctl fills from its own checked names. So `init` writes one role per
+ * (CA, extended key usage, key usage) of the built-in profiles with every name restriction off:
+ * certctl's policy, checked in the core before any Vault call, stays the only policy. Other shapes
+ * (custom profiles, subject attributes) get their role on demand (pki-roles.ts, VaultPkiSigner).
  */
 export class PkiSetup {
   constructor(
@@ -204,35 +184,9 @@ export class PkiSetup {
     return notes;
   }
 
-  /** Writes (or rewrites: idempotent) the CA's roles; returns a note for the operator. */
+  /** Writes (or rewrites: idempotent) the CA's roles of the built-in profiles; returns a note for the operator. */
   async writeRoles(ca: string): Promise<string> {
-    for (const shape of ROLE_SHAPES) {
-      await this.client.write(`${this.mount}/roles/${roleName(ca, shape.ext, shape.ku)}`, {
-        issuer_ref: issuerName(ca),
-        key_type: 'any',
-        key_usage: shape.ku.map((u) => KEY_USAGE[u]),
-        ext_key_usage: [],
-        server_flag: shape.ext.includes('serverAuth'),
-        client_flag: shape.ext.includes('clientAuth'),
-        code_signing_flag: false,
-        email_protection_flag: false,
-        basic_constraints_valid_for_non_ca: true,
-        not_before_duration: '60s',
-        // Names were checked by certctl's policy; Vault's own name rules stay out of the way.
-        allow_any_name: true,
-        enforce_hostnames: false,
-        allow_ip_sans: true,
-        allow_wildcard_certificates: true,
-        allow_localhost: true,
-        allow_bare_domains: true,
-        require_cn: false,
-        use_csr_common_name: false,
-        use_csr_sans: false,
-        cn_validations: ['disabled'],
-        no_store: false,
-        generate_lease: false,
-      });
-    }
+    for (const shape of ROLE_SHAPES) await this.client.write(`${this.mount}/roles/${roleName(ca, shape.ext, shape.ku)}`, roleBody(ca, shape));
     return `wrote the roles certctl signs ${ca}'s leaves with: ${ROLE_SHAPES.map((r) => roleName(ca, r.ext, r.ku)).join(', ')}`;
   }
 }

@@ -11,7 +11,8 @@ import { VaultClient, vaultFailure } from './client';
 import { CaKeyImport } from './ca-key-import';
 import { VaultOptions } from './options';
 import { issuerName, normalizePem, PkiIssuers, requirePem, vaultTime } from './pki-issuers';
-import { PkiSetup, roleName } from './pki-setup';
+import { checkExpressible, roleBody, roleFor, ROLE_SHAPES, roleName } from './pki-roles';
+import { PkiSetup } from './pki-setup';
 
 /** Vault's serial form: lower-case hex pairs joined by colons. */
 export function vaultSerial(serial: string): string {
@@ -34,7 +35,8 @@ interface StoredCertificate {
  * Vault's PKI engine signs (DESIGN.md "Two interfaces, three backends"): the CA key is created
  * inside Vault and never leaves it. One mount holds every certctl CA as an issuer named
  * `certctl-<CA name>`. This class signs, revokes and reads the CRL; the mount, issuers and roles
- * are set up by {@link PkiSetup} (pki-setup.ts, which says why leaves go through roles), a CA key
+ * are set up by {@link PkiSetup} (pki-setup.ts, which says why leaves go through roles; roles `init`
+ * does not write are written on first use, see pki-roles.ts), a CA key
  * is imported by {@link CaKeyImport} (ca-key-import.ts).
  */
 @injectable()
@@ -44,6 +46,8 @@ export class VaultPkiSigner implements RemoteSigner, WarningSigner, RevokingSign
   readonly importTarget: string;
   private readonly mount: string;
   private parts?: { issuers: PkiIssuers; setup: PkiSetup; caImport: CaKeyImport };
+  /** Roles written on demand by this process (see {@link ensureRole}), by name. */
+  private readonly rolesWritten = new Map<string, Promise<void>>();
 
   constructor(
     @inject(VaultClient) private readonly client: VaultClient,
@@ -89,15 +93,20 @@ export class VaultPkiSigner implements RemoteSigner, WarningSigner, RevokingSign
 
   private async signOne(ca: string, spec: LeafSpec): Promise<Buffer> {
     if (spec.basicConstraints.ca) throw new NotSupportedError('Vault signs CA certificates only through `certctl init --parent`');
-    const role = roleName(ca, spec.extKeyUsage, spec.keyUsage);
+    checkExpressible(spec);
+    const { name: role, shape } = roleFor(ca, spec);
+    if (!ROLE_SHAPES.some((r) => roleName(ca, r.ext, r.ku) === role)) await this.ensureRole(role, roleBody(ca, shape));
     let res;
     try {
       res = await this.client.write<{ certificate: string; expiration?: number; serial_number?: string }>(`${this.mount}/sign/${role}`, {
         csr: toCsrPem(spec),
         // The names certctl checked, not the CSR's: the core may have added the CN to the SANs.
         common_name: spec.commonName,
-        alt_names: spec.dnsNames.join(','),
+        // Vault takes email SANs from alt_names (an entry with "@"), URI SANs from uri_sans, O/OU/C/ST/L from the role.
+        alt_names: [...spec.dnsNames, ...(spec.emails ?? [])].join(','),
         ip_sans: spec.ipAddresses.join(','),
+        ...(spec.uris?.length ? { uri_sans: spec.uris } : {}),
+        ...(spec.subject?.serialNumber ? { serial_number: spec.subject.serialNumber[0] } : {}),
         exclude_cn_from_sans: true,
         not_after: vaultTime(spec.notAfter),
       });
@@ -108,6 +117,23 @@ export class VaultPkiSigner implements RemoteSigner, WarningSigner, RevokingSign
     // not_after is not capped by the mount's max TTL (only `ttl` is); the core checks the validity
     // of what comes back (core/x509/signed-check.ts) before anything is stored.
     return pemBlocks(pem, 'CERTIFICATE')[0];
+  }
+
+  /**
+   * Writes a role that `init` does not (a custom profile's key usages, or subject attributes Vault
+   * takes only from a role), once per process. On demand rather than at `init`: `init` refuses a CA
+   * that exists, profiles are added to certctl.yaml after it, and a role per subject can only be
+   * known when a request asks for it. Writing a role is idempotent, so two processes writing the
+   * same one agree; its name is a digest of its body, so two shapes never share a name.
+   */
+  private ensureRole(role: string, body: Record<string, unknown>): Promise<void> {
+    let written = this.rolesWritten.get(role);
+    if (!written) {
+      written = this.client.write(`${this.mount}/roles/${role}`, body).then(() => undefined);
+      void written.catch(() => this.rolesWritten.delete(role));
+      this.rolesWritten.set(role, written);
+    }
+    return written;
   }
 
   /**

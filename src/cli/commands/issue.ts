@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration';
 import { InvalidInputError } from '../../core/errors';
-import { KEY_TYPES, LEAF_PROFILES, type IssuedCertificate, type KeyType, type LeafProfileName } from '../../core/types';
+import { leafProfile } from '../../core/policy/profiles';
+import { KEY_TYPES, LEAF_PROFILES, type IssuedCertificate, type KeyType } from '../../core/types';
 import { outputDelivery, outputSpec } from '../output/delivery';
 import { withKubeconfigOptions } from '../output/kubeconfig';
 import { FORMATS, checkOutDir } from '../output/layouts';
 import { action, collect, emit, note, type GlobalOptions, type Runtime } from '../runtime';
+import { addNameOptions, subjectFlags, type NameOptions } from './name-options';
 
-interface IssueOptions {
+interface IssueOptions extends NameOptions {
   cn?: string;
   dns?: string[];
   ip?: string[];
@@ -23,9 +25,9 @@ interface IssueOptions {
 
 /** `certctl issue PROFILE`: new keys + certificates, kept in the store and, with --out, written there in a deployable layout. */
 export function registerIssue(program: Command): void {
-  withKubeconfigOptions(program.command('issue'))
+  const issue = withKubeconfigOptions(program.command('issue'))
     .description('issue a certificate with a new key; with --out, also write it there in a layout (else `certctl export` writes it later)')
-    .argument('<profile>', `profile: ${LEAF_PROFILES.join('|')}`)
+    .argument('<profile>', `profile: ${LEAF_PROFILES.join('|')} or a custom one of certctl.yaml's profiles:`)
     .option('--cn <name>', 'subject common name (node: defaults to a new UUID)')
     .option('--dns <name>', 'DNS subject alternative name (repeatable)', collect)
     .option('--ip <addr>', 'IP subject alternative name (repeatable)', collect)
@@ -47,15 +49,14 @@ Examples:
   certctl issue node --count 10000          # keys and certificates kept in the store only`,
     )
     .action(action(runIssue));
+  addNameOptions(issue);
 }
 
 /** Runs `issue`: validates every flag, then issues and writes the layout. */
 async function runIssue({ service, config }: Runtime, globals: GlobalOptions, profile: string, opts: IssueOptions): Promise<void> {
-  if (!LEAF_PROFILES.includes(profile as LeafProfileName)) {
-    throw new InvalidInputError(`unknown profile "${profile}"; choose ${LEAF_PROFILES.join(', ')} (intermediates: certctl init --parent)`);
-  }
+  const chosen = leafProfile(config.profiles, profile, 'issue');
   const spec = outputSpec(opts, service.caName);
-  if (spec.kubeconfig && !config.profiles[profile as LeafProfileName].extKeyUsage.includes('clientAuth')) {
+  if (spec.kubeconfig && !chosen.extKeyUsage.includes('clientAuth')) {
     throw new InvalidInputError(`--format kubeconfig needs a certificate with clientAuth; ${profile} has none (use client, peer or node)`);
   }
   if (opts.keyType && !KEY_TYPES.includes(opts.keyType as KeyType)) {
@@ -69,10 +70,13 @@ async function runIssue({ service, config }: Runtime, globals: GlobalOptions, pr
   let files: string[] = [];
   const result = await service.issue(
     {
-      profile: profile as LeafProfileName,
+      profile,
       commonName: opts.cn,
+      subject: subjectFlags(opts),
       dnsNames: opts.dns,
       ipAddresses: opts.ip,
+      uris: opts.uri,
+      emails: opts.email,
       ttlSeconds: opts.ttl ? parseDuration(opts.ttl, '--ttl') : undefined,
       keyType: opts.keyType as KeyType | undefined,
       count,

@@ -34,7 +34,7 @@ function table(records: CertificateRecord[]): string {
     r.profile,
     r.status === 'revoked' ? `revoked(${r.revocationReason})` : Date.parse(r.notAfter) < Date.now() ? 'expired' : 'valid',
     r.notAfter.slice(0, 19) + 'Z',
-    [r.commonName, ...r.dnsNames, ...r.ipAddresses]
+    [r.commonName, ...r.dnsNames, ...r.ipAddresses, ...(r.uris ?? []), ...(r.emails ?? [])]
       .filter(Boolean)
       .filter((v, i, a) => a.indexOf(v) === i)
       .join(','),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parseSerial } from '../../core/serial';
+import type { CertificateRecord } from '../../core/types';
 import { action, emit, note } from '../runtime';
 
 /** `certctl show SERIAL`: one certificate's record and PEM. */
@@ -23,9 +24,11 @@ Examples:
           `serial:      ${record.serial}`,
           `profile:     ${record.profile}`,
           `status:      ${record.status}${record.revokedAt ? ` at ${record.revokedAt} (${record.revocationReason})` : ''}`,
-          `subject:     ${record.commonName ? `CN=${record.commonName}` : '(empty)'}`,
+          `subject:     ${subjectText(record) || '(empty)'}`,
           `dns names:   ${record.dnsNames.join(', ') || '-'}`,
           `ip addresses: ${record.ipAddresses.join(', ') || '-'}`,
+          `uris:        ${record.uris?.join(', ') || '-'}`,
+          `emails:      ${record.emails?.join(', ') || '-'}`,
           `key type:    ${record.keyType}${record.hasKey ? ' (key held by the store)' : ''}`,
           `not before:  ${record.notBefore}`,
           `not after:   ${record.notAfter}`,
@@ -35,4 +38,13 @@ Examples:
         emit(globals, { ...record, certificate: certPem }, lines.join('\n'));
       }),
     );
+}
+
+/** The subject as openssl prints it (C, ST, L, O, OU, CN, serialNumber). */
+function subjectText(record: CertificateRecord): string {
+  const s = record.subject ?? {};
+  const parts = (['C', 'ST', 'L', 'O', 'OU'] as const).flatMap((t) => (s[t] ?? []).map((v) => `${t}=${v}`));
+  if (record.commonName) parts.push(`CN=${record.commonName}`);
+  parts.push(...(s.serialNumber ?? []).map((v) => `serialNumber=${v}`));
+  return parts.join(', ');
 }

@@ -5,8 +5,7 @@ import type * as z from 'zod/mini';
 import { ConfigError } from '../errors';
 import { parseDuration } from '../duration';
 import { CA_NAME_PATTERN, CA_NAME_RULE } from '../names';
-import { buildProfiles, type Profile } from '../policy/profiles';
-import type { ProfileName } from '../types';
+import { buildProfiles, type Profiles } from '../policy/profiles';
 import { CORE_KEYS, configSchema, describeIssues, type ConfigFile } from './schema';
 
 /** Values given on the command line; they win over environment and file. */
@@ -29,7 +28,8 @@ export interface ResolvedConfig {
   /** Where `signer` and `store` came from, for messages (`--backend`, `store in /etc/certctl.yaml`). */
   origins: { signer: string; store: string };
   ca: string;
-  profiles: Record<ProfileName, Profile>;
+  /** The built-in profiles and certctl.yaml's custom ones, by name. */
+  profiles: Profiles;
   urls: { crl: string[]; issuingCa: string[] };
   crlValiditySeconds: number;
   /** Raw backend sections by key (`file:`, `vault:`, …); each backend parses its own. */

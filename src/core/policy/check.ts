@@ -13,27 +13,30 @@ export interface CheckedNames {
 
 /**
  * Validates and normalises requested names against a profile's policy.
- * The CN of a server or peer certificate that is itself a host name or IP is added to
- * the SANs (TLS clients ignore the CN), and then checked like any other name.
+ * The CN of a profile with `commonNameInSan` (server, peer, custom TLS-server profiles) that is
+ * itself a host name or IP is added to the SANs (TLS clients ignore the CN), and then checked like
+ * any other name; a CN that is a host name in the SANs is written as the SAN is.
  * @throws InvalidInputError for a malformed name; PolicyError for a name the policy refuses.
  */
 export function checkNames(profile: Profile, commonName: string, dns: string[], ips: string[], source = 'request'): CheckedNames {
   const dnsNames: string[] = [];
   const ipAddresses: string[] = [];
   const addDns = (raw: string) => {
-    const name = raw.trim().toLowerCase().replace(/\.$/, '');
+    const name = normaliseDnsName(raw);
     if (!isValidDnsName(name)) {
       throw new InvalidInputError(
         `${source}: DNS name "${raw}" is not a valid host name (letters, digits and hyphens in dot-separated labels; a wildcard only as "*.")`,
       );
     }
     if (!dnsNames.includes(name)) dnsNames.push(name);
+    return name;
   };
   const addIp = (raw: string) => {
     const family = isIP(raw.trim());
     if (!family) throw new InvalidInputError(`${source}: "${raw}" is not an IPv4 or IPv6 address`);
-    const ip = family === 6 ? normaliseIpv6(raw.trim()) : raw.trim();
+    const ip = normaliseIp(raw.trim());
     if (!ipAddresses.includes(ip)) ipAddresses.push(ip);
+    return ip;
   };
   dns.forEach(addDns);
   ips.forEach(addIp);
@@ -41,10 +44,22 @@ export function checkNames(profile: Profile, commonName: string, dns: string[], 
   if (commonName.length > 64) {
     throw new InvalidInputError(`${source}: the common name is ${commonName.length} characters; X.509 allows at most 64`);
   }
-  if ((profile.name === 'server' || profile.name === 'peer') && commonName) {
+  // A CN that names a host is written as its SAN is (lower case, no trailing dot, IPv4 for a mapped
+  // address), so relying parties that compare the two see one name (zlint e_subject_common_name_not_exactly_from_san).
+  let cn = commonName;
+  if (commonName) {
     // Only IP-looking CNs reach isIP: its first call compiles node's IPv6 pattern (~4 ms of start-up).
-    if (/^[\d.]+$|:/.test(commonName) && isIP(commonName)) addIp(commonName);
-    else if (isValidDnsName(commonName.toLowerCase(), true) && (commonName.includes('.') || commonName.toLowerCase() === 'localhost')) addDns(commonName);
+    const ipLike = /^[\d.]+$|:/.test(commonName) && isIP(commonName);
+    const asDns = normaliseDnsName(commonName);
+    const hostLike = !ipLike && isValidDnsName(asDns, true) && (commonName.includes('.') || asDns === 'localhost');
+    if (profile.commonNameInSan) {
+      if (ipLike) cn = addIp(commonName);
+      else if (hostLike) cn = addDns(commonName);
+    } else if (ipLike && ipAddresses.includes(normaliseIp(commonName))) {
+      cn = normaliseIp(commonName);
+    } else if (hostLike && dnsNames.includes(asDns)) {
+      cn = asDns;
+    }
   }
 
   if (profile.requiresSan && dnsNames.length === 0 && ipAddresses.length === 0) {
@@ -64,7 +79,7 @@ export function checkNames(profile: Profile, commonName: string, dns: string[], 
       );
     }
   }
-  return { commonName, dnsNames, ipAddresses };
+  return { commonName: cn, dnsNames, ipAddresses };
 }
 
 /**
@@ -142,7 +157,24 @@ export function checkValidity(
   return { notBefore, notAfter: new Date(notAfterSec * 1000), warning };
 }
 
-function normaliseIpv6(ip: string): string {
-  // Round-trip through URL parsing gives the RFC 5952 canonical text form.
-  return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+/** A DNS name as certctl writes it: trimmed, lower case, without the root's trailing dot. */
+export function normaliseDnsName(raw: string): string {
+  return raw.trim().toLowerCase().replace(/\.$/, '');
+}
+
+/**
+ * An IP address as certctl writes it: IPv6 in RFC 5952 form, and an IPv4-mapped IPv6 address
+ * (`::ffff:10.0.0.1`) as its IPv4 address. Relying parties compare the SAN with the address they
+ * connected to: OpenSSL's X509_check_ip compares octet strings, so a 16-octet mapped SAN never
+ * matches a client that connected over IPv4, while the 4-octet form matches both it and Go (whose
+ * net.IP.Equal treats the two forms as one).
+ */
+export function normaliseIp(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  // Round-trip through URL parsing gives the RFC 5952 canonical text form (and `::ffff:a00:1` for a mapped address).
+  const canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (!mapped) return canonical;
+  const [hi, lo] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)];
+  return [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join('.');
 }

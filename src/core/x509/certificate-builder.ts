@@ -12,10 +12,26 @@ import { encodeAuthorityKeyIdentifierExtension, encodeExtension, encodeSerialNum
 import { nameConstraintsExtension, type NameConstraints } from './name-constraints';
 import type { DerSigner } from './signing';
 
-/** KeyUsage bits certctl sets. */
-export type KeyUsageName = 'digitalSignature' | 'keyEncipherment' | 'keyCertSign' | 'cRLSign';
-/** ExtendedKeyUsage purposes certctl sets. */
-export type ExtKeyUsageName = 'serverAuth' | 'clientAuth';
+/** KeyUsage bits certctl sets (contentCommitment is X.509's former nonRepudiation). */
+export type KeyUsageName = 'digitalSignature' | 'contentCommitment' | 'keyEncipherment' | 'dataEncipherment' | 'keyAgreement' | 'keyCertSign' | 'cRLSign';
+/** ExtendedKeyUsage purposes certctl sets: a named one, or any other as its dotted OID (custom profiles). */
+export type ExtKeyUsageName =
+  'serverAuth' | 'clientAuth' | 'codeSigning' | 'emailProtection' | 'OCSPSigning' | 'timeStamping' | `${number}.${number}.${string}`;
+
+/** The OID of each named extended key usage (RFC 5280 4.2.1.12). */
+export const EXT_KEY_USAGE_OIDS: Readonly<Record<string, string>> = {
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+  codeSigning: '1.3.6.1.5.5.7.3.3',
+  emailProtection: '1.3.6.1.5.5.7.3.4',
+  timeStamping: '1.3.6.1.5.5.7.3.8',
+  OCSPSigning: '1.3.6.1.5.5.7.3.9',
+};
+
+/** The OID an extended key usage stands for: its name's, or itself when it is a dotted OID. */
+export function extKeyUsageOid(usage: ExtKeyUsageName): string | undefined {
+  return Object.prototype.hasOwnProperty.call(EXT_KEY_USAGE_OIDS, usage) ? EXT_KEY_USAGE_OIDS[usage] : /^[0-2](\.\d+)+$/.test(usage) ? usage : undefined;
+}
 
 /** Everything that varies between the certificates certctl issues; the shape itself is fixed. */
 export interface CertificateTemplate {
@@ -41,6 +57,9 @@ export interface CertificateTemplate {
   /** SAN omitted when both are empty; critical iff the subject is empty. */
   dnsNames: string[];
   ipAddresses: string[];
+  /** URI and email SANs, after the DNS names and IP addresses. */
+  uris?: string[];
+  emails?: string[];
   /** CRLDistributionPoints (one fullName URI per point) when non-empty. */
   crlUrls?: string[];
   /** AuthorityInfoAccess caIssuers when non-empty. */
@@ -57,14 +76,15 @@ const OID = {
   cRLDistributionPoints: '2.5.29.31',
   authorityInfoAccess: '1.3.6.1.5.5.7.1.1',
   caIssuers: '1.3.6.1.5.5.7.48.2',
-  serverAuth: '1.3.6.1.5.5.7.3.1',
-  clientAuth: '1.3.6.1.5.5.7.3.2',
 } as const;
 
 // Named-bit positions of RFC 5280 KeyUsage.
 const KEY_USAGE_BITS: Readonly<Record<KeyUsageName, number>> = {
   digitalSignature: 0,
+  contentCommitment: 1,
   keyEncipherment: 2,
+  dataEncipherment: 3,
+  keyAgreement: 4,
   keyCertSign: 5,
   cRLSign: 6,
 };
@@ -122,7 +142,7 @@ function extKeyUsageExtension(usages: ExtKeyUsageName[]): Buffer {
   if (ext) return ext;
   if (new Set(usages).size !== usages.length) throw new InvalidInputError(`extended key usage lists a purpose twice: ${key}`);
   const oids = usages.map((usage) => {
-    const oid = usage === 'serverAuth' || usage === 'clientAuth' ? OID[usage] : undefined;
+    const oid = extKeyUsageOid(usage);
     if (!oid) throw new InvalidInputError(`unsupported extended key usage "${String(usage)}"`);
     return objectIdentifier(oid);
   });
@@ -164,9 +184,9 @@ export function encodeTbsCertificate(t: CertificateTemplate, signatureAlgorithmD
   if (t.subjectKeyId.length === 0) throw new InvalidInputError('subject key identifier is empty');
 
   const subjectEmpty = t.subjectDer.equals(EMPTY_NAME);
-  const hasSan = t.dnsNames.length > 0 || t.ipAddresses.length > 0;
+  const hasSan = t.dnsNames.length > 0 || t.ipAddresses.length > 0 || !!t.uris?.length || !!t.emails?.length;
   if (subjectEmpty && !hasSan) {
-    throw new InvalidInputError('a certificate with an empty subject needs at least one DNS or IP subject alternative name');
+    throw new InvalidInputError('a certificate with an empty subject needs at least one subject alternative name');
   }
   if (!t.authorityKeyId && !t.issuerDer.equals(t.subjectDer)) {
     throw new InvalidInputError('authority key identifier is required unless the certificate is self-issued');
@@ -177,7 +197,7 @@ export function encodeTbsCertificate(t: CertificateTemplate, signatureAlgorithmD
   extensions.push(encodeExtension(OID.subjectKeyIdentifier, false, octetString(t.subjectKeyId)));
   if (t.authorityKeyId) extensions.push(encodeAuthorityKeyIdentifierExtension(t.authorityKeyId));
   // RFC 5280 4.2.1.6: with an empty subject the identity lives in the SAN alone, so it must be critical.
-  if (hasSan) extensions.push(subjectAltNameExtension(t.dnsNames, t.ipAddresses, subjectEmpty));
+  if (hasSan) extensions.push(subjectAltNameExtension(t.dnsNames, t.ipAddresses, subjectEmpty, t.uris, t.emails));
   if (t.nameConstraints) {
     if (!t.basicConstraints.ca) throw new InvalidInputError('NameConstraints is only allowed in a CA certificate (RFC 5280 4.2.1.10)');
     extensions.push(nameConstraintsExtension(t.nameConstraints));

@@ -1,5 +1,6 @@
 import { bitString, constructed, integer, objectIdentifier, sequence, setOf } from './der';
-import { encodeName, subjectAltNameExtension } from './fields';
+import { subjectAltNameExtension } from './fields';
+import { encodeSubject, type SubjectAttributes } from './subject';
 import type { DerSigner } from './signing';
 
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
@@ -7,8 +8,11 @@ const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 /** What a PKCS#10 request built for a remote signer carries: the subject, its SANs and its key. */
 export interface CsrTemplate {
   commonName: string;
+  subject?: SubjectAttributes;
   dnsNames: string[];
   ipAddresses: string[];
+  uris?: string[];
+  emails?: string[];
   spkiDer: Buffer;
 }
 
@@ -20,13 +24,13 @@ export interface CsrTemplate {
  */
 export function buildCsrDer(t: CsrTemplate, subjectSigner: DerSigner): Buffer {
   const attributes: Buffer[] = [];
-  if (t.dnsNames.length || t.ipAddresses.length) {
-    const extensions = sequence([subjectAltNameExtension(t.dnsNames, t.ipAddresses, !t.commonName)]);
+  if (t.dnsNames.length || t.ipAddresses.length || t.uris?.length || t.emails?.length) {
+    const extensions = sequence([subjectAltNameExtension(t.dnsNames, t.ipAddresses, !t.commonName, t.uris, t.emails)]);
     attributes.push(sequence([objectIdentifier(EXTENSION_REQUEST), setOf([extensions])]));
   }
   const info = sequence([
     integer(0),
-    encodeName(t.commonName ? [{ type: 'CN', value: t.commonName }] : []),
+    encodeSubject(t.commonName, t.subject),
     t.spkiDer,
     constructed(0xa0, attributes), // [0] IMPLICIT Attributes
   ]);

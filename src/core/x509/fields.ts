@@ -69,6 +69,7 @@ const OID_SUBJECT_ALT_NAME = '2.5.29.17';
 const MAX_SERIAL_OCTETS = 20;
 
 // GeneralName CHOICE tags (RFC 5280 4.2.1.6).
+const GN_RFC822_NAME = 1;
 const GN_DNS_NAME = 2;
 const GN_URI = 6;
 const GN_IP_ADDRESS = 7;
@@ -149,13 +150,21 @@ export function uriGeneralName(uri: string): Buffer {
   return implicit(GN_URI, ia5String(uri));
 }
 
-/** The SubjectAltName extension DER (DNS names, then IP addresses). */
-export function subjectAltNameExtension(dnsNames: string[], ipAddresses: string[], critical: boolean): Buffer {
+/**
+ * The SubjectAltName extension DER (DNS names, IP addresses, then email addresses and URIs).
+ * @throws InvalidInputError for an empty name, an invalid IP address, or a non-ASCII DNS name, email or URI.
+ */
+export function subjectAltNameExtension(dnsNames: string[], ipAddresses: string[], critical: boolean, uris: string[] = [], emails: string[] = []): Buffer {
   const names: Buffer[] = [];
   for (const dns of dnsNames) {
     if (dns.length === 0) throw new InvalidInputError('DNS name must not be empty');
     names.push(implicit(GN_DNS_NAME, ia5String(dns)));
   }
   for (const ip of ipAddresses) names.push(implicit(GN_IP_ADDRESS, octetString(ipAddressOctets(ip))));
+  for (const email of emails) {
+    if (email.length === 0) throw new InvalidInputError('email address must not be empty');
+    names.push(implicit(GN_RFC822_NAME, ia5String(email)));
+  }
+  for (const uri of uris) names.push(uriGeneralName(uri));
   return encodeExtension(OID_SUBJECT_ALT_NAME, critical, sequence(names));
 }

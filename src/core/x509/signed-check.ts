@@ -3,7 +3,8 @@ import { isIP } from 'node:net';
 import { InternalError } from '../errors';
 import { parseSerial } from '../serial';
 import type { LeafSpec } from '../signer';
-import type { KeyUsageName, ExtKeyUsageName } from './certificate-builder';
+import { extKeyUsageOid, type KeyUsageName } from './certificate-builder';
+import { SUBJECT_ATTRIBUTES, subjectAttributeOid } from './subject';
 import { peculiarX509 } from './peculiar';
 
 /** What the core reads from a certificate a remote signer returned, once it has passed the check. */
@@ -17,12 +18,20 @@ export interface SignedFacts {
 /** How far a remote CA's validity may stray from the request: Vault rounds to the second and may backdate by its own clock. */
 const VALIDITY_SLACK_MS = 120_000;
 
-const KEY_USAGE_FLAGS: Record<KeyUsageName, number> = { digitalSignature: 1, keyEncipherment: 4, keyCertSign: 32, cRLSign: 64 };
-const EKU_OIDS: Record<ExtKeyUsageName, string> = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2' };
+const KEY_USAGE_FLAGS: Record<KeyUsageName, number> = {
+  digitalSignature: 1,
+  contentCommitment: 2,
+  keyEncipherment: 4,
+  dataEncipherment: 8,
+  keyAgreement: 16,
+  keyCertSign: 32,
+  cRLSign: 64,
+};
 
 /**
  * Checks a certificate a remote signer returned against what the core asked for, before anything
- * is stored: the public key, subject CN, DNS and IP SANs, key usage, extended key usage and
+ * is stored: the public key, subject CN and attributes (as values per type: a remote CA may order
+ * and encode them its own way), DNS, IP, URI and email SANs, key usage, extended key usage and
  * basic constraints exactly as in `spec`, validity within two minutes of it, issued by `caPem`
  * (names and signature). A remote CA is trusted to sign, not to decide what it signs.
  * @returns the serial and validity as the certificate states them (a remote CA picks its serial).
@@ -70,6 +79,7 @@ function checkExtensions(der: Buffer, spec: LeafSpec, fail: Fail): void {
   const cert = new x509.X509Certificate(der);
   const cn = cert.subjectName.getField('CN')[0] ?? '';
   if (cn !== spec.commonName) throw fail('subject CN', `"${cn}"`, `"${spec.commonName}"`);
+  checkSubjectAttributes(cert.subjectName, spec, fail);
 
   const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
   const names = san?.names.items ?? [];
@@ -82,8 +92,20 @@ function checkExtensions(der: Buffer, spec: LeafSpec, fail: Fail): void {
     fail,
   );
   sameSet('IP addresses', ips, spec.ipAddresses.map(normalizeIp), fail);
-  const others = names.filter((n) => n.type !== 'dns' && n.type !== 'ip').map((n) => `${n.type}:${n.value}`);
-  if (others.length) throw fail('subject alternative names', others.join(', '), 'DNS names and IP addresses only');
+  sameSet(
+    'URIs',
+    names.filter((n) => n.type === 'url').map((n) => n.value),
+    spec.uris ?? [],
+    fail,
+  );
+  sameSet(
+    'email addresses',
+    names.filter((n) => n.type === 'email').map((n) => n.value),
+    spec.emails ?? [],
+    fail,
+  );
+  const others = names.filter((n) => !['dns', 'ip', 'url', 'email'].includes(n.type)).map((n) => `${n.type}:${n.value}`);
+  if (others.length) throw fail('subject alternative names', others.join(', '), 'DNS, IP, URI and email names only');
 
   const ku = cert.getExtension(x509.KeyUsagesExtension);
   const wantedKu = spec.keyUsage.reduce((bits, u) => bits | KEY_USAGE_FLAGS[u], 0);
@@ -93,7 +115,7 @@ function checkExtensions(der: Buffer, spec: LeafSpec, fail: Fail): void {
   sameSet(
     'extended key usage',
     (eku?.usages ?? []).map(String),
-    spec.extKeyUsage.map((u) => EKU_OIDS[u]),
+    spec.extKeyUsage.map((u) => extKeyUsageOid(u) ?? u),
     fail,
   );
 
@@ -101,6 +123,18 @@ function checkExtensions(der: Buffer, spec: LeafSpec, fail: Fail): void {
   if (!bc || !bc.critical || bc.ca !== spec.basicConstraints.ca) {
     throw fail('basic constraints', bc ? `CA:${bc.ca}${bc.critical ? '' : ' (not critical)'}` : '(none)', `critical CA:${spec.basicConstraints.ca}`);
   }
+}
+
+/** Subject attributes besides CN: the same values per type, and no attribute the request did not ask for. */
+function checkSubjectAttributes(name: import('@peculiar/x509').Name, spec: LeafSpec, fail: Fail): void {
+  let expected = spec.commonName ? 1 : 0;
+  for (const type of SUBJECT_ATTRIBUTES) {
+    const wanted = spec.subject?.[type] ?? [];
+    expected += wanted.length;
+    sameSet(`subject ${type}`, name.getField(subjectAttributeOid(type)), wanted, fail);
+  }
+  const all = name.toJSON().flatMap((rdn) => Object.entries(rdn).flatMap(([type, values]) => values.map((v) => `${type}=${v}`)));
+  if (all.length !== expected) throw fail('subject', `"${name.toString()}"`, `${expected} attribute${expected === 1 ? '' : 's'}`);
 }
 
 function sameSet(field: string, got: string[], wanted: string[], fail: Fail): void {

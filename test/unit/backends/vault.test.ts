@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classify, VaultClient, vaultFailure, type VaultFailureReason } from '../../../src/backends/vault/client';
 import { parseVaultOptions, type VaultOptions } from '../../../src/backends/vault/options';
-import { roleName } from '../../../src/backends/vault/pki-setup';
+import { checkExpressible, roleBody, roleFor, roleName } from '../../../src/backends/vault/pki-roles';
+import { NotSupportedError } from '../../../src/core/errors';
+import type { LeafSpec } from '../../../src/core/signer';
 import { vaultSerial } from '../../../src/backends/vault/vault-pki-signer';
 import { TransportError, type HttpRequest, type HttpResponse, type HttpTransport } from '../../../src/backends/http/transport';
 import type { ResolvedConfig } from '../../../src/core/config/load';
@@ -66,6 +68,42 @@ describe('vault naming', () => {
     expect(vaultSerial('0A1B2C')).toBe('0a:1b:2c');
     expect(roleName('default', ['serverAuth'], ['digitalSignature'])).toBe('certctl-default-server-sig');
     expect(roleName('edge', ['serverAuth', 'clientAuth'], ['digitalSignature', 'keyEncipherment'])).toBe('certctl-edge-peer-sig-enc');
+  });
+
+  const spec = (over: Partial<LeafSpec>) => ({ extKeyUsage: ['clientAuth'], keyUsage: ['digitalSignature'], ...over }) as LeafSpec;
+
+  it("built-in shapes keep init's roles; other shapes get a role named after their body, with what Vault takes only from a role", () => {
+    expect(roleFor('default', spec({})).name).toBe('certctl-default-client-sig');
+    const withO = roleFor('default', spec({ subject: { O: ['system:masters'], serialNumber: ['1'] } }));
+    expect(withO.name).toMatch(/^certctl-default-r[0-9a-f]{16}$/);
+    expect(roleBody('default', withO.shape)).toMatchObject({
+      organization: ['system:masters'],
+      allowed_serial_numbers: ['*'],
+      client_flag: true,
+      server_flag: false,
+    });
+    expect(roleFor('default', spec({ subject: { O: ['system:nodes'] } })).name).not.toBe(withO.name);
+    const signing = roleFor('default', spec({ extKeyUsage: ['codeSigning', 'timeStamping', '1.3.6.1.5.5.7.3.17'], keyUsage: ['contentCommitment'] }));
+    expect(roleBody('default', signing.shape)).toMatchObject({
+      code_signing_flag: true,
+      ext_key_usage: ['TimeStamping'],
+      ext_key_usage_oids: ['1.3.6.1.5.5.7.3.17'],
+      key_usage: ['ContentCommitment'],
+    });
+  });
+
+  it('refuses with exit 9 a subject value Vault would trim', () => {
+    expect(() => checkExpressible(spec({ subject: { O: ['ok'] } }))).not.toThrow();
+    const err = (() => {
+      try {
+        checkExpressible(spec({ subject: { OU: [' padded'] } }));
+      } catch (e) {
+        return e as NotSupportedError;
+      }
+    })();
+    expect(err).toBeInstanceOf(NotSupportedError);
+    expect(err?.exitCode).toBe(9);
+    expect(err?.message).toContain('subject OU " padded"');
   });
 });
 

@@ -90,6 +90,9 @@ describe('the core checks what a remote signer returns', () => {
       /key usage digitalSignature, keyEncipherment, not digitalSignature/,
     ],
     ['a longer lifetime', (s) => ({ ...s, notAfter: new Date(s.notAfter.getTime() + 86400_000) }), /notAfter .*, not .* as asked/],
+    ['an O the request did not ask for', (s) => ({ ...s, subject: { O: ['system:masters'] } }), /subject O \[system:masters\], not \[\]/],
+    ['an extra URI SAN', (s) => ({ ...s, uris: ['spiffe://evil.example/x'] }), /URIs \[spiffe:\/\/evil\.example\/x\], not \[\]/],
+    ['an extra email SAN', (s) => ({ ...s, emails: ['a@evil.example'] }), /email addresses \[a@evil\.example\], not \[\]/],
   ])('refuses %s with exit 1 naming the field, and stores nothing', async (_label, tamper, message) => {
     const err = await issueThrough(tamper).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InternalError);

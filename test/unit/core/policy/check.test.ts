@@ -65,6 +65,26 @@ describe('checkNames', () => {
     expect(checkNames(profiles.client, 'alice.example.com', [], []).dnsNames).toEqual([]);
   });
 
+  it('writes a host-name CN as its SAN: lower case, no trailing dot (zlint e_subject_common_name_not_exactly_from_san)', () => {
+    const open = buildProfiles(undefined);
+    expect(checkNames(open.server, 'A.Example.', ['a.example.'], [])).toEqual({ commonName: 'a.example', dnsNames: ['a.example'], ipAddresses: [] });
+    // A client CN is a person's name unless it is also one of the DNS SANs.
+    expect(checkNames(open.client, 'Alice Smith', [], []).commonName).toBe('Alice Smith');
+    expect(checkNames(open.client, 'Host.Example.', ['host.example'], []).commonName).toBe('host.example');
+    expect(checkNames(open.client, 'Host.Example.', [], []).commonName).toBe('Host.Example.');
+  });
+
+  it('writes an IPv4-mapped IPv6 address as the IPv4 address, in the SAN and the CN', () => {
+    const open = buildProfiles(undefined);
+    expect(checkNames(open.server, '::FFFF:10.0.0.1', [], ['::ffff:10.0.0.1', '::ffff:a00:2'])).toEqual({
+      commonName: '10.0.0.1',
+      dnsNames: [],
+      ipAddresses: ['10.0.0.1', '10.0.0.2'],
+    });
+    // Policy sees the IPv4 form: a v4 range admits it.
+    expect(checkNames(profiles.server, 'x', [], ['::ffff:10.1.2.3']).ipAddresses).toEqual(['10.1.2.3']);
+  });
+
   it('refuses a CN longer than 64 characters', () => {
     expect(() => checkNames(profiles.client, 'x'.repeat(65), [], [])).toThrow(/64/);
   });

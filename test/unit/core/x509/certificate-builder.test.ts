@@ -8,7 +8,7 @@ import * as asn1X509 from '@peculiar/asn1-x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { buildCertificateDer, encodeTbsCertificate, type CertificateTemplate } from '../../../../src/core/x509/certificate-builder';
+import { buildCertificateDer, encodeTbsCertificate, extKeyUsageOid, type CertificateTemplate } from '../../../../src/core/x509/certificate-builder';
 import * as der from '../../../../src/core/x509/der';
 import { readTlv } from '../../../../src/core/x509/der-reader';
 import { encodeName, type NameAttribute } from '../../../../src/core/x509/fields';
@@ -66,14 +66,14 @@ function libraryExtensions(t: CertificateTemplate, subjectEmpty: boolean): x509.
   const exts: x509.Extension[] = [
     new x509.BasicConstraintsExtension(t.basicConstraints.ca, t.basicConstraints.pathLen, true),
     new x509.KeyUsagesExtension(
-      t.keyUsage.reduce((mask, usage) => mask | x509.KeyUsageFlags[usage], 0),
+      t.keyUsage.reduce((mask, usage) => mask | x509.KeyUsageFlags[usage === 'contentCommitment' ? 'nonRepudiation' : usage], 0),
       true,
     ),
   ];
   if (t.extKeyUsage.length)
     exts.push(
       new x509.ExtendedKeyUsageExtension(
-        t.extKeyUsage.map((u) => x509.ExtendedKeyUsage[u]),
+        t.extKeyUsage.map((u) => extKeyUsageOid(u) as string),
         false,
       ),
     );
