@@ -1,4 +1,4 @@
-import { X509Certificate, createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'inversify';
 import { CertStore, keepsAudit } from './cert-store';
 import { ResolvedConfig } from './config/load';
@@ -13,7 +13,8 @@ import { chainNameConstraints, checkCreatedConstraints, checkNameConstraints } f
 import { checkOtherNames, type CheckedOtherNames } from './policy/other-names';
 import { keyUsageFor, leafProfile, type Profile } from './policy/profiles';
 import { checkSubject } from './policy/subject-policy';
-import { newSerial, parseSerial } from './serial';
+import { newSerial } from './serial';
+import { caNotAfter, intermediateItem, requestedSubject, rootConstraintsRefused } from './ca-records';
 import { Signer, canRevoke, listsIssuedSerials, reportsWarnings, type LeafSpec } from './signer';
 import type { CaRecord, CertificateRecord, IssuedCertificate, KeyType, ListFilter, RevocationReason } from './types';
 import { PolicyError } from './errors';
@@ -98,13 +99,7 @@ export class IssuanceService {
     const keyType = req.keyType ?? 'ec-p256';
     const now = Math.floor(Date.now() / 1000);
     let ttl = req.ttlSeconds ?? (req.parent ? this.config.profiles.intermediate.defaultTtlSeconds : 10 * 365 * 86400);
-    if (req.nameConstraints && !req.parent) {
-      // A root is a trust anchor: RFC 5280 path validation takes only its name and key, and verifiers
-      // differ on whether they apply its extensions; constraints belong on an intermediate.
-      throw new InvalidInputError(
-        '--permit-dns/--exclude-dns/--permit-ip/--exclude-ip need --parent: name constraints go on an intermediate; relying parties do not reliably apply them to a root (a trust anchor)',
-      );
-    }
+    if (req.nameConstraints && !req.parent) throw rootConstraintsRefused();
     if (req.parent) {
       const parent = await this.requireCa(req.parent);
       checkNameConstraints(chainNameConstraints(parent), { commonName: req.commonName, dnsNames: [], ipAddresses: [] });
@@ -123,28 +118,8 @@ export class IssuanceService {
       nameConstraints: req.nameConstraints,
     });
     checkCreatedConstraints(created.record.certPem, req.nameConstraints, this.signer.kind);
-    if (req.parent) {
-      // The parent's inventory lists its intermediate, so the parent can show and revoke it.
-      const x509 = new X509Certificate(created.record.certPem);
-      const item: IssuedCertificate = {
-        record: {
-          serial: parseSerial(x509.serialNumber),
-          profile: 'intermediate',
-          commonName: req.commonName,
-          dnsNames: [],
-          ipAddresses: [],
-          keyType,
-          notBefore: new Date(x509.validFrom).toISOString(),
-          notAfter: new Date(x509.validTo).toISOString(),
-          issuedAt: new Date().toISOString(),
-          hasKey: false,
-          sha256: createHash('sha256').update(x509.raw).digest('hex'),
-          status: 'valid',
-        },
-        certPem: created.record.certPem,
-      };
-      await this.store.putIssued(req.parent, [item]);
-    }
+    // The parent's inventory lists its intermediate, so the parent can show and revoke it.
+    if (req.parent) await this.store.putIssued(req.parent, [intermediateItem(created.record.certPem, req.commonName, keyType)]);
     await this.store.createCa(created.record, created.keyPem);
     if (keepsAudit(this.store))
       await this.store.recordEvent({ at: new Date().toISOString(), action: 'ca.create', ca: this.config.ca, detail: { parent: req.parent, keyType } });
@@ -407,20 +382,4 @@ export class IssuanceService {
   private takeSignerWarnings(): string[] {
     return reportsWarnings(this.signer) ? this.signer.takeWarnings() : [];
   }
-}
-
-/** What a renewal asks for again: the record's subject attributes less the profile's fixed values (written anyway). */
-function requestedSubject(profile: Profile | undefined, subject: SubjectAttributes | undefined): SubjectAttributes | undefined {
-  if (!subject || !profile) return subject;
-  const out: SubjectAttributes = {};
-  for (const [type, values] of Object.entries(subject) as [keyof SubjectAttributes, string[]][]) {
-    const asked = values.filter((v) => !profile.subject[type].fixed.includes(v));
-    if (asked.length) out[type] = asked;
-  }
-  return out;
-}
-
-/** The CA certificate's notAfter. */
-export function caNotAfter(ca: CaRecord): Date {
-  return new Date(new X509Certificate(ca.certPem).validTo);
 }
