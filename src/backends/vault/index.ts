@@ -3,7 +3,7 @@ import type { BackendDescriptor } from '../../core/backend';
 import { CertStore } from '../../core/cert-store';
 import { Signer } from '../../core/signer';
 import type { HttpTransport } from '../http/transport';
-import { VaultOptions, parseVaultOptions } from './options';
+import type { VaultOptions } from './options';
 import { VaultTransport } from './tokens';
 
 export { VaultTransport } from './tokens';
@@ -19,13 +19,15 @@ export const vaultBackend: BackendDescriptor<VaultOptions> = {
   section: 'vault',
   provides: { store: true, signer: true },
   capabilities: { store: ['raiseCrlNumber', 'deleteCa'], signer: ['remote', 'warnings', 'revoke', 'issuedSerials', 'caKeyImport'] },
-  parseOptions: parseVaultOptions,
+  // Loaded on use: every command loads every descriptor, and option parsing is only for the chosen backends.
+  parseOptions: (config) => (require('./options') as typeof import('./options')).parseVaultOptions(config),
   module(options, roles) {
     // Loaded here: every command loads every descriptor, only Vault's users need node-vault.
     const { AxiosTransport, RetryingTransport } = require('../http/transport') as typeof import('../http/transport');
     const { VaultClient } = require('./client') as typeof import('./client');
+    const { VaultOptions: VaultOptionsToken } = require('./options') as typeof import('./options');
     return new ContainerModule(({ bind }) => {
-      bind(VaultOptions).toConstantValue(options);
+      bind(VaultOptionsToken).toConstantValue(options);
       bind<HttpTransport>(VaultTransport).toDynamicValue(() => new RetryingTransport(new AxiosTransport(options), { retries: 2, baseDelayMs: 200 }));
       // One client per container: the signer and the store share its AppRole login and connections.
       bind(VaultClient).toSelf();
