@@ -35,4 +35,13 @@ if (process.env.CERTCTL_WRITE_CODE_CACHE) {
   // Used by the build: after a representative run, save what V8 compiled.
   process.on('exit', () => fs.writeFileSync(process.env.CERTCTL_WRITE_CODE_CACHE, script.createCachedData()));
 }
-script.runInThisContext()(mod.exports, (id) => mod.require(id), mod, file, path.dirname(file));
+// commander requires node:child_process when it loads (for executable subcommands, which certctl
+// has none of); loading it pulls in net and costs every command ~2 ms. It is handed a stand-in
+// that loads the real module on first use (fs-atomic's `sync -f` is the only certctl user).
+const LAZY = new Set(['node:child_process', 'child_process']);
+function lazyModule(id) {
+  let real;
+  return new Proxy({}, { get: (_target, key) => (real ??= mod.require(id))[key] });
+}
+const load = (id) => (LAZY.has(id) ? lazyModule(id) : mod.require(id));
+script.runInThisContext()(mod.exports, load, mod, file, path.dirname(file));
