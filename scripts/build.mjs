@@ -15,6 +15,10 @@ await build({
   sourcemap: 'linked',
   minifySyntax: true,
   minifyWhitespace: true,
+  // Short identifiers: a smaller script to read, hash and deserialize on every start (~1.5 ms);
+  // keepNames keeps class and function names, which error kinds report as their name.
+  minifyIdentifiers: true,
+  keepNames: true,
   legalComments: 'linked',
   logLevel: 'warning',
 });
