@@ -779,6 +779,9 @@ const fmtMs = (ms) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
 async function benchColdStart() {
   log(`cold start: hyperfine -N, ${P.coldRuns} runs × 3 rounds; NODE_EXTRA_CA_CERTS and NODE_OPTIONS unset`);
   const { dir, env } = await newCertctlStore('cold');
+  // As every other section: the earlier sections' dirty pages are flushed first, or this one's
+  // fsyncs (each issue makes its files durable) pay for them.
+  await settle();
   const D = join(dir, 'D');
   const issue = `node ${BIN} issue server --cn x --dns x --out ${D}`;
   const { out, loads } = await rounds(
