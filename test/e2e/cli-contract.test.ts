@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CERTCTL_BIN, certctl, ok, run, tempDir } from '../support/cli';
+import { CERTCTL_BIN, certctl, ok, run, tempDir, opensslEcCsr } from '../support/cli';
 
 const COMMANDS = [['init'], ['ca', 'show'], ['issue'], ['sign'], ['list'], ['show'], ['revoke'], ['crl'], ['renew'], ['check'], ['export']];
 
@@ -43,21 +43,7 @@ describe('certctl CLI contract', () => {
     const serial = issued.certificates[0].serial;
     expect(issued.files.map((f) => f.replace(/^.*\//, '')).sort()).toEqual(['ca.pem', 'cert.pem', 'chain.pem', 'key.pem']);
     j('p12', ['issue', 'client', '--cn', 'p', '--format', 'p12', '--password-file', 'pw', '--out', 'p']);
-    run('openssl', [
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-subj',
-      '/CN=csr-client',
-      '-keyout',
-      join(dir, 'c.key'),
-      '-out',
-      join(dir, 'c.csr'),
-    ]);
+    opensslEcCsr(dir, '/CN=csr-client', join(dir, 'c.key'), join(dir, 'c.csr'));
     expect((j('sign', ['sign', '--csr', 'c.csr']) as { certificate: string }).certificate).toMatch(/BEGIN CERTIFICATE/);
     expect((j('list', ['list']) as unknown[]).length).toBe(3);
     expect((j('show', ['show', serial.toLowerCase()]) as { serial: string }).serial).toBe(serial);

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { certctl, ok, run, tempDir } from '../support/cli';
+import { certctl, ok, run, tempDir, opensslEcCsr } from '../support/cli';
 import { describeWithOpenStack, freshPrefix, inspector, keystoneConfig, keystoneEnv, type OpenStackServers } from '../support/servers';
 import { mtlsHandshake, privateKeyFilesUnder } from '../support/tls-check';
 
@@ -66,21 +66,7 @@ describeWithOpenStack('certctl --backend barbican (real Keystone + Barbican)', (
       env,
     ).json!.result.certificates[0].serial;
     serials.client = ok(dir, ['issue', 'client', '--cn', 'alice', '--out', 'cli', '--json'], env).json!.result.certificates[0].serial;
-    run('openssl', [
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(dir, 'bob.key'),
-      '-subj',
-      '/CN=bob',
-      '-out',
-      join(dir, 'bob.csr'),
-    ]);
+    opensslEcCsr(dir, '/CN=bob', join(dir, 'bob.key'), join(dir, 'bob.csr'));
     const signed = ok(dir, ['sign', '--csr', 'bob.csr'], env).stdout;
     writeFileSync(join(dir, 'bob.crt'), signed);
     for (const cert of ['srv/cert.pem', 'cli/cert.pem', 'bob.crt']) {

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { certctl, ok, run, tempDir } from '../support/cli';
+import { certctl, ok, run, tempDir, opensslEcCsr } from '../support/cli';
 import { describeWithVault, vaultCurl, vaultEnv, writeVaultConfig } from '../support/servers';
 import { mtlsHandshake, privateKeyFilesUnder } from '../support/tls-check';
 
@@ -47,21 +47,7 @@ describeWithVault('certctl --backend vault (real Vault-API server)', (vault) => 
       env,
     ).json!.result.certificates[0].serial;
     serials.client = ok(dir, ['issue', 'client', '--cn', 'alice', '--key-type', 'rsa-2048', '--out', 'cli', '--json'], env).json!.result.certificates[0].serial;
-    run('openssl', [
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(dir, 'bob.key'),
-      '-subj',
-      '/CN=bob',
-      '-out',
-      join(dir, 'bob.csr'),
-    ]);
+    opensslEcCsr(dir, '/CN=bob', join(dir, 'bob.key'), join(dir, 'bob.csr'));
     writeFileSync(join(dir, 'bob.crt'), ok(dir, ['sign', '--csr', 'bob.csr'], env).stdout);
     for (const cert of ['srv/cert.pem', 'cli/cert.pem', 'bob.crt']) {
       expect(run('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, cert)]).stdout.trim()).toBe(`${join(dir, cert)}: OK`);

@@ -120,7 +120,5 @@ export function certctlAsync(cwd: string, args: string[], env: Record<string, st
  * `extra` adds arguments such as `-addext subjectAltName=…`. Throws with openssl's output on failure.
  */
 export function opensslEcCsr(cwd: string, subject: string, keyFile: string, csrFile: string, extra: string[] = []): void {
-  const args = ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', subject, ...extra];
-  const r = run('openssl', [...args, '-keyout', keyFile, '-out', csrFile], { cwd });
-  if (r.status !== 0) throw new Error(`openssl req failed: ${r.stderr}`);
+  opensslEcReq(cwd, keyFile, ['-new', '-subj', subject, ...extra, '-out', csrFile]);
 }
