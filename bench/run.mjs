@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // certctl benchmarks against the targets of the performance issue, with openssl, cfssl and
-// easy-rsa measured in the same run as baselines. Prints a table and records it at the top of
-// bench/RESULTS.md. Installs nothing; everything happens in a temp directory.
+// easy-rsa measured in the same run as baselines, and `certctl serve` against `cfssl serve` and
+// step-ca (bench/serve.mjs). Prints a table and records it at the top of bench/RESULTS.md.
+// Installs nothing system-wide (the serve section builds step-ca into .cache/ once, with
+// tools/install-step-ca.sh); everything else happens in a temp directory.
 //
-//   npm run bench                    # builds, then the full run (~5-10 min on 2 cores)
+//   npm run bench                    # builds, then the full run (~10-15 min on 2 cores)
 //   node bench/run.mjs --quick       # smaller counts (~1-2 min); the store targets are then
 //                                    # measured on a smaller store and only indicative
 //   options: --profile         CPU-profile (node --cpu-prof) each failing certctl target and
 //                              add a summary to RESULTS.md; --profile=all profiles every target
 //            --keep            keep the temp directory
 //            --no-write        do not touch bench/RESULTS.md
-//            --skip=a,b        skip sections: fleet, openssl, cfssl, serve, easyrsa, cold, store
+//            --skip=a,b        skip sections: fleet, openssl, cfssl, cfssl-serve, easyrsa, cold, store, serve
+//            --only=a,b        run only these sections
 //
 // Exit status: 0 all targets pass, 1 a target fails, 2 a tool is missing or a step failed.
 //
@@ -38,6 +41,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { loadMapper, render as renderProfile, summarise } from './profile-summary.mjs';
+import { killTree } from './proc.mjs';
+import { benchServe } from './serve.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -55,7 +60,7 @@ if (flag('help')) {
   console.log(
     readFileSync(fileURLToPath(import.meta.url), 'utf8')
       .split('\n')
-      .slice(1, 18)
+      .slice(1, 21)
       .map((l) => l.replace(/^\/\/ ?/, ''))
       .join('\n'),
   );
@@ -66,6 +71,7 @@ const PROFILE = flag('profile') ? (flagValue('profile') === 'all' ? 'all' : 'fai
 const KEEP = flag('keep');
 const WRITE = !flag('no-write');
 const SKIP = new Set((flagValue('skip') ?? '').split(',').filter(Boolean));
+const ONLY = new Set((flagValue('only') ?? '').split(',').filter(Boolean));
 
 const P = QUICK
   ? {
@@ -112,36 +118,6 @@ function cleanEnv(extra = {}) {
     if (k === 'NODE_EXTRA_CA_CERTS' || k === 'NODE_OPTIONS' || k.startsWith('CERTCTL_') || k.startsWith('EASYRSA')) delete env[k];
   }
   return { ...env, XDG_CONFIG_HOME: join(TMP, 'xdg'), ...extra };
-}
-
-/** Pids of every descendant of `pid` (from /proc). */
-function descendants(pid) {
-  const children = new Map();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(name));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  const out = [];
-  const queue = [pid];
-  while (queue.length) for (const c of children.get(queue.shift()) ?? []) (out.push(c), queue.push(c));
-  return out;
-}
-
-function killTree(pid) {
-  for (const p of [...descendants(pid), pid]) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
 }
 
 /**
@@ -1051,6 +1027,15 @@ How each number is measured:
 - **store**: a store of 100,000 certificates built with ten \`issue node --count 10000\`
   commands, 10,000 of them revoked with the CLI, then \`show\`, \`list --json\` and \`crl\`
   timed with hyperfine as above.
+- **serve** (bench/serve.mjs): \`certctl serve\` (file backend), \`cfssl serve\` over HTTPS and
+  step-ca v0.30.2 (built from the Go module proxy into .cache/, a JWK provisioner) started side by
+  side, each signing P-256 CSRs (POST /v1/sign, /api/v1/cfssl/sign, /1.0/sign with a one-time
+  token per request) for one node HTTPS keep-alive client with 1, 4 and 16 requests in flight,
+  5 s per run after a 1 s warm-up, 3 rounds interleaving the servers, medians; CSRs and tokens
+  built before each clock. Latency percentiles, the server's VmRSS (sampled every 50 ms) and the
+  CPU time server and client spend per request come from the same runs; certctl's cached OCSP
+  answers (POST /ocsp/{ca}) are driven the same way. cfssl keeps nothing; step-ca (badger) and
+  certctl (file store) write every certificate.
 - **load** is the 1-minute load average; **io** is /proc/pressure/io \`some avg10\`, the share of the
   last 10 s in which some task waited on IO. The machine is shared, so compare runs with similar load.
 - The **filesystem floor** (bench/fs-floor.mjs) writes the same 2N+1 files the same way with no
@@ -1089,10 +1074,25 @@ const sections = [
   ['fleet', benchFleet],
   ['openssl', benchOpenssl],
   ['cfssl', benchCfsslGencert],
-  ['serve', benchCfsslServe],
+  ['cfssl-serve', benchCfsslServe],
   ['easyrsa', benchEasyrsa],
   ['cold', benchColdStart],
   ['store', benchStore],
+  [
+    'serve',
+    () =>
+      benchServe({
+        tmp: TMP,
+        quick: QUICK,
+        env: cleanEnv(),
+        log,
+        row,
+        loadNow,
+        loadsText,
+        profile: PROFILE,
+        addProfile: (title, text) => PROFILES.push({ title, text }),
+      }),
+  ],
 ];
 let interrupted = false;
 process.on('SIGINT', () => {
@@ -1102,7 +1102,7 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 for (const [name, fn] of sections) {
-  if (SKIP.has(name) || interrupted) continue;
+  if (SKIP.has(name) || (ONLY.size && !ONLY.has(name)) || interrupted) continue;
   try {
     await fn();
   } catch (err) {
