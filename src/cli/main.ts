@@ -9,6 +9,7 @@ import { registerList } from './commands/list';
 import { registerMigrate } from './commands/migrate';
 import { registerRenew } from './commands/renew';
 import { registerRevoke } from './commands/revoke';
+import { registerServe } from './commands/serve';
 import { registerShow } from './commands/show';
 import { registerSign } from './commands/sign';
 import { fail } from './runtime';
@@ -53,6 +54,7 @@ outcomes: 10 check: something expires within the window, 11 renew --expiring: so
     registerCheck,
     registerExport,
     registerMigrate,
+    registerServe,
   ]) {
     register(program);
   }

@@ -35,7 +35,9 @@ export function loadRuntimeConfig(globals: GlobalOptions): { config: ResolvedCon
   const { loadConfig } = require('../core/config/load') as typeof import('../core/config/load');
   const { registry } = require('../backends') as typeof import('../backends');
   const { passphraseSource } = require('../core/secrets') as typeof import('../core/secrets');
-  const config = loadConfig({ configPath: globals.config, backend: globals.backend, ca: globals.ca }, process.env, process.cwd(), registry.sections());
+  const { SERVER_SECTIONS } = require('../server/section') as typeof import('../server/section');
+  const sections = [...registry.sections(), ...SERVER_SECTIONS];
+  const config = loadConfig({ configPath: globals.config, backend: globals.backend, ca: globals.ca }, process.env, process.cwd(), sections);
   return { config, passphrase: passphraseSource(globals.passphraseFile, config.env) };
 }
 

@@ -95,8 +95,18 @@ export interface AuditingStore extends CertStore {
   recordEvent(event: AuditEvent): Promise<void>;
 }
 
+/**
+ * Capability: the store keeps what it read (records, the inventory) for the object's life and sees
+ * only its own writes; a long-running caller (certctl serve) drops those caches now and then so
+ * changes made by other processes (a `certctl revoke` beside the server) are seen.
+ */
+export interface CachingStore extends CertStore {
+  /** Forgets everything read so far; the next call reads the backend again. */
+  dropCaches(): void;
+}
+
 /** The names of the store capabilities, as backend descriptors declare them. */
-export type StoreCapability = 'raiseCrlNumber' | 'deleteCa' | 'audit' | 'removeCaKey';
+export type StoreCapability = 'raiseCrlNumber' | 'deleteCa' | 'audit' | 'removeCaKey' | 'cachesReads';
 
 /** Whether the store is a {@link CrlNumberRaisingStore}. */
 export function canRaiseCrlNumber(s: CertStore): s is CrlNumberRaisingStore {
@@ -118,6 +128,11 @@ export function keepsAudit(s: CertStore): s is AuditingStore {
   return typeof (s as Partial<AuditingStore>).recordEvent === 'function';
 }
 
+/** Whether the store is a {@link CachingStore}. */
+export function cachesReads(s: CertStore): s is CachingStore {
+  return typeof (s as Partial<CachingStore>).dropCaches === 'function';
+}
+
 /** The capabilities a store object has, by the guards above (checked against descriptors in tests). */
 export function storeCapabilities(s: CertStore): StoreCapability[] {
   const found: [StoreCapability, boolean][] = [
@@ -125,6 +140,7 @@ export function storeCapabilities(s: CertStore): StoreCapability[] {
     ['deleteCa', canDeleteCa(s)],
     ['audit', keepsAudit(s)],
     ['removeCaKey', canRemoveCaKey(s)],
+    ['cachesReads', cachesReads(s)],
   ];
   return found.filter(([, has]) => has).map(([name]) => name);
 }

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'inversify';
 import { CertStore, keepsAudit } from './cert-store';
 import { ResolvedConfig } from './config/load';
-import { parseCsr } from './csr';
-import { InvalidInputError, NotFoundError } from './errors';
+import { parseCsr, type ParsedCsr } from './csr';
+import { InvalidInputError, NotFoundError, NotSupportedError } from './errors';
 import { expiryReport, type ExpiryReport } from './expiry';
 import { withLeftovers } from './fs-atomic';
 import { generateEncodedKey } from './key-encoding';
@@ -15,7 +15,7 @@ import { keyUsageFor, leafProfile, type Profile } from './policy/profiles';
 import { checkSubject } from './policy/subject-policy';
 import { newSerial } from './serial';
 import { caNotAfter, intermediateItem, requestedSubject, rootConstraintsRefused } from './ca-records';
-import { Signer, canRevoke, listsIssuedSerials, reportsWarnings, type LeafSpec } from './signer';
+import { Signer, canRevoke, isRemoteSigner, listsIssuedSerials, reportsWarnings, type LeafSpec } from './signer';
 import type { CaRecord, CertificateRecord, IssuedCertificate, KeyType, ListFilter, RevocationReason } from './types';
 import { PolicyError } from './errors';
 import type { SubjectAttributes } from './x509/subject';
@@ -42,6 +42,30 @@ export interface IssueRequest {
   /** How many certificates (fleet bootstrap); each gets its own key and serial. */
   count?: number;
   onProgress?: (done: number, total: number) => void;
+}
+
+/** A request signed with the caller's key: a parsed CSR, or a certificate's names and key (`csrDer` absent). */
+export type RequestedCertificate = Omit<ParsedCsr, 'csrDer'> & { csrDer?: Buffer };
+
+/** What a caller of {@link IssuanceService.signRequest} adds to the policy: its own permission check, a default TTL. */
+export interface SignOptions {
+  /** Called with the checked profile and names before anything is signed; throws to refuse (PolicyError). */
+  authorize?: (names: AuthorizedNames) => void | Promise<void>;
+  /** The TTL when none is asked for (default: the profile's). */
+  defaultTtlSeconds?: number;
+  /** Added to the audit event (e.g. who asked, over which API). */
+  auditDetail?: Record<string, unknown>;
+}
+
+/** The names of a request after policy, as {@link SignOptions.authorize} sees them. */
+export interface AuthorizedNames {
+  profile: string;
+  commonName: string;
+  dnsNames: string[];
+  ipAddresses: string[];
+  uris: string[];
+  emails: string[];
+  subject: SubjectAttributes;
 }
 
 /** What `certctl init` asks for. */
@@ -194,12 +218,28 @@ export class IssuanceService {
 
   /**
    * Signs a CSR (Magnum's ca-sign). The CSR's CA bit, key usages and EKUs are never honoured.
-   * @throws InvalidInputError for a malformed or badly signed CSR; PolicyError for CA:true, weak keys, names outside policy.
+   * @throws InvalidInputError for a malformed or badly signed CSR; PolicyError for CA:true, weak keys, names outside policy
+   *   (or refused by `options.authorize`).
    */
-  async signCsr(csrPem: string, profileName: string, ttlSeconds: number | undefined, source: string): Promise<IssueResult> {
+  async signCsr(csrPem: string, profileName: string, ttlSeconds: number | undefined, source: string, options: SignOptions = {}): Promise<IssueResult> {
+    return this.signRequest(await parseCsr(csrPem, source), profileName, ttlSeconds, source, options);
+  }
+
+  /**
+   * Signs what a caller asked for with its own key: a parsed CSR, or (a renewal over mTLS without a CSR) the names and
+   * public key of the certificate being renewed, with no `csrDer`.
+   * @throws as {@link signCsr}; NotSupportedError without a CSR when the signer is a remote CA (it signs only CSRs).
+   */
+  async signRequest(
+    request: RequestedCertificate,
+    profileName: string,
+    ttlSeconds: number | undefined,
+    source: string,
+    options: SignOptions = {},
+  ): Promise<IssueResult> {
     const ca = await this.requireCa();
     const profile = leafProfile(this.config.profiles, profileName, '--profile');
-    const csr = await parseCsr(csrPem, source);
+    const csr = request;
     checkKeyType(profile, csr.keyType, source);
     const checked = checkNames(profile, csr.commonName, csr.dnsNames, csr.ipAddresses, source);
     const { subject, ignored } = checkSubject(profile.name, profile.subject, csr.subject, true, source);
@@ -208,11 +248,15 @@ export class IssuanceService {
     if (!names.commonName && names.dnsNames.length === 0 && names.ipAddresses.length === 0 && names.uris.length === 0 && names.emails.length === 0) {
       throw new InvalidInputError(`${source}: the request has neither a subject CN nor a SAN; a certificate must name its subject`);
     }
-    const validity = checkValidity(profile, ttlSeconds, caNotAfter(ca));
+    if (!csr.csrDer && isRemoteSigner(this.signer)) {
+      throw new NotSupportedError(`the ${this.signer.kind} signer signs only CSRs; send a CSR with the request (a new key)`);
+    }
+    await options.authorize?.({ profile: profile.name, ...names });
+    const validity = checkValidity(profile, ttlSeconds, caNotAfter(ca), new Date(), options.defaultTtlSeconds);
     const spec = this.leafSpec(profile, names, csr.keyType, csr.spkiDer, validity, csr.csrDer);
     const [item] = await signLeaves(this.signer, ca, profileName, 1, () => Promise.resolve({ spec }));
     await this.store.putIssued(ca.name, [item]);
-    await this.audit('issue', [item.record.serial], { profile: profileName, csr: true });
+    await this.audit('issue', [item.record.serial], { profile: profileName, csr: Boolean(csr.csrDer), ...options.auditDetail });
     const warnings = validity.warning ? [validity.warning] : [];
     warnings.push(...this.takeSignerWarnings());
     if (ignored.length || csr.ignored.length) warnings.push(`not taken from the CSR: ${[...ignored, ...csr.ignored].join(', ')}`);

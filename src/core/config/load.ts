@@ -32,7 +32,7 @@ export interface ResolvedConfig {
   profiles: Profiles;
   urls: { crl: string[]; issuingCa: string[] };
   crlValiditySeconds: number;
-  /** Raw backend sections by key (`file:`, `vault:`, …); each backend parses its own. */
+  /** Raw sections by key (`file:`, `vault:`, …, `serve:`); each backend, and the server, parses its own. */
   sections: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
 }
@@ -87,8 +87,8 @@ export function findConfigFile(overrides: ConfigOverrides, env: NodeJS.ProcessEn
 
 /**
  * Loads and validates the configuration.
- * @param sections the backend sections certctl.yaml may hold (the registry's `sections()`): any
- *   other top-level key is an error. Omitted (library callers and tests), any mapping-valued key
+ * @param sections the sections certctl.yaml may hold besides the core keys (the registry's backend
+ *   `sections()` and the server's): any other top-level key is an error. Omitted (library callers and tests), any mapping-valued key
  *   is taken as a backend section and left to that backend to validate.
  * @throws ConfigError naming the path of the bad key and what was expected.
  */
@@ -158,9 +158,7 @@ function readConfigFile(path: string, sections: readonly string[] | undefined): 
   const parsed = configSchema.safeParse(raw);
   const problems = [
     ...(unknown.length
-      ? [
-          `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}${sections ? ` (backend sections: ${sections.join(', ')})` : ''}`,
-        ]
+      ? [`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}${sections ? ` (sections: ${sections.join(', ')})` : ''}`]
       : []),
     ...(parsed.success ? [] : [describeIssues(parsed.error.issues)]),
   ];

@@ -1,0 +1,85 @@
+import { isIP } from 'node:net';
+import { PolicyError } from '../core/errors';
+import type { AuthorizedNames } from '../core/issuance-service';
+import { dnsMatches } from '../core/policy/check';
+import { globMatches } from '../core/policy/subject-policy';
+import type { Role, ServeOptions } from './config';
+import type { CertIdentity } from './identity';
+
+/** Who is calling, and with which roles: what every authorization decision starts from. */
+export interface Principal {
+  /** How the caller proved itself. */
+  kind: 'certificate' | 'keystone' | 'token';
+  /** For logs and audit events: the certificate's serial, the Keystone user id, the token id — never a secret. */
+  id: string;
+  roles: Role[];
+  /** The mTLS certificate, when the caller presented one this CA issued. */
+  certificate?: CertIdentity;
+  /** Called once a signing request is permitted, just before it is signed: a one-time token is used up here. */
+  onSign?: (names: AuthorizedNames) => Promise<void>;
+}
+
+/** The roles serve.clients gives an mTLS client certificate (every field of an entry must match). */
+export function rolesOfCertificate(options: ServeOptions, identity: CertIdentity): Role[] {
+  const roles: Role[] = [];
+  for (const c of options.clients) {
+    const match =
+      (c.cn === undefined || globMatches(c.cn, identity.cn)) &&
+      (c.ou === undefined || identity.ou.some((v) => globMatches(c.ou as string, v))) &&
+      (c.o === undefined || identity.o.some((v) => globMatches(c.o as string, v)));
+    if (match && !roles.includes(c.role)) roles.push(c.role);
+  }
+  return roles;
+}
+
+/** Whether a principal holds an admin role. */
+export function isAdmin(principal: Principal | undefined): boolean {
+  return Boolean(principal?.roles.some((r) => r.admin));
+}
+
+/**
+ * Refuses a non-admin.
+ * @throws PolicyError (403) naming what the caller lacks.
+ */
+export function requireAdmin(principal: Principal, what: string): void {
+  if (!isAdmin(principal)) throw new PolicyError(`${what} needs an admin role (serve.roles.<name>.admin: true); ${describe(principal)} has none`);
+}
+
+/**
+ * The permission check of a signing request, after the profile's policy: an admin may sign
+ * anything the policy allows; any other role must list the profile and cover every name. Then the
+ * principal's own `onSign` (a one-time token is spent only by a request that passed every check).
+ * @throws PolicyError (403) naming the first name or the profile no role of the caller allows; what `onSign` throws.
+ */
+export async function authorizeSigning(principal: Principal, names: AuthorizedNames): Promise<void> {
+  checkRoles(principal, names);
+  await principal.onSign?.(names);
+}
+
+function checkRoles(principal: Principal, names: AuthorizedNames): void {
+  if (isAdmin(principal)) return;
+  const roles = principal.roles.filter((r) => r.profiles.includes(names.profile));
+  if (roles.length === 0) {
+    throw new PolicyError(
+      `${describe(principal)} may not sign for profile ${names.profile} (roles: ${principal.roles.map((r) => r.name).join(', ') || 'none'})`,
+    );
+  }
+  const requested = [names.commonName, ...names.dnsNames, ...names.ipAddresses, ...names.uris, ...names.emails].filter(Boolean);
+  for (const name of requested) {
+    if (!roles.some((r) => r.names.some((pattern) => nameMatches(pattern, name)))) {
+      throw new PolicyError(
+        `${describe(principal)} may not sign for "${name}": no role of it for profile ${names.profile} allows that name (serve.roles.*.names)`,
+      );
+    }
+  }
+}
+
+/** DNS names match as TLS wildcards do (`*` is one label); IPs, URIs and emails match `*` globs. */
+function nameMatches(pattern: string, name: string): boolean {
+  const dnsName = isIP(name) === 0 && /^[a-z0-9*][a-z0-9*.-]*$/i.test(name);
+  return dnsName ? dnsMatches(pattern.toLowerCase(), name.toLowerCase()) : globMatches(pattern, name);
+}
+
+function describe(p: Principal): string {
+  return `the caller (${p.kind} ${p.id})`;
+}
