@@ -14,6 +14,7 @@
 //            --no-write        do not touch bench/RESULTS.md
 //            --skip=a,b        skip sections: fleet, openssl, cfssl, cfssl-serve, easyrsa, cold, store, serve
 //            --only=a,b        run only these sections
+//            --servers=a,b     serve section: only these of certctl, cfssl, step-ca (targets then n/a)
 //
 // Exit status: 0 all targets pass, 1 a target fails, 2 a tool is missing or a step failed.
 //
@@ -60,7 +61,7 @@ if (flag('help')) {
   console.log(
     readFileSync(fileURLToPath(import.meta.url), 'utf8')
       .split('\n')
-      .slice(1, 21)
+      .slice(1, 22)
       .map((l) => l.replace(/^\/\/ ?/, ''))
       .join('\n'),
   );
@@ -1091,6 +1092,7 @@ const sections = [
         loadsText,
         profile: PROFILE,
         addProfile: (title, text) => PROFILES.push({ title, text }),
+        servers: flagValue('servers')?.split(','),
       }),
   ],
 ];

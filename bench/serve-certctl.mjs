@@ -10,16 +10,33 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'certctl.js');
 
 /**
- * certctl serve over a fresh file-backend CA in `dir`. `nodeArgs` go before bin/certctl.js
- * (--cpu-prof for a profile). Throws when this build has no `serve` command.
+ * certctl serve over a fresh file-backend CA in `dir` (the store in `pkiDir`, default `dir/pki`).
+ * `nodeArgs` go before bin/certctl.js (--cpu-prof for a profile). Throws when this build has no
+ * `serve` command.
  */
-export async function startCertctl(dir, env, nodeArgs = []) {
+export async function startCertctl(dir, env, { nodeArgs = [], pkiDir = join(dir, 'pki') } = {}) {
   mkdirSync(dir, { recursive: true });
-  const cenv = { ...env, CERTCTL_FILE_DIR: join(dir, 'pki') };
+  const cenv = { ...env, CERTCTL_FILE_DIR: pkiDir };
   const certctl = (...args) => execFileSync('node', [BIN, ...args], { cwd: dir, env: cenv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   // `certctl serve --help` on a build without it prints the top-level help and exits 0.
   if (!/^\s+serve\b/m.test(certctl('--help'))) throw new Error('this certctl build has no `serve` command');
   certctl('init', '--cn', 'Bench serve CA');
+  // The client proves itself with a certificate of the CA that holds a role allowing the server
+  // profile for the CSRs' names (not admin: the role check runs as for any fleet client). The
+  // per-client rate limit (default 6,000 a minute) is lifted: one client is the whole load here.
+  certctl('issue', 'client', '--cn', 'bench-client', '--out', join(dir, 'client'));
+  writeFileSync(
+    join(dir, 'certctl.yaml'),
+    [
+      'serve:',
+      '  roles:',
+      '    bench: { profiles: [server], names: ["*.bench.example"] }',
+      '  clients:',
+      '    - { cn: bench-client, role: bench }',
+      '  limits: { requests_per_minute: 1000000000 }',
+      '',
+    ].join('\n'),
+  );
   const caPem = certctl('ca', 'show');
   const caName = JSON.parse(certctl('ca', 'show', '--json')).result.ca;
   const port = await freePort();
@@ -34,6 +51,8 @@ export async function startCertctl(dir, env, nodeArgs = []) {
     path: '/v1/sign',
     headers: { 'content-type': 'application/json' },
     caPem,
+    clientCert: readFileSync(join(dir, 'client', 'cert.pem')),
+    clientKey: readFileSync(join(dir, 'client', 'key.pem')),
     expect: (a) => a.status === 201 && a.body.includes('"certificate"'),
     certificate: (a) => parse(a)?.certificate,
     bodies: (csrs, n) => cycle(csrs, n, (c) => json({ csr: c.pem, profile: 'server', ttl: '24h' })),

@@ -24,8 +24,12 @@ export function send(agent, { port, path, headers }, body) {
   });
 }
 
-/** An HTTPS keep-alive agent trusting `ca` (PEM), with at most `sockets` connections. */
-export const keepAliveAgent = (ca, sockets) => new https.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, ca });
+/**
+ * An HTTPS keep-alive agent for `server` ({ caPem, clientCert?, clientKey? }: the CA it trusts, and
+ * the client certificate it presents, if any), with at most `sockets` connections.
+ */
+export const keepAliveAgent = (server, sockets) =>
+  new https.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, ca: server.caPem, cert: server.clientCert, key: server.clientKey });
 
 /** The q-quantile (0..1) of the first n values of a Float64Array, by sorting a copy. */
 function quantiles(values, n, qs) {

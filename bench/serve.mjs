@@ -16,7 +16,7 @@
 //
 // step-ca is built into .cache/step-ca/ by tools/install-step-ca.sh on first use (~2.5 min).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +52,7 @@ function stepCaBinary(log) {
  * name): the servers are compared on the same work only if each really issues. Returns its PEM.
  */
 async function sanityCheck(server, csr, dir) {
-  const agent = keepAliveAgent(server.caPem, 1);
+  const agent = keepAliveAgent(server, 1);
   try {
     const [body] = server.bodies([csr], 1);
     const r = await send(agent, server, body);
@@ -92,8 +92,8 @@ function bodyCount(server, inFlight, durationMs) {
 }
 
 /** One measured run of `target` with `bodiesFor(n)` after a warm-up; syncs first so earlier writes are not charged to it. */
-async function measure(target, caPem, bodiesFor, inFlight, P, count) {
-  const agent = keepAliveAgent(caPem, inFlight);
+async function measure(target, server, bodiesFor, inFlight, P, count) {
+  const agent = keepAliveAgent(server, inFlight);
   try {
     await runLoad(agent, target, bodiesFor(Math.max(200, inFlight * 50)), { inFlight, durationMs: P.warmupMs });
     spawnSync('sync');
@@ -119,7 +119,7 @@ function notes(runs) {
 }
 
 /** Starts each server that can be started and checks that it issues; { servers, unavailable: { name: reason } }. */
-async function startAll(root, csr, { env, log }) {
+async function startAll(root, csr, { env, log, servers: only }) {
   const servers = [];
   const unavailable = {};
   const starters = [
@@ -127,7 +127,33 @@ async function startAll(root, csr, { env, log }) {
     ['cfssl', () => startCfssl(join(root, 'cfssl'), env)],
     ['step-ca', () => startStepCa(join(root, 'step-ca'), env, stepCaBinary(log))],
   ];
+  // certctl again with its store on tmpfs, at 16 in flight only: what its code costs without the
+  // disk (not durable, no verdict), as the fleet section's tmpfs row does for `issue`.
+  const shm = '/dev/shm';
+  if (spawnSync('stat', ['-f', '-c', '%T', shm], { encoding: 'utf8' }).stdout?.trim() === 'tmpfs') {
+    starters.push([
+      'certctl-tmpfs',
+      async () => {
+        const pkiDir = mkdtempSync(join(shm, 'certctl-bench-serve-'));
+        try {
+          const server = await startCertctl(join(root, 'certctl-tmpfs'), env, { pkiDir });
+          const stop = server.stop;
+          return {
+            ...server,
+            name: 'certctl-tmpfs',
+            version: `${server.version}, store on tmpfs (not durable)`,
+            levels: [16],
+            stop: () => (stop(), rmSync(pkiDir, { recursive: true, force: true })),
+          };
+        } catch (e) {
+          rmSync(pkiDir, { recursive: true, force: true });
+          throw e;
+        }
+      },
+    ]);
+  }
   for (const [name, start] of starters) {
+    if (only && !only.includes(name.replace(/-tmpfs$/, ''))) continue;
     let server;
     try {
       server = await start();
@@ -145,12 +171,13 @@ async function startAll(root, csr, { env, log }) {
 
 /** P.rounds rounds of every in-flight level on every server; { [server]: { [inFlight]: { runs, loads } } }. */
 async function signRounds(servers, csrs, P, { log, loadNow }) {
-  const results = Object.fromEntries(servers.map((s) => [s.name, Object.fromEntries(IN_FLIGHT.map((c) => [c, { runs: [], loads: [] }]))]));
+  const levels = (s) => s.levels ?? IN_FLIGHT;
+  const results = Object.fromEntries(servers.map((s) => [s.name, Object.fromEntries(levels(s).map((c) => [c, { runs: [], loads: [] }]))]));
   for (let round = 1; round <= P.rounds; round++) {
     for (const inFlight of IN_FLIGHT) {
-      for (const server of servers) {
+      for (const server of servers.filter((s) => levels(s).includes(inFlight))) {
         const l = loadNow();
-        const r = await measure(server, server.caPem, (n) => server.bodies(csrs, n), inFlight, P, bodyCount(server, inFlight, P.durationMs));
+        const r = await measure(server, server, (n) => server.bodies(csrs, n), inFlight, P, bodyCount(server, inFlight, P.durationMs));
         (server.lastRate ??= {})[inFlight] = r.rate;
         results[server.name][inFlight].runs.push(r);
         results[server.name][inFlight].loads.push(l);
@@ -165,8 +192,10 @@ async function signRounds(servers, csrs, P, { log, loadNow }) {
 
 /** certctl's OCSP responder, 16 in flight, P.rounds runs; { runs, loads } or { unavailable }. */
 async function ocspLoad(certctl, P, { log, loadNow }, dir) {
+  // An OCSP client presents no certificate.
+  const anonymous = { caPem: certctl.caPem };
   const sendOnce = async (target, body) => {
-    const agent = keepAliveAgent(certctl.caPem, 1);
+    const agent = keepAliveAgent(anonymous, 1);
     try {
       return await send(agent, target, body);
     } finally {
@@ -182,7 +211,7 @@ async function ocspLoad(certctl, P, { log, loadNow }, dir) {
   const loads = [];
   for (let round = 1; round <= P.rounds; round++) {
     loads.push(loadNow());
-    const r = await measure(o.target, certctl.caPem, (n) => Array(n).fill(o.body), 16, P, bodyCount({}, 16, P.durationMs));
+    const r = await measure(o.target, anonymous, (n) => Array(n).fill(o.body), 16, P, bodyCount({}, 16, P.durationMs));
     runs.push(r);
     log(`  round ${round}, OCSP 16 in flight: ${r.rate.toFixed(0)}/s, p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms, RSS ${mb(r.rssMax)} MB`);
   }
@@ -194,10 +223,10 @@ async function profileServer(csrs, P, root, { env, log }) {
   const dir = join(root, 'certctl-profile');
   const profDir = join(dir, 'prof');
   mkdirSync(profDir, { recursive: true });
-  const server = await startCertctl(dir, env, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=250']);
+  const server = await startCertctl(dir, env, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=250'] });
   let r;
   try {
-    r = await measure(server, server.caPem, (n) => server.bodies(csrs, n), 16, P, bodyCount(server, 16, P.durationMs));
+    r = await measure(server, server, (n) => server.bodies(csrs, n), 16, P, bodyCount(server, 16, P.durationMs));
   } finally {
     await server.terminate();
   }
@@ -209,11 +238,16 @@ async function profileServer(csrs, P, root, { env, log }) {
 
 /** The rows: each server at each level, then the targets of the issue. Returns the certctl targets' verdicts. */
 function report(servers, results, ocsp, unavailable, { row, loadsText }) {
-  const names = ['certctl', 'cfssl', 'step-ca'].filter((n) => results[n]);
-  const endpoint = { certctl: 'POST /v1/sign', cfssl: 'POST /api/v1/cfssl/sign', 'step-ca': 'POST /1.0/sign (a one-time token each)' };
+  const names = ['certctl', 'certctl-tmpfs', 'cfssl', 'step-ca'].filter((n) => results[n]);
+  const endpoint = {
+    certctl: 'POST /v1/sign',
+    'certctl-tmpfs': 'POST /v1/sign',
+    cfssl: 'POST /api/v1/cfssl/sign',
+    'step-ca': 'POST /1.0/sign (a one-time token each)',
+  };
   const versions = Object.fromEntries(servers.map((s) => [s.name, s.version]));
   for (const inFlight of IN_FLIGHT) {
-    for (const name of names) {
+    for (const name of names.filter((n) => results[n][inFlight])) {
       const { runs, loads } = results[name][inFlight];
       const rate = median(runs.map((r) => r.rate));
       row({
@@ -247,7 +281,9 @@ function report(servers, results, ocsp, unavailable, { row, loadsText }) {
       value: ok ? `${(c / o).toFixed(2)}×` : 'n/a',
       target: `≥ ${factor}×`,
       pass: ok ? c / o >= factor : undefined,
-      notes: ok ? `${c.toFixed(0)} vs ${o.toFixed(0)} certs/s` : `not measured: ${unavailable.certctl ?? unavailable[other]}`,
+      notes: ok
+        ? `${c.toFixed(0)} vs ${o.toFixed(0)} certs/s`
+        : `not measured: ${unavailable.certctl ?? unavailable[other] ?? `${c === undefined ? 'certctl' : other} not selected (--servers)`}`,
       load: ok ? loadsText([...at16('certctl').loads, ...at16(other).loads]) : '',
     });
   }
@@ -292,7 +328,7 @@ function report(servers, results, ocsp, unavailable, { row, loadsText }) {
 /**
  * The section: starts the three servers, measures them, and reports rows through `row` (run.mjs's
  * row shape) and CPU profiles through `addProfile(title, text)`. `ctx`: { tmp, quick, env, log,
- * row, loadNow, loadsText, profile ('none' | 'failing' | 'all'), addProfile }. Throws only when no
+ * row, loadNow, loadsText, profile ('none' | 'failing' | 'all'), addProfile, servers (names; default all) }. Throws only when no
  * server can be measured.
  */
 export async function benchServe(ctx) {
