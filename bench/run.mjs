@@ -186,25 +186,36 @@ const median = (xs) => {
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** The 1-minute load average and the IO pressure (share of the last 10 s some task waited on IO). */
+/** The share of the last 10 s in which some task waited for `resource` (/proc/pressure), or ''. */
+function pressure(resource) {
+  try {
+    return /some avg10=([\d.]+)/.exec(readFileSync(`/proc/pressure/${resource}`, 'utf8'))?.[1] ?? '';
+  } catch {
+    return ''; // no PSI
+  }
+}
+
+/**
+ * The 1-minute load average, the IO pressure and the CPU pressure (a task waiting for a CPU: on a
+ * shared machine, other tenants' load that the load average of this one does not show).
+ */
 function loadNow() {
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  let io = '';
-  try {
-    io = /some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/io', 'utf8'))?.[1] ?? '';
-  } catch {
-    /* no PSI */
-  }
-  return { load, io };
+  return { load, io: pressure('io'), cpu: pressure('cpu') };
 }
-const loadText = (l) => `load ${l.load}${l.io !== '' ? `, io psi ${l.io}%` : ''}`;
-/** Several load samples in one short text: the range of the 1-minute load and the highest IO pressure. */
+const loadText = (l) => `load ${l.load}${l.io !== '' ? `, io psi ${l.io}%` : ''}${l.cpu ? `, cpu psi ${l.cpu}%` : ''}`;
+/** Several load samples in one short text: the range of the 1-minute load and the highest IO and CPU pressure. */
 function loadsText(ls) {
   const one = ls.map((l) => Number(l.load.split(' ')[0]));
-  const io = ls.map((l) => Number(l.io)).filter((x) => !Number.isNaN(x));
+  const highest = (k) => {
+    const xs = ls.filter((l) => l[k]).map((l) => Number(l[k]));
+    return xs.length ? Math.max(...xs).toFixed(1) : undefined;
+  };
   const lo = Math.min(...one).toFixed(2);
   const hi = Math.max(...one).toFixed(2);
-  return `${lo === hi ? lo : `${lo}–${hi}`}${io.length ? `, io ≤ ${Math.max(...io).toFixed(1)}%` : ''}`;
+  const io = highest('io');
+  const cpu = highest('cpu');
+  return `${lo === hi ? lo : `${lo}–${hi}`}${io !== undefined ? `, io ≤ ${io}%` : ''}${cpu !== undefined ? `, cpu ≤ ${cpu}%` : ''}`;
 }
 
 /** Flushes dirty data left by a previous step so it is not charged to the next measurement. */
@@ -976,7 +987,7 @@ async function benchStore() {
 // Report
 
 function table() {
-  const lines = ['| measurement | result | target | verdict | 1-min load, IO pressure | notes |', '|---|---|---|---|---|---|'];
+  const lines = ['| measurement | result | target | verdict | 1-min load, IO (and CPU) pressure | notes |', '|---|---|---|---|---|---|'];
   const esc = (s) => String(s ?? '').replace(/\|/g, '\\|');
   for (const r of ROWS) {
     const verdict = r.pass === undefined ? '' : r.pass ? '**PASS**' : '**FAIL**';
@@ -1038,7 +1049,8 @@ How each number is measured:
   answers (POST /ocsp/{ca}) are driven the same way. cfssl keeps nothing; step-ca (badger) and
   certctl (file store) write every certificate.
 - **load** is the 1-minute load average; **io** is /proc/pressure/io \`some avg10\`, the share of the
-  last 10 s in which some task waited on IO. The machine is shared, so compare runs with similar load.
+  last 10 s in which some task waited on IO; **cpu** (/proc/pressure/cpu) the same for a CPU, which
+  shows other tenants of a shared host that the load average does not. The machine is shared, so compare runs with similar load.
 - The **filesystem floor** (bench/fs-floor.mjs) writes the same 2N+1 files the same way with no
   crypto; the **tmpfs** row runs the fleet command with store and output in /dev/shm. Together they
   separate a slow disk from slow certctl code.
