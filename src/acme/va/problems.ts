@@ -2,7 +2,7 @@
  * The validation authority's failures as RFC 8555 §6.7 problems, and Node's network errors
  * translated into them at one place (by error code, never by message text).
  */
-import { PolicyError, toCertctlError } from '../../core/errors';
+import { PolicyError, toCertctlError, type CertctlError } from '../../core/errors';
 import type { AcmeProblem } from './types';
 
 /** The RFC 8555 error names a validation can end with (`urn:ietf:params:acme:error:<name>`). */
@@ -32,8 +32,9 @@ export class ChallengeFailure extends PolicyError {
 }
 
 function errorCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return err instanceof Error && typeof code === 'string' ? code : undefined;
+  // Not `instanceof Error`: errors of Node's core may come from another realm (a vm context, jest).
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }
 
 const CONNECT_ERRORS: Readonly<Record<string, string>> = {
@@ -46,13 +47,14 @@ const CONNECT_ERRORS: Readonly<Record<string, string>> = {
 
 /**
  * What a Node network error (socket, HTTP parser, TLS, abort) means for the challenge at `where`
- * (`127.0.0.1:5002`); a ChallengeFailure passes through.
- * @throws InternalError for anything that is not a network error (a bug, not the peer).
+ * (`127.0.0.1:5002`); a ChallengeFailure passes through. Returned, never thrown, so an event
+ * handler can always reject with it.
+ * @returns an InternalError for anything that is not a network error (a bug, not the peer).
  */
-export function networkFailure(err: unknown, where: string): ChallengeFailure {
+export function networkFailure(err: unknown, where: string): CertctlError {
   if (err instanceof ChallengeFailure) return err;
   const code = errorCode(err);
-  if (code === undefined) throw toCertctlError(err);
+  if (code === undefined) return toCertctlError(err);
   if (code in CONNECT_ERRORS) return new ChallengeFailure('connection', `${CONNECT_ERRORS[code]} ${where}`, true);
   if (code === 'ABORT_ERR') return new ChallengeFailure('connection', `timeout waiting for ${where}`);
   if (code === 'ECONNRESET' || code === 'EPIPE') return new ChallengeFailure('connection', `connection reset by ${where}`);
