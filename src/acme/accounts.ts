@@ -4,7 +4,7 @@ import type { AcmeContext, AcmeRequest } from './context';
 import { parseJws, thumbprint, verifyEab, verifyJws } from './jws';
 import { AcmeError } from './problems';
 import type { AccountRecord } from './records';
-import { newId, type Versioned } from './state';
+import { newId } from './state';
 
 interface NewAccountPayload {
   contact?: unknown;
@@ -30,7 +30,9 @@ export async function newAccount(acme: AcmeContext, req: AcmeRequest): Promise<{
   }
   if (body.onlyReturnExisting === true) throw new AcmeError('accountDoesNotExist', 'no account has this key');
   if (acme.options.termsOfService && body.termsOfServiceAgreed !== true) {
-    throw new AcmeError('userActionRequired', `agree to the terms of service (${acme.options.termsOfService}) with termsOfServiceAgreed: true`, { status: 403 });
+    throw new AcmeError('userActionRequired', `agree to the terms of service (${acme.options.termsOfService}) with termsOfServiceAgreed: true`, {
+      status: 403,
+    });
   }
   let eabKid: string | undefined;
   if (body.externalAccountBinding !== undefined) {
@@ -100,12 +102,13 @@ export async function updateAccount(acme: AcmeContext, req: AcmeRequest, id: str
  * @throws AcmeError malformed / unauthorized; 409 with the other account's URL when the new key is taken.
  */
 export async function changeKey(acme: AcmeContext, req: AcmeRequest): Promise<AccountRecord> {
-  const account = req.account! as Versioned<AccountRecord>;
+  const account = req.account!;
   const inner = parseJws(req.payload, req.header.url as string);
   if (!inner.header.jwk) throw new AcmeError('malformed', 'the inner JWS of keyChange must carry the new key as jwk');
   const body = (await verifyJws(inner, inner.header.jwk)) as { account?: unknown; oldKey?: JWK } | undefined;
   if (body?.account !== req.header.kid) throw new AcmeError('malformed', 'keyChange: the inner payload must name this account');
-  if (!body?.oldKey || (await thumbprint(body.oldKey)) !== account.value.thumbprint) throw new AcmeError('unauthorized', 'keyChange: oldKey is not the account key');
+  if (!body?.oldKey || (await thumbprint(body.oldKey)) !== account.value.thumbprint)
+    throw new AcmeError('unauthorized', 'keyChange: oldKey is not the account key');
   const print = await thumbprint(inner.header.jwk);
   const state = acme.state(req.ca);
   const taken = await state.accountIdOfKey(req.ca, print);
@@ -119,7 +122,8 @@ function parseContact(raw: unknown): string[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw) || raw.some((c) => typeof c !== 'string')) throw new AcmeError('invalidContact', 'contact must be a list of mailto: URLs');
   for (const c of raw as string[]) {
-    if (!/^mailto:[^@\s,]+@[^@\s,]+$/.test(c)) throw new AcmeError(c.startsWith('mailto:') ? 'invalidContact' : 'unsupportedContact', `contact "${c}" is not a mailto: URL of one address`);
+    if (!/^mailto:[^@\s,]+@[^@\s,]+$/.test(c))
+      throw new AcmeError(c.startsWith('mailto:') ? 'invalidContact' : 'unsupportedContact', `contact "${c}" is not a mailto: URL of one address`);
   }
   return raw as string[];
 }

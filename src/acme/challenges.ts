@@ -11,7 +11,12 @@ import { validateChallenge } from './va';
  * every record, so two instances answering one order never both decide.
  * @throws AcmeError malformed (404) for an unknown authorization or type; unauthorized for another account's.
  */
-export async function respondToChallenge(acme: AcmeContext, req: AcmeRequest, authzId: string, type: string): Promise<{ authz: AuthzRecord; challenge: ChallengeRecord }> {
+export async function respondToChallenge(
+  acme: AcmeContext,
+  req: AcmeRequest,
+  authzId: string,
+  type: string,
+): Promise<{ authz: AuthzRecord; challenge: ChallengeRecord }> {
   const state = acme.state(req.ca);
   const found = await ownAuthz(acme, req, authzId);
   const index = found.value.challenges.findIndex((c) => c.type === type);
@@ -28,7 +33,12 @@ export async function respondToChallenge(acme: AcmeContext, req: AcmeRequest, au
       token: challenge.token,
       keyAuthorization: `${challenge.token}.${req.account!.value.thumbprint}`,
     },
-    { http01Port: acme.options.http01Port, tlsAlpn01Port: acme.options.tlsAlpn01Port, dnsResolver: acme.options.dnsResolver, timeoutMs: acme.options.validationTimeoutMs },
+    {
+      http01Port: acme.options.http01Port,
+      tlsAlpn01Port: acme.options.tlsAlpn01Port,
+      dnsResolver: acme.options.dnsResolver,
+      timeoutMs: acme.options.validationTimeoutMs,
+    },
   );
   const decided: ChallengeRecord = result.ok
     ? { ...challenge, status: 'valid', validated: result.validatedAt.toISOString() }

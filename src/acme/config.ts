@@ -72,7 +72,12 @@ export function parseAcmeOptions(config: ResolvedConfig): AcmeOptions {
     const base = leafProfile(config.profiles, p.profile ?? 'server', `${where}.profiles.${name}.profile`);
     const ttlSeconds = p.ttl ? parseDuration(p.ttl, `${where}.profiles.${name}.ttl`) : base.defaultTtlSeconds;
     if (ttlSeconds > base.maxTtlSeconds) throw new ConfigError(`${where}.profiles.${name}.ttl: ${p.ttl} is longer than profile ${base.name}'s max_ttl`);
-    profiles.set(name, { name, profile: base.name, ttlSeconds, description: p.description ?? `${base.name} certificate valid ${p.ttl ?? 'for the profile default'}` });
+    profiles.set(name, {
+      name,
+      profile: base.name,
+      ttlSeconds,
+      description: p.description ?? `${base.name} certificate valid ${p.ttl ?? 'for the profile default'}`,
+    });
   }
   const defaultProfile = raw.default_profile ?? (profiles.has('default') ? 'default' : [...profiles.keys()][0]);
   if (!profiles.has(defaultProfile)) throw new ConfigError(`${where}.default_profile: no ACME profile "${defaultProfile}" in acme.profiles`);

@@ -69,7 +69,9 @@ export class AcmeContext {
   state(ca: string): AcmeState {
     const store = this.server.services.store(ca);
     if (!keepsState(store)) {
-      throw new NotSupportedError(`the ${store.kind} store keeps no server state (it has no compare-and-set), so it cannot serve ACME; use the file or vault store`);
+      throw new NotSupportedError(
+        `the ${store.kind} store keeps no server state (it has no compare-and-set), so it cannot serve ACME; use the file or vault store`,
+      );
     }
     return new AcmeState(store);
   }

@@ -26,7 +26,10 @@ export async function finalizeOrder(acme: AcmeContext, req: AcmeRequest, orderId
   await ownOrder(acme, req, orderId);
   const order = (await advanceOrder(acme, req.ca, orderId))!;
   if (order.value.status !== 'ready' || Date.parse(order.value.expires) <= Date.now()) {
-    throw new AcmeError('orderNotReady', `order ${orderId} is ${order.value.status}${order.value.status === 'pending' ? ': complete its authorizations first' : ''}`);
+    throw new AcmeError(
+      'orderNotReady',
+      `order ${orderId} is ${order.value.status}${order.value.status === 'pending' ? ': complete its authorizations first' : ''}`,
+    );
   }
   const csrB64 = (req.payload as { csr?: unknown } | undefined)?.csr;
   if (typeof csrB64 !== 'string' || !/^[A-Za-z0-9_-]+$/.test(csrB64)) throw new AcmeError('malformed', 'finalize needs {"csr": base64url(DER)}');
@@ -66,7 +69,10 @@ async function checkCsrNames(csrPem: string, order: OrderRecord): Promise<void> 
   const missing = [...wanted].filter((v) => !asked.has(v));
   const extra = [...asked].filter((v) => !wanted.has(v));
   if (missing.length || extra.length) {
-    throw new AcmeError('badCSR', `the CSR must name exactly the order's identifiers${extra.length ? `; not in the order: ${extra.join(', ')}` : ''}${missing.length ? `; missing: ${missing.join(', ')}` : ''}`);
+    throw new AcmeError(
+      'badCSR',
+      `the CSR must name exactly the order's identifiers${extra.length ? `; not in the order: ${extra.join(', ')}` : ''}${missing.length ? `; missing: ${missing.join(', ')}` : ''}`,
+    );
   }
   const cn = csr.commonName.toLowerCase();
   if (cn && !wanted.has(cn)) throw new AcmeError('badCSR', `the CSR's CN "${csr.commonName}" is not one of the order's identifiers`);

@@ -97,7 +97,12 @@ export async function thumbprint(jwk: JWK): Promise<string> {
  * the EAB key, `kid` = the EAB key id, `url` = the newAccount URL.
  * @throws AcmeError unauthorized / malformed naming what is wrong.
  */
-export async function verifyEab(eab: unknown, accountJwk: JWK, newAccountUrl: string, hmacKeyOf: (kid: string) => Promise<Buffer | undefined>): Promise<string> {
+export async function verifyEab(
+  eab: unknown,
+  accountJwk: JWK,
+  newAccountUrl: string,
+  hmacKeyOf: (kid: string) => Promise<Buffer | undefined>,
+): Promise<string> {
   const jose = require('jose') as typeof import('jose');
   const jws = eab as Partial<FlattenedJws> | undefined;
   if (!jws || typeof jws.protected !== 'string' || typeof jws.payload !== 'string' || typeof jws.signature !== 'string') {
@@ -109,7 +114,8 @@ export async function verifyEab(eab: unknown, accountJwk: JWK, newAccountUrl: st
   } catch {
     throw new AcmeError('malformed', 'externalAccountBinding: the protected header is not JSON');
   }
-  if (header.alg !== 'HS256' && header.alg !== 'HS384' && header.alg !== 'HS512') throw new AcmeError('badSignatureAlgorithm', 'externalAccountBinding must be MAC-signed (HS256)');
+  if (header.alg !== 'HS256' && header.alg !== 'HS384' && header.alg !== 'HS512')
+    throw new AcmeError('badSignatureAlgorithm', 'externalAccountBinding must be MAC-signed (HS256)');
   if (header.nonce !== undefined) throw new AcmeError('malformed', 'externalAccountBinding must not carry a nonce');
   if (header.url !== newAccountUrl) throw new AcmeError('unauthorized', 'externalAccountBinding url is not the newAccount URL');
   const secret = typeof header.kid === 'string' ? await hmacKeyOf(header.kid) : undefined;
@@ -121,6 +127,7 @@ export async function verifyEab(eab: unknown, accountJwk: JWK, newAccountUrl: st
     throw new AcmeError('unauthorized', 'externalAccountBinding signature does not verify with that key', { cause: err });
   }
   const bound = JSON.parse(Buffer.from(payload).toString('utf8')) as JWK;
-  if ((await thumbprint(bound)) !== (await thumbprint(accountJwk))) throw new AcmeError('unauthorized', 'externalAccountBinding binds another key than the account key');
+  if ((await thumbprint(bound)) !== (await thumbprint(accountJwk)))
+    throw new AcmeError('unauthorized', 'externalAccountBinding binds another key than the account key');
   return header.kid as string;
 }

@@ -34,7 +34,8 @@ export async function createOrder(acme: AcmeContext, req: AcmeRequest): Promise<
   const identifiers = parseIdentifiers(body.identifiers);
   const profileName = typeof body.profile === 'string' ? body.profile : acme.options.defaultProfile;
   const profile = acme.options.profiles.get(profileName);
-  if (!profile) throw new AcmeError('invalidProfile', `no ACME profile "${profileName}"; this directory offers ${[...acme.options.profiles.keys()].join(', ')}`);
+  if (!profile)
+    throw new AcmeError('invalidProfile', `no ACME profile "${profileName}"; this directory offers ${[...acme.options.profiles.keys()].join(', ')}`);
   await checkPolicy(acme, req.ca, profile.profile, identifiers);
   const replaces = body.replaces === undefined ? undefined : await checkReplaces(acme, req, body.replaces);
   acme.limits.take(`order:${account.id}`, acme.options.ordersPerAccountPerHour, 3600_000, 'new orders of this account');
@@ -83,7 +84,8 @@ export function parseIdentifiers(raw: unknown): Identifier[] {
   const out: Identifier[] = [];
   for (const item of raw as { type?: unknown; value?: unknown }[]) {
     if (!item || typeof item.value !== 'string' || item.value.length === 0) throw new AcmeError('malformed', 'each identifier needs a type and a value');
-    if (item.type !== 'dns' && item.type !== 'ip') throw new AcmeError('unsupportedIdentifier', `identifier type "${String(item.type)}" is not supported; use dns or ip`);
+    if (item.type !== 'dns' && item.type !== 'ip')
+      throw new AcmeError('unsupportedIdentifier', `identifier type "${String(item.type)}" is not supported; use dns or ip`);
     const value = item.type === 'dns' ? item.value.toLowerCase().replace(/\.$/, '') : item.value;
     if (!out.some((o) => o.type === item.type && o.value === value)) out.push({ type: item.type, value });
   }
@@ -117,7 +119,9 @@ async function checkReplaces(acme: AcmeContext, req: AcmeRequest, raw: unknown):
   if (typeof raw !== 'string') throw new AcmeError('malformed', 'replaces must be a certID string');
   const { serial } = await parseCertId(acme, req.ca, raw);
   const issued = await acme.state(req.ca).issued(req.ca, serial);
-  if (!issued || issued.value.accountId !== req.account!.value.id) throw new AcmeError('unauthorized', `replaces: certificate ${serial} was not ordered by this account`);
-  if (issued.value.replacedBy) throw new AcmeError('alreadyReplaced', `certificate ${serial} was already replaced by order ${issued.value.replacedBy}`, { status: 409 });
+  if (!issued || issued.value.accountId !== req.account!.value.id)
+    throw new AcmeError('unauthorized', `replaces: certificate ${serial} was not ordered by this account`);
+  if (issued.value.replacedBy)
+    throw new AcmeError('alreadyReplaced', `certificate ${serial} was already replaced by order ${issued.value.replacedBy}`, { status: 409 });
   return raw;
 }

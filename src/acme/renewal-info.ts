@@ -26,7 +26,8 @@ export async function parseCertId(acme: AcmeContext, ca: string, certId: string)
   const x509 = peculiarX509();
   const cert = new x509.X509Certificate(pemBlocks(found.certPem, 'CERTIFICATE')[0]);
   const ext = cert.getExtension(x509.AuthorityKeyIdentifierExtension);
-  if (!ext?.keyId || Buffer.from(ext.keyId, 'hex').compare(aki) !== 0) throw new AcmeError('malformed', `the certID's key identifier is not that of certificate ${serial}'s issuer`);
+  if (!ext?.keyId || Buffer.from(ext.keyId, 'hex').compare(aki) !== 0)
+    throw new AcmeError('malformed', `the certID's key identifier is not that of certificate ${serial}'s issuer`);
   return { serial, record: found.record, certPem: found.certPem };
 }
 
@@ -47,7 +48,11 @@ export function certIdOf(certPem: string): string {
  * expiry and spread out; an operator's override (`certctl acme renew-early`) or a revocation
  * moves it to now, so clients renew at their next check.
  */
-export function renewalWindow(record: CertificateRecord, override: RenewalOverride | undefined, now = new Date()): { start: string; end: string; explanationURL?: string } {
+export function renewalWindow(
+  record: CertificateRecord,
+  override: RenewalOverride | undefined,
+  now = new Date(),
+): { start: string; end: string; explanationURL?: string } {
   if (override) return override;
   if (record.status === 'revoked') {
     return { start: new Date(now.getTime() - 3600_000).toISOString(), end: new Date(now.getTime() - 60_000).toISOString() };

@@ -20,7 +20,7 @@ export async function revokeCertificate(acme: AcmeContext, req: AcmeRequest): Pr
   if (typeof body.certificate !== 'string') throw new AcmeError('malformed', 'revokeCert needs {"certificate": base64url(DER)}');
   const reasonCode = body.reason === undefined ? 0 : body.reason;
   const reason = typeof reasonCode === 'number' ? REASONS[reasonCode] : undefined;
-  if (!reason) throw new AcmeError('badRevocationReason', `reason ${String(reasonCode)} is not one certctl revokes with (0, 1, 3, 4, 5)`);
+  if (!reason) throw new AcmeError('badRevocationReason', `reason ${JSON.stringify(reasonCode)} is not one certctl revokes with (0, 1, 3, 4, 5)`);
   const der = Buffer.from(body.certificate, 'base64url');
   let cert: X509Certificate;
   try {
@@ -30,7 +30,8 @@ export async function revokeCertificate(acme: AcmeContext, req: AcmeRequest): Pr
   }
   const serial = parseSerial(cert.serialNumber);
   const found = await acme.server.services.store(req.ca).get(req.ca, serial);
-  if (!found || !pemBlocks(found.certPem, 'CERTIFICATE')[0]?.equals(der)) throw new AcmeError('unauthorized', `certificate ${serial} was not issued by this CA`);
+  if (!found || !pemBlocks(found.certPem, 'CERTIFICATE')[0]?.equals(der))
+    throw new AcmeError('unauthorized', `certificate ${serial} was not issued by this CA`);
   if (found.record.status === 'revoked') throw new AcmeError('alreadyRevoked', `certificate ${serial} is already revoked`);
   if (req.account) {
     const issued = await acme.state(req.ca).issued(req.ca, serial);

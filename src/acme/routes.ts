@@ -51,7 +51,9 @@ export function acmeRoutes(app: FastifyInstance, server: ServerContext): void {
       });
       instance.addHook('onSend', async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
         reply.header('cache-control', 'no-store');
-        reply.header('link', `<${AcmeUrls.of(request, request.params.ca).directory}>;rel="index"`);
+        const index = `<${AcmeUrls.of(request, request.params.ca).directory}>;rel="index"`;
+        const links = reply.getHeader('link');
+        reply.header('link', links === undefined ? index : [...(Array.isArray(links) ? links : [String(links)]), index]);
         if (request.method === 'POST' || request.url.endsWith('/new-nonce')) {
           try {
             reply.header('replay-nonce', await acme.state(request.params.ca).issueNonce());
@@ -63,7 +65,11 @@ export function acmeRoutes(app: FastifyInstance, server: ServerContext): void {
       instance.setErrorHandler((err, request, reply) => {
         const problem = toAcmeError(fromFastify(err));
         server.metrics.errors.inc({ code: problem.code });
-        if (problem.status >= 500) request.log.error({ failure: { kind: problem.acmeType, message: problem.message, cause: String(problem.cause ?? '') } }, 'acme request failed');
+        if (problem.status >= 500)
+          request.log.error(
+            { failure: { kind: problem.acmeType, message: problem.message, cause: problem.cause instanceof Error ? problem.cause.message : undefined } },
+            'acme request failed',
+          );
         return reply.code(problem.status).headers(problem.headers).type('application/problem+json').send(problem.toJSON());
       });
       directoryRoutes(instance, acme);
@@ -119,7 +125,14 @@ function directoryRoutes(app: FastifyInstance, acme: AcmeContext): void {
 }
 
 /** A POST route with a verified JWS. */
-function post(app: FastifyInstance, acme: AcmeContext, path: string, keyFrom: 'jwk' | 'kid' | 'either', summary: string, handle: (req: AcmeRequest, params: Params, reply: FastifyReply) => Promise<unknown>): void {
+function post(
+  app: FastifyInstance,
+  acme: AcmeContext,
+  path: string,
+  keyFrom: 'jwk' | 'kid' | 'either',
+  summary: string,
+  handle: (req: AcmeRequest, params: Params, reply: FastifyReply) => Promise<unknown>,
+): void {
   app.post<{ Params: Params }>(path, { schema: { body: jwsBody, tags: ['acme'], summary } }, async (request, reply) => {
     const req = await acme.verify(request, request.params.ca, keyFrom);
     return handle(req, request.params, reply);
@@ -129,7 +142,10 @@ function post(app: FastifyInstance, acme: AcmeContext, path: string, keyFrom: 'j
 function accountRoutes(app: FastifyInstance, acme: AcmeContext): void {
   post(app, acme, '/new-account', 'jwk', 'newAccount', async (req, _params, reply) => {
     const { account, created } = await newAccount(acme, req);
-    return reply.code(created ? 201 : 200).header('location', req.urls.account(account.id)).send(accountJson(account));
+    return reply
+      .code(created ? 201 : 200)
+      .header('location', req.urls.account(account.id))
+      .send(accountJson(account));
   });
   post(app, acme, '/acct/:id', 'kid', 'Account', async (req, params) => accountJson(await updateAccount(acme, req, params.id!)));
   post(app, acme, '/key-change', 'kid', 'keyChange', async (req) => accountJson(await changeKey(acme, req)));
@@ -169,7 +185,8 @@ function orderRoutes(app: FastifyInstance, acme: AcmeContext): void {
   });
   post(app, acme, '/cert/:id', 'kid', 'Certificate (PEM chain)', async (req, params, reply) => {
     const issued = await acme.state(req.ca).issued(req.ca, params.id!);
-    if (!issued || issued.value.accountId !== req.account!.value.id) throw new AcmeError('unauthorized', `certificate ${params.id} was not ordered by this account`);
+    if (!issued || issued.value.accountId !== req.account!.value.id)
+      throw new AcmeError('unauthorized', `certificate ${params.id} was not ordered by this account`);
     const found = await acme.server.services.service(req.ca).requireCertificate(params.id!);
     const chain = [found.certPem, found.ca.certPem, ...found.ca.chainPem.slice(0, -1)].join('');
     return reply.type('application/pem-certificate-chain').send(chain);

@@ -15,7 +15,7 @@ function acmeState(rt: Runtime) {
 
 /** `certctl acme eab create`, `certctl acme renew-early`: the operator's side of `certctl serve`'s ACME. */
 export function registerAcme(program: Command): void {
-  const acme = program.command('acme').description("ACME of `certctl serve`: External Account Binding keys, renewal information");
+  const acme = program.command('acme').description('ACME of `certctl serve`: External Account Binding keys, renewal information');
   acme
     .command('eab')
     .description('External Account Binding keys (RFC 8555 §7.3.4)')
@@ -40,7 +40,7 @@ A CA demands a binding when certctl.yaml says acme: {external_account_required: 
     );
   acme
     .command('renew-early')
-    .description("tell ACME clients to renew a certificate now (its renewalInfo window moves to now, RFC 9773)")
+    .description('tell ACME clients to renew a certificate now (its renewalInfo window moves to now, RFC 9773)')
     .argument('<serial>', 'as `openssl x509 -serial` prints it')
     .action(
       action(async (rt, globals, serialText: string) => {
