@@ -12,6 +12,8 @@ import { parseCertId, renewalWindow, RENEWAL_INFO_RETRY_AFTER } from './renewal-
 import { revokeCertificate } from './revocation';
 
 type Params = { ca: string; id?: string; type?: string };
+/** How often expired nonces, orders and authorizations are removed from the store. */
+const PRUNE_EVERY_MS = 10 * 60_000;
 const jwsBody = {
   type: 'object',
   properties: { protected: { type: 'string' }, payload: { type: 'string' }, signature: { type: 'string' } },
@@ -36,6 +38,15 @@ export function acmeRoutes(app: FastifyInstance, server: ServerContext): void {
       acme.options = loaded.options;
     }
   };
+  const pruning = setInterval(
+    () => void acme.prune((message, err) => app.log[err ? 'warn' : 'info']({ error: err instanceof Error ? err.message : undefined }, message)),
+    PRUNE_EVERY_MS,
+  );
+  pruning.unref();
+  app.addHook('onClose', (_instance, done) => {
+    clearInterval(pruning);
+    done();
+  });
   void app.register(
     (instance, _opts, done) => {
       instance.addContentTypeParser('application/jose+json', { parseAs: 'string' }, (_req, body, next) => {
