@@ -32,7 +32,7 @@ describe('ACME JWS checks', () => {
     const other = await signedJws({ nonce: 'n', url }, {});
     await expect(verifyJws(parseJws(jws, url), other.jwk)).rejects.toMatchObject({ acmeType: 'malformed' });
     expect(() => parseJws({ protected: jws.protected, payload: jws.payload }, url)).toThrow(AcmeError);
-    const header = JSON.parse(Buffer.from(jws.protected, 'base64url').toString()) as Record<string, unknown>;
+    const header = JSON.parse(Buffer.from(jws.protected ?? '', 'base64url').toString()) as Record<string, unknown>;
     const withKid = Buffer.from(JSON.stringify({ ...header, kid: 'x' })).toString('base64url');
     expect(() => parseJws({ ...jws, protected: withKid }, url)).toThrow(/exactly one of jwk and kid/);
     const hs = Buffer.from(JSON.stringify({ ...header, alg: 'HS256' })).toString('base64url');
