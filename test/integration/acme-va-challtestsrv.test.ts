@@ -71,7 +71,10 @@ describeWithChalltestsrv('ACME validation with pebble-challtestsrv', (srv) => {
     const hosts: string[] = [];
 
     beforeAll(async () => {
-      v4 = createServer((req, res) => (hosts.push(req.headers.host ?? ''), res.end(answers.v4)));
+      v4 = createServer((req, res) => {
+        hosts.push(req.headers.host ?? '');
+        res.end(answers.v4);
+      });
       port = await listen(v4, '127.0.0.1');
     });
     afterAll(async () => {
