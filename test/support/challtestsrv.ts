@@ -46,7 +46,7 @@ async function waitUntilReady(srv: Challtestsrv, child: ChildProcess): Promise<v
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) break;
     try {
-      await srv.post('/clear-request-history', {});
+      await srv.post('/set-default-ipv4', { ip: '127.0.0.1' });
       await resolver.resolve4('ready.challtestsrv.test');
       return;
     } catch {
@@ -57,17 +57,20 @@ async function waitUntilReady(srv: Challtestsrv, child: ChildProcess): Promise<v
   throw new Error(`pebble-challtestsrv did not become ready:\n${srv.output()}`);
 }
 
-/** Starts pebble-challtestsrv (DoH and HTTPS-01 off), or returns undefined after a loud warning when it is not installed outside CI. */
-export async function startChalltestsrv(): Promise<Challtestsrv | undefined> {
-  if (!existsSync(BIN)) {
-    const why = `${join('.cache', 'bin', 'pebble-challtestsrv')} not found`;
-    if (process.env.CI) throw new Error(`ACME validation tests cannot run under CI: ${why}; ${HOW_TO_INSTALL}`);
-    console.warn(`\n*** SKIPPING pebble-challtestsrv tests: ${why}.\n*** ${HOW_TO_INSTALL}.\n`);
-    return undefined;
-  }
+/** The installed binary, or undefined after a loud warning outside CI; under CI a missing binary throws. */
+export function challtestsrvBinary(): string | undefined {
+  if (existsSync(BIN)) return BIN;
+  const why = `${join('.cache', 'bin', 'pebble-challtestsrv')} not found`;
+  if (process.env.CI) throw new Error(`ACME validation tests cannot run under CI: ${why}; ${HOW_TO_INSTALL}`);
+  console.warn(`\n*** SKIPPING pebble-challtestsrv tests: ${why}.\n*** ${HOW_TO_INSTALL}.\n`);
+  return undefined;
+}
+
+/** Starts pebble-challtestsrv on free loopback ports (DoH and HTTPS HTTP-01 off) and waits until its DNS answers. */
+export async function startChalltestsrv(bin: string): Promise<Challtestsrv> {
   const [dns, management, http01Port, tlsAlpn01Port] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const args = ['-dnsserver', `127.0.0.1:${dns}`, '-management', `127.0.0.1:${management}`, '-http01', `:${http01Port}`, '-tlsalpn01', `:${tlsAlpn01Port}`];
-  const child = spawn(BIN, [...args, '-https01', '', '-doh', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, [...args, '-https01', '', '-doh', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
@@ -90,4 +93,27 @@ export async function startChalltestsrv(): Promise<Challtestsrv | undefined> {
   };
   await waitUntilReady(srv, child);
   return srv;
+}
+
+/**
+ * `describe` with a pebble-challtestsrv started before its tests and stopped after them (`srv()`
+ * is it), or `describe.skip` after the loud warning when it is not installed outside CI.
+ */
+export function describeWithChalltestsrv(name: string, fn: (srv: () => Challtestsrv) => void): void {
+  const bin = challtestsrvBinary();
+  if (!bin) {
+    describe.skip(name, () => it('needs pebble-challtestsrv', () => undefined));
+    return;
+  }
+  describe(name, () => {
+    let running: Challtestsrv | undefined;
+    beforeAll(async () => {
+      running = await startChalltestsrv(bin);
+    }, 30000);
+    afterAll(() => running?.stop());
+    fn(() => {
+      if (!running) throw new Error('pebble-challtestsrv did not start');
+      return running;
+    });
+  });
 }

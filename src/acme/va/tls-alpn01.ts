@@ -35,7 +35,7 @@ function alpnHandshake(address: string, port: number, servername: string, connec
   const socket = connect({ host: address, port, servername, ALPNProtocols: [ACME_TLS_1], rejectUnauthorized: false, minVersion: 'TLSv1.2' });
   connectTimeout(socket, connectTimeoutMs, where);
   const handshake = new Promise<Handshake>((resolve, reject) => {
-    socket.once('error', (err) => reject(networkFailure(err, where)));
+    socket.on('error', (err) => reject(networkFailure(err, where)));
     socket.once('secureConnect', () => {
       // An empty object when the server sent no certificate.
       const certificate = socket.getPeerCertificate().raw as Buffer | undefined;

@@ -99,6 +99,13 @@ describe('http-01 answers', () => {
     expect(!result.ok && result.problem.detail).toContain('larger than 128 KiB');
   });
 
+  it('resolves a name as the host does without a dns_resolver (/etc/hosts: localhost) and sends it as Host', async () => {
+    const ch = challenge('http-01', { type: 'dns', value: 'localhost' });
+    http.handler = (_req, res) => res.end(ch.keyAuthorization);
+    expect(await run(ch)).toMatchObject({ ok: true, addressUsed: '127.0.0.1' });
+    expect(http.seen).toEqual([{ host: `localhost:${http.port}`, path: `/.well-known/acme-challenge/${ch.token}` }]);
+  });
+
   it('connects to an IPv6 identifier in brackets', async () => {
     const v6 = await new TestHttpServer().start('::1');
     try {
