@@ -60,13 +60,7 @@ export class ServerClient {
       });
     } catch (err) {
       if (!(err instanceof TransportError)) throw err;
-      throw transportFailure(
-        err,
-        `certctl serve at ${this.base}`,
-        this.timeoutMs,
-        this.trustHint,
-        '--timeout',
-      );
+      throw transportFailure(err, `certctl serve at ${this.base}`, this.timeoutMs, this.trustHint, '--timeout');
     }
     if (res.status >= 200 && res.status < 300) return res.data as T;
     throw problemError(res.status, res.data, `${method} ${path}`);

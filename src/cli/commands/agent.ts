@@ -50,33 +50,36 @@ Examples:
     --key /etc/docker/server-key.pem --exec 'systemctl reload docker'
   certctl agent --once --server https://ca.example:8443 --cert tls/cert.pem --key tls/key.pem --renew-before 8h`,
     )
-    .action(async (opts: AgentFlags, cmd: Command) => {
-      const globals = globalsOf(cmd);
-      try {
-        const { jsonLog } = require('../../client/agent/agent-log') as typeof import('../../client/agent/agent-log');
-        const { checkOnce, runAgent } = require('../../client/agent/run-agent') as typeof import('../../client/agent/run-agent');
-        const options = agentOptions({ ...opts, ca: globals.ca });
-        const log = jsonLog();
-        if (opts.once) {
-          const result = await checkOnce(options, log);
-          const hookFailed = result.hook !== undefined && result.hook.exitCode !== 0;
-          emit(globals, result, undefined, hookFailed ? OUTCOME_CODES.hookFailed : 0);
-          return;
-        }
-        const stop = new AbortController();
-        const onSignal = () => stop.abort();
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
-        try {
-          await runAgent(options, log, stop.signal);
-        } finally {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-        }
-      } catch (err) {
-        process.exitCode = fail(err, Boolean(globals.json));
-      }
-    });
+    .action(runAgentCommand);
+}
+
+/** The action: `--once` checks and exits; otherwise the agent runs until SIGTERM or SIGINT (exit 0). */
+async function runAgentCommand(opts: AgentFlags, cmd: Command): Promise<void> {
+  const globals = globalsOf(cmd);
+  try {
+    const { jsonLog } = require('../../client/agent/agent-log') as typeof import('../../client/agent/agent-log');
+    const { checkOnce, runAgent } = require('../../client/agent/run-agent') as typeof import('../../client/agent/run-agent');
+    const options = agentOptions({ ...opts, ca: globals.ca });
+    const log = jsonLog();
+    if (opts.once) {
+      const result = await checkOnce(options, log);
+      const hookFailed = result.hook !== undefined && result.hook.exitCode !== 0;
+      emit(globals, result, undefined, hookFailed ? OUTCOME_CODES.hookFailed : 0);
+      return;
+    }
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    try {
+      await runAgent(options, log, stop.signal);
+    } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
+  } catch (err) {
+    process.exitCode = fail(err, Boolean(globals.json));
+  }
 }
 
 /**

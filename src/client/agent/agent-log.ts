@@ -21,7 +21,9 @@ export interface AgentLog {
 /** An {@link AgentLog} writing JSON lines to `write` (stderr by default). */
 export function jsonLog(write: (line: string) => void = (line) => process.stderr.write(line)): AgentLog {
   const host = hostname();
-  const line = (level: keyof typeof LEVELS) => (event: AgentEvent, msg: string, fields: Record<string, unknown> = {}) =>
-    write(`${JSON.stringify({ level: LEVELS[level], time: Date.now(), pid: process.pid, hostname: host, event, ...fields, msg })}\n`);
+  const line =
+    (level: keyof typeof LEVELS) =>
+    (event: AgentEvent, msg: string, fields: Record<string, unknown> = {}) =>
+      write(`${JSON.stringify({ level: LEVELS[level], time: Date.now(), pid: process.pid, hostname: host, event, ...fields, msg })}\n`);
   return { info: line('info'), warn: line('warn'), error: line('error') };
 }

@@ -137,7 +137,13 @@ async function step(options: AgentOptions, log: AgentLog, state: LoopState): Pro
     const e = toCertctlError(err);
     const wait = backoffMs(++state.failures, e.retryable);
     state.logged = '';
-    log.error('error', e.message, { code: e.code, exitCode: e.exitCode, retryable: e.retryable, failures: state.failures, retryInSeconds: Math.round(wait / 1000) });
+    log.error('error', e.message, {
+      code: e.code,
+      exitCode: e.exitCode,
+      retryable: e.retryable,
+      failures: state.failures,
+      retryInSeconds: Math.round(wait / 1000),
+    });
     return wait;
   }
 }
