@@ -24,7 +24,7 @@ export function registerAgent(program: Command): void {
     // Declared for --help only: the global --ca (a CA name elsewhere) takes the value wherever it is written, so it is read from the globals.
     .option('--ca <file>', 'CA certificate(s) to verify the server with (default: ca.pem next to --cert)')
     .option('--renew-before <when>', 'renew when less than this share of the lifetime (33%) or this time (8h, 30d) is left; 100% renews now', '33%')
-    .option('--exec <command>', 'run through /bin/sh -c after each renewal, e.g. "systemctl reload docker"')
+    .option('--exec <command>', 'run through /bin/sh -c after each renewal, e.g. "systemctl reload nginx"')
     .option('--exec-timeout <duration>', 'stop the --exec command after this long', '60s')
     .option('--timeout <duration>', 'per-request timeout', '30s')
     .option('--once', 'check once, renew if due, and exit (for cron and systemd timers)')
@@ -35,8 +35,9 @@ Each renewal makes a new key of the same type, sends a CSR for the same names to
 with the current certificate as the TLS client certificate, checks the answer, then replaces the
 files: all written and fsynced under temporary names first, then renamed key first, certificate
 second (with the CA file first when the CA certificate was re-issued). The --exec command runs
-after that, with CERTCTL_CERT_FILE, CERTCTL_KEY_FILE, CERTCTL_SERIAL, CERTCTL_PREVIOUS_SERIAL and
-CERTCTL_NOT_AFTER set; a failing command does not undo the renewal.
+after that, with CERTCTL_CERT_FILE, CERTCTL_KEY_FILE, CERTCTL_CA_FILE, CERTCTL_SERIAL,
+CERTCTL_PREVIOUS_SERIAL and CERTCTL_NOT_AFTER set; a failing command does not undo the renewal.
+(dockerd reads its TLS files only at start: restart it, with "live-restore": true in daemon.json.)
 
 Without --once the agent runs until SIGTERM (exit 0), logging one JSON line per event to stderr.
 Network errors, 5xx and 429 are retried with backoff and jitter (1 s doubling to 5 min); a refused
@@ -46,8 +47,8 @@ Exit codes with --once: 0 nothing due or renewed; ${OUTCOME_CODES.hookFailed} re
 error's (6 server unavailable, 7 certificate refused, 4 a file missing, 2 bad flags or files).
 
 Examples:
-  certctl agent --server https://ca.example:8443 --cert /etc/docker/server-cert.pem \\
-    --key /etc/docker/server-key.pem --exec 'systemctl reload docker'
+  certctl agent --server https://ca.example:8443 --cert /var/docker/server-cert.pem \\
+    --key /var/docker/server-key.pem --exec 'systemctl restart docker'
   certctl agent --once --server https://ca.example:8443 --cert tls/cert.pem --key tls/key.pem --renew-before 8h`,
     )
     .action(runAgentCommand);
