@@ -9,6 +9,7 @@
 #     (tools/verify_chain.py)
 #   - zlint, pinned, into .cache/bin (tools/install-zlint.sh)
 #   - the Go chain verifier into .cache/bin (tools/install-go-verifier.sh)
+#   - pebble-challtestsrv, pinned, into .cache/bin (tools/install-challtestsrv.sh; ACME validation tests)
 #   - Keystone + Barbican from Debian packages (tools/openstack-dev.sh install)
 #   - the Vault-API server, built from Go modules (tools/vault-dev.sh build)
 # Idempotent and quiet on success; on failure prints the failing step and its
@@ -83,6 +84,9 @@ step "tools/install-zlint.sh" "$here/install-zlint.sh"
 
 # --- Go chain verifier (standard library only; tools/verify-chain-go) ----------------
 step "tools/install-go-verifier.sh" "$here/install-go-verifier.sh"
+
+# --- pebble-challtestsrv (the ACME validation tests' DNS server) -------------------
+step "tools/install-challtestsrv.sh" "$here/install-challtestsrv.sh"
 
 # --- Keystone + Barbican (Debian packages; started by the tests' global setup) ------
 step "tools/openstack-dev.sh install" bash "$here/openstack-dev.sh" install

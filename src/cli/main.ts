@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { registerAcme } from './commands/acme';
 import { registerAgent } from './commands/agent';
 import { registerCa } from './commands/ca';
 import { registerCheck } from './commands/check';
@@ -57,6 +58,7 @@ outcomes: 10 check: something expires within the window, 11 renew --expiring: so
     registerExport,
     registerMigrate,
     registerServe,
+    registerAcme,
     registerAgent,
   ]) {
     register(program);
