@@ -46,7 +46,8 @@ module.exports = {
     },
     {
       name: 'acme-names-no-backend-and-no-cli',
-      comment: 'src/acme (ACME in certctl serve) works over the core and the server context; its state goes through the StateStore capability, never a named backend.',
+      comment:
+        'src/acme (ACME in certctl serve) works over the core and the server context; its state goes through the StateStore capability, never a named backend.',
       severity: 'error',
       from: { path: '^src/acme/' },
       to: { path: '^src/(backends|cli)/' },
