@@ -55,6 +55,9 @@ export interface AcmeRequest {
 export class AcmeContext {
   readonly limits: RateLimits;
 
+  /** The CAs whose state this process has written to, pruned now and then. */
+  private readonly used = new Set<string>();
+
   constructor(
     readonly server: ServerContext,
     public options: AcmeOptions,
@@ -63,11 +66,27 @@ export class AcmeContext {
   }
 
   /**
+   * Removes expired nonces, orders and authorizations of the CAs this process served (every
+   * instance prunes; a record removed twice is no error). Failures are logged, never thrown.
+   */
+  async prune(log: (message: string, err?: unknown) => void): Promise<void> {
+    for (const ca of this.used) {
+      try {
+        const removed = await this.state(ca).prune();
+        if (removed) log(`ACME: removed ${removed} expired records of CA "${ca}"`);
+      } catch (err) {
+        log(`ACME: pruning the expired records of CA "${ca}" failed`, err);
+      }
+    }
+  }
+
+  /**
    * ACME's state in the CA's store.
    * @throws NotSupportedError when the store keeps no server state (Barbican: no compare-and-set).
    */
   state(ca: string): AcmeState {
     const store = this.server.services.store(ca);
+    this.used.add(ca);
     if (!keepsState(store)) {
       throw new NotSupportedError(
         `the ${store.kind} store keeps no server state (it has no compare-and-set), so it cannot serve ACME; use the file or vault store`,

@@ -36,6 +36,9 @@ export async function finalizeOrder(acme: AcmeContext, req: AcmeRequest, orderId
   const csrPem = toPem(Buffer.from(csrB64, 'base64url'), 'CERTIFICATE REQUEST');
   await checkCsrNames(csrPem, order.value);
   const profile = acme.options.profiles.get(order.value.profile)!;
+  for (const identifier of order.value.identifiers) {
+    acme.limits.take(`name:${req.ca}:${identifier.value}`, acme.options.certificatesPerNamePerWeek, 7 * 86400_000, `certificates for ${identifier.value}`);
+  }
   const processing = await state.updateOrder({ ...order.value, status: 'processing' }, order.version).catch(() => {
     throw new AcmeError('orderNotReady', `order ${orderId} is being finalized by another request`);
   });

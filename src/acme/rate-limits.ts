@@ -17,9 +17,13 @@ export class RateLimits {
     if (kept.length >= max) {
       const retryAfter = Math.max(1, Math.ceil((kept[0] + windowMs - now) / 1000));
       this.events.set(key, kept);
-      throw new AcmeError('rateLimited', `${what}: at most ${max} per ${Math.round(windowMs / 3600_000)} h; retry after ${retryAfter} s`, {
-        headers: { 'retry-after': String(retryAfter) },
-      });
+      throw new AcmeError(
+        'rateLimited',
+        `${what}: at most ${max} per ${windowMs >= 86400_000 ? `${Math.round(windowMs / 86400_000)} days` : `${Math.round(windowMs / 3600_000)} h`}; retry after ${retryAfter} s`,
+        {
+          headers: { 'retry-after': String(retryAfter) },
+        },
+      );
     }
     kept.push(now);
     this.events.set(key, kept);

@@ -12,6 +12,8 @@ import { parseCertId, renewalWindow, RENEWAL_INFO_RETRY_AFTER } from './renewal-
 import { revokeCertificate } from './revocation';
 
 type Params = { ca: string; id?: string; type?: string };
+/** How often expired nonces, orders and authorizations are removed from the store. */
+const PRUNE_EVERY_MS = 10 * 60_000;
 const jwsBody = {
   type: 'object',
   properties: { protected: { type: 'string' }, payload: { type: 'string' }, signature: { type: 'string' } },
@@ -36,49 +38,63 @@ export function acmeRoutes(app: FastifyInstance, server: ServerContext): void {
       acme.options = loaded.options;
     }
   };
+  const pruning = setInterval(
+    () => void acme.prune((message, err) => app.log[err ? 'warn' : 'info']({ error: err instanceof Error ? err.message : undefined }, message)),
+    PRUNE_EVERY_MS,
+  );
+  pruning.unref();
+  app.addHook('onClose', (_instance, done) => {
+    clearInterval(pruning);
+    done();
+  });
   void app.register(
     (instance, _opts, done) => {
-      instance.addContentTypeParser('application/jose+json', { parseAs: 'string' }, (_req, body, next) => {
-        try {
-          next(null, JSON.parse(body as string));
-        } catch {
-          next(new AcmeError('malformed', 'the request body is not JSON'), undefined);
-        }
-      });
-      instance.addHook('onRequest', (_request, _reply, next) => {
-        refresh();
-        next();
-      });
-      instance.addHook('onSend', async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
-        reply.header('cache-control', 'no-store');
-        const index = `<${AcmeUrls.of(request, request.params.ca).directory}>;rel="index"`;
-        const links = reply.getHeader('link');
-        reply.header('link', links === undefined ? index : [...(Array.isArray(links) ? links : [String(links)]), index]);
-        if (request.method === 'POST' || request.url.endsWith('/new-nonce')) {
-          try {
-            reply.header('replay-nonce', await acme.state(request.params.ca).issueNonce());
-          } catch {
-            // No nonce (the store is down or keeps no state): the answer goes out; the client asks newNonce again.
-          }
-        }
-      });
-      instance.setErrorHandler((err, request, reply) => {
-        const problem = toAcmeError(fromFastify(err));
-        server.metrics.errors.inc({ code: problem.code });
-        if (problem.status >= 500)
-          request.log.error(
-            { failure: { kind: problem.acmeType, message: problem.message, cause: problem.cause instanceof Error ? problem.cause.message : undefined } },
-            'acme request failed',
-          );
-        return reply.code(problem.status).headers(problem.headers).type('application/problem+json').send(problem.toJSON());
-      });
-      directoryRoutes(instance, acme);
-      accountRoutes(instance, acme);
-      orderRoutes(instance, acme);
+      acmeInstance(instance, acme, server, refresh);
       done();
     },
     { prefix: '/acme/:ca' },
   );
+}
+
+/** The encapsulated ACME instance: its body parser, hooks (fresh nonce, Link index, no-store), error handler and routes. */
+function acmeInstance(instance: FastifyInstance, acme: AcmeContext, server: ServerContext, refresh: () => void): void {
+  instance.addContentTypeParser('application/jose+json', { parseAs: 'string' }, (_req, body, next) => {
+    try {
+      next(null, JSON.parse(body as string));
+    } catch {
+      next(new AcmeError('malformed', 'the request body is not JSON'), undefined);
+    }
+  });
+  instance.addHook('onRequest', (_request, _reply, next) => {
+    refresh();
+    next();
+  });
+  instance.addHook('onSend', async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    reply.header('cache-control', 'no-store');
+    const index = `<${AcmeUrls.of(request, request.params.ca).directory}>;rel="index"`;
+    const links = reply.getHeader('link');
+    reply.header('link', links === undefined ? index : [...(Array.isArray(links) ? links : [String(links)]), index]);
+    if (request.method === 'POST' || request.url.endsWith('/new-nonce')) {
+      try {
+        reply.header('replay-nonce', await acme.state(request.params.ca).issueNonce());
+      } catch {
+        // No nonce (the store is down or keeps no state): the answer goes out; the client asks newNonce again.
+      }
+    }
+  });
+  instance.setErrorHandler((err, request, reply) => {
+    const problem = toAcmeError(fromFastify(err));
+    server.metrics.errors.inc({ code: problem.code });
+    if (problem.status >= 500)
+      request.log.error(
+        { failure: { kind: problem.acmeType, message: problem.message, cause: problem.cause instanceof Error ? problem.cause.message : undefined } },
+        'acme request failed',
+      );
+    return reply.code(problem.status).headers(problem.headers).type('application/problem+json').send(problem.toJSON());
+  });
+  directoryRoutes(instance, acme);
+  accountRoutes(instance, acme);
+  orderRoutes(instance, acme);
 }
 
 function fromFastify(err: unknown): unknown {

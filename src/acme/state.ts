@@ -47,9 +47,11 @@ export class AcmeState {
     return (await this.store.claimState(NS.nonce, nonce)).claimed;
   }
 
-  /** Drops spent nonces (expired ones; used ones expire too). */
-  pruneNonces(): Promise<number> {
-    return this.store.pruneState(NS.nonce, new Date());
+  /** Drops what has expired: nonces (used ones expire too), orders and authorizations a day past their expiry. */
+  async prune(now = new Date()): Promise<number> {
+    let removed = 0;
+    for (const ns of [NS.nonce, NS.order, NS.authz]) removed += await this.store.pruneState(ns, now);
+    return removed;
   }
 
   async account(id: string): Promise<Versioned<AccountRecord> | undefined> {
