@@ -279,7 +279,7 @@ function report(servers, results, ocsp, unavailable, { row, loadsText }) {
     const ok = c !== undefined && o !== undefined;
     target(`vs-${other}`, {
       what: `certctl serve ÷ ${other}, signs/s at 16 in flight`,
-      value: ok ? `${(c / o).toFixed(2)}×` : 'n/a',
+      value: ok ? `${c / o < 0.1 ? (c / o).toPrecision(2) : (c / o).toFixed(2)}×` : 'n/a',
       target: `≥ ${factor}×`,
       pass: ok ? c / o >= factor : undefined,
       notes: ok ? `${c.toFixed(0)} vs ${o.toFixed(0)} certs/s` : `${c === undefined ? why('certctl') : why(other)}`,
