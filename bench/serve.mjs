@@ -267,59 +267,73 @@ function report(servers, results, ocsp, unavailable, { row, loadsText }) {
   const rate16 = (name) => (at16(name) ? median(at16(name).runs.map((r) => r.rate)) : undefined);
   const c = rate16('certctl');
   const verdicts = {};
-  const target = (key, r) => {
-    verdicts[key] = r.pass;
-    row({ section: 'serve', ...r });
+  /** A target row: `value` undefined means not measured (n/a, no verdict); `detail` and `load` are only called when measured. */
+  const target = (key, { what, value, format, unit, target: goal, passes, detail, load, missing }) => {
+    const measured = value !== undefined;
+    verdicts[key] = measured ? passes(value) : undefined;
+    row({
+      section: 'serve',
+      what,
+      value: measured ? format(value) : 'n/a',
+      unit: measured ? unit : '',
+      target: goal,
+      pass: verdicts[key],
+      notes: measured ? detail() : missing,
+      load: measured && load ? load() : '',
+    });
   };
   for (const [other, factor] of [
     ['step-ca', 2],
     ['cfssl', 1.5],
   ]) {
     const o = rate16(other);
-    const ok = c !== undefined && o !== undefined;
     target(`vs-${other}`, {
       what: `certctl serve ÷ ${other}, signs/s at 16 in flight`,
-      value: ok ? `${c / o < 0.1 ? (c / o).toPrecision(2) : (c / o).toFixed(2)}×` : 'n/a',
+      value: c !== undefined && o !== undefined ? c / o : undefined,
+      format: (x) => `${x < 0.1 ? x.toPrecision(2) : x.toFixed(2)}×`,
+      unit: '',
       target: `≥ ${factor}×`,
-      pass: ok ? c / o >= factor : undefined,
-      notes: ok ? `${c.toFixed(0)} vs ${o.toFixed(0)} certs/s` : `${c === undefined ? why('certctl') : why(other)}`,
-      load: ok ? loadsText([...at16('certctl').loads, ...at16(other).loads]) : '',
+      passes: (x) => x >= factor,
+      detail: () => `${c.toFixed(0)} vs ${o.toFixed(0)} certs/s`,
+      load: () => loadsText([...at16('certctl').loads, ...at16(other).loads]),
+      missing: c === undefined ? why('certctl') : why(other),
     });
   }
-  const p99 = c !== undefined ? median(at16('certctl').runs.map((r) => r.p99)) : undefined;
   target('p99', {
     what: 'certctl serve p99 latency of POST /v1/sign at 16 in flight',
-    value: p99 !== undefined ? ms(p99) : 'n/a',
-    unit: p99 !== undefined ? 'ms' : '',
+    value: c !== undefined ? median(at16('certctl').runs.map((r) => r.p99)) : undefined,
+    format: ms,
+    unit: 'ms',
     target: '< 25 ms',
-    pass: p99 !== undefined ? p99 < 25 : undefined,
-    notes:
-      p99 !== undefined
-        ? `rounds: ${at16('certctl')
-            .runs.map((r) => ms(r.p99))
-            .join(', ')} ms`
-        : why('certctl'),
-    load: p99 !== undefined ? loadsText(at16('certctl').loads) : '',
+    passes: (x) => x < 25,
+    detail: () =>
+      `rounds: ${at16('certctl')
+        .runs.map((r) => ms(r.p99))
+        .join(', ')} ms`,
+    load: () => loadsText(at16('certctl').loads),
+    missing: why('certctl'),
   });
-  const ocspRate = ocsp?.runs ? median(ocsp.runs.map((r) => r.rate)) : undefined;
   target('ocsp', {
     what: `certctl serve OCSP, cached answer (POST ${ocsp?.path ?? '/ocsp/{ca}'}, one prebuilt request, no nonce), 16 in flight`,
-    value: ocspRate !== undefined ? ocspRate.toFixed(0) : 'n/a',
-    unit: ocspRate !== undefined ? 'answers/s' : '',
+    value: ocsp?.runs ? median(ocsp.runs.map((r) => r.rate)) : undefined,
+    format: (x) => x.toFixed(0),
+    unit: 'answers/s',
     target: '≥ 10,000/s',
-    pass: ocspRate !== undefined ? ocspRate >= 10000 : undefined,
-    notes: ocsp?.runs ? notes(ocsp.runs) : (ocsp?.unavailable ?? why('certctl')),
-    load: ocsp?.runs ? loadsText(ocsp.loads) : '',
+    passes: (x) => x >= 10000,
+    detail: () => notes(ocsp.runs),
+    load: () => loadsText(ocsp.loads),
+    missing: ocsp?.unavailable ?? why('certctl'),
   });
   const loaded = [...(at16('certctl')?.runs ?? []), ...(ocsp?.runs ?? [])];
-  const rss = loaded.length ? Math.max(...loaded.map((r) => r.rssMax)) : undefined;
   target('rss', {
     what: 'certctl serve RSS under load (highest VmRSS sampled every 50 ms: signing at 16 in flight, OCSP)',
-    value: rss !== undefined ? mb(rss) : 'n/a',
-    unit: rss !== undefined ? 'MB' : '',
+    value: loaded.length ? Math.max(...loaded.map((r) => r.rssMax)) : undefined,
+    format: mb,
+    unit: 'MB',
     target: '< 200 MB',
-    pass: rss !== undefined ? rss < 200e6 : undefined,
-    notes: rss !== undefined ? `after the last run: ${mb(loaded[loaded.length - 1].rssEnd)} MB` : why('certctl'),
+    passes: (x) => x < 200e6,
+    detail: () => `after the last run: ${mb(loaded[loaded.length - 1].rssEnd)} MB`,
+    missing: why('certctl'),
   });
   return verdicts;
 }
