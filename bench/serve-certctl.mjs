@@ -8,6 +8,7 @@ import { cycle, freePort, json, parse, startProcess } from './serve-servers.mjs'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'certctl.js');
+const DIST = join(ROOT, 'dist', 'certctl.js');
 
 /**
  * certctl serve over a fresh file-backend CA in `dir` (the store in `pkiDir`, default `dir/pki`).
@@ -25,6 +26,9 @@ export async function startCertctl(dir, env, { nodeArgs = [], pkiDir = join(dir,
   // profile for the CSRs' names (not admin: the role check runs as for any fleet client). The
   // per-client rate limit (default 6,000 a minute) is lifted: one client is the whole load here.
   certctl('issue', 'client', '--cn', 'bench-client', '--out', join(dir, 'client'));
+  // The plain-HTTP listener for /ocsp and /crl (where OCSP clients such as nginx's go), in the
+  // builds that have it: a build without it would refuse the key as unknown.
+  const publicHttpPort = readFileSync(DIST, 'utf8').includes('public_http_listen') ? await freePort() : undefined;
   writeFileSync(
     join(dir, 'certctl.yaml'),
     [
@@ -34,6 +38,7 @@ export async function startCertctl(dir, env, { nodeArgs = [], pkiDir = join(dir,
       '  clients:',
       '    - { cn: bench-client, role: bench }',
       '  limits: { requests_per_minute: 1000000000 }',
+      ...(publicHttpPort ? [`  public_http_listen: 127.0.0.1:${publicHttpPort}`] : []),
       '',
     ].join('\n'),
   );
@@ -48,6 +53,7 @@ export async function startCertctl(dir, env, { nodeArgs = [], pkiDir = join(dir,
     port,
     ...proc,
     caName,
+    publicHttpPort,
     path: '/v1/sign',
     headers: { 'content-type': 'application/json' },
     caPem,
@@ -61,10 +67,12 @@ export async function startCertctl(dir, env, { nodeArgs = [], pkiDir = join(dir,
 
 /**
  * The OCSP load target of a running certctl server: POST /ocsp/{ca} of one prebuilt request (made
- * by `openssl ocsp -reqout`, no nonce) for `leafPem`, checked once with openssl to answer "good".
- * Returns { target, body } or { unavailable: reason } when the server has no such endpoint.
+ * by `openssl ocsp -reqout`, no nonce) for `leafPem`, on its HTTPS listener or, with `plain`, its
+ * plain-HTTP one; the answer checked once with openssl to be "good". `sendOnce(target, body)` sends
+ * one request. Returns { target, body } or { unavailable: reason } when there is no such endpoint.
  */
-export async function ocspTarget(server, leafPem, dir, sendOnce) {
+export async function ocspTarget(server, leafPem, dir, sendOnce, plain = false) {
+  if (plain && !server.publicHttpPort) return { unavailable: 'this build has no plain-HTTP listener (serve.public_http_listen)' };
   mkdirSync(dir, { recursive: true });
   const files = { ca: join(dir, 'ca.pem'), leaf: join(dir, 'leaf.pem'), req: join(dir, 'req.der'), resp: join(dir, 'resp.der') };
   writeFileSync(files.ca, server.caPem);
@@ -72,8 +80,9 @@ export async function ocspTarget(server, leafPem, dir, sendOnce) {
   execFileSync('openssl', ['ocsp', '-issuer', files.ca, '-cert', files.leaf, '-no_nonce', '-reqout', files.req], { stdio: 'ignore' });
   const body = readFileSync(files.req);
   const target = {
-    name: 'certctl OCSP',
-    port: server.port,
+    name: `certctl OCSP${plain ? ' (plain HTTP)' : ''}`,
+    port: plain ? server.publicHttpPort : server.port,
+    plain,
     pid: server.pid,
     path: `/ocsp/${encodeURIComponent(server.caName)}`,
     headers: { 'content-type': 'application/ocsp-request' },

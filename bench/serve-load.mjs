@@ -1,23 +1,27 @@
-// The load client of bench/serve.mjs: one HTTPS keep-alive agent, N requests in flight, bodies
+// The load client of bench/serve.mjs: one HTTPS (or plain HTTP) keep-alive agent, N requests in flight, bodies
 // prebuilt by the caller (nothing is built inside the clock), for a fixed time or until the
 // bodies run out. Measures throughput, latency percentiles, the server's memory (VmRSS sampled
 // from /proc every 50 ms) and the CPU time the server and this client spent per request.
+import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { descendants, treeStats } from './proc.mjs';
 
 /**
- * Sends one request on `agent`; resolves { status, type (content-type), body (a Buffer) }, rejects
+ * Sends one request on `agent` (HTTPS or plain HTTP, as the agent is); resolves { status, type (content-type), body (a Buffer) }, rejects
  * on a transport error or after 30 s.
  */
 export function send(agent, { port, path, headers }, body) {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { ...headers, 'content-length': body.length } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = (agent.protocol === 'http:' ? http : https).request(
+      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { ...headers, 'content-length': body.length } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.setTimeout(30000, () => req.destroy(new Error(`no answer from 127.0.0.1:${port}${path} in 30 s`)));
     req.end(body);
@@ -25,11 +29,14 @@ export function send(agent, { port, path, headers }, body) {
 }
 
 /**
- * An HTTPS keep-alive agent for `server` ({ caPem, clientCert?, clientKey? }: the CA it trusts, and
- * the client certificate it presents, if any), with at most `sockets` connections.
+ * A keep-alive agent for `server` ({ caPem, clientCert?, clientKey?, plain? }: the CA it trusts,
+ * the client certificate it presents, if any; plain HTTP when `plain`), with at most `sockets`
+ * connections.
  */
 export const keepAliveAgent = (server, sockets) =>
-  new https.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, ca: server.caPem, cert: server.clientCert, key: server.clientKey });
+  server.plain
+    ? new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets })
+    : new https.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, ca: server.caPem, cert: server.clientCert, key: server.clientKey });
 
 /** The q-quantile (0..1) of the first n values of a Float64Array, by sorting a copy. */
 function quantiles(values, n, qs) {

@@ -190,32 +190,45 @@ async function signRounds(servers, csrs, P, { log, loadNow }) {
   return results;
 }
 
-/** certctl's OCSP responder, 16 in flight, P.rounds runs; { runs, loads } or { unavailable }. */
+/**
+ * certctl's OCSP responder, 16 in flight, P.rounds rounds, over HTTPS and over the plain-HTTP
+ * listener (alternating); { https, http }, each { runs, loads, path } or { unavailable }.
+ */
 async function ocspLoad(certctl, P, { log, loadNow }, dir) {
-  // An OCSP client presents no certificate.
-  const anonymous = { caPem: certctl.caPem };
-  const sendOnce = async (target, body) => {
-    const agent = keepAliveAgent(anonymous, 1);
-    try {
-      return await send(agent, target, body);
-    } finally {
-      agent.destroy();
+  const out = {};
+  const targets = [];
+  for (const [key, plain] of [
+    ['https', false],
+    ['http', true],
+  ]) {
+    // An OCSP client presents no certificate.
+    const client = { caPem: certctl.caPem, plain };
+    const sendOnce = async (target, body) => {
+      const agent = keepAliveAgent(client, 1);
+      try {
+        return await send(agent, target, body);
+      } finally {
+        agent.destroy();
+      }
+    };
+    const o = await ocspTarget(certctl, certctl.sanityPem, dir, sendOnce, plain);
+    if (o.unavailable) {
+      log(`serve: OCSP over ${key} n/a: ${o.unavailable}`);
+      out[key] = o;
+    } else {
+      out[key] = { runs: [], loads: [], path: o.target.path };
+      targets.push({ key, client, ...o });
     }
-  };
-  const o = await ocspTarget(certctl, certctl.sanityPem, dir, sendOnce);
-  if (o.unavailable) {
-    log(`serve: OCSP n/a: ${o.unavailable}`);
-    return o;
   }
-  const runs = [];
-  const loads = [];
   for (let round = 1; round <= P.rounds; round++) {
-    loads.push(loadNow());
-    const r = await measure(o.target, anonymous, (n) => Array(n).fill(o.body), 16, P, bodyCount({}, 16, P.durationMs));
-    runs.push(r);
-    log(`  round ${round}, OCSP 16 in flight: ${r.rate.toFixed(0)}/s, p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms, RSS ${mb(r.rssMax)} MB`);
+    for (const { key, client, target, body } of targets) {
+      out[key].loads.push(loadNow());
+      const r = await measure(target, client, (n) => Array(n).fill(body), 16, P, bodyCount({}, 16, P.durationMs));
+      out[key].runs.push(r);
+      log(`  round ${round}, OCSP over ${key}, 16 in flight: ${r.rate.toFixed(0)}/s, p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms, RSS ${mb(r.rssMax)} MB`);
+    }
   }
-  return { runs, loads, path: o.target.path };
+  return out;
 }
 
 /** Profiles a fresh certctl server (node --cpu-prof) under the 16-in-flight sign load; its summary text. */
@@ -313,20 +326,33 @@ function report(servers, results, ocsp, unavailable, { row, loadsText }) {
     load: () => loadsText(at16('certctl').loads),
     missing: why('certctl'),
   });
+  const o = ocsp?.https;
   target('ocsp', {
-    what: `certctl serve OCSP, cached answer (POST ${ocsp?.path ?? '/ocsp/{ca}'}, one prebuilt request, no nonce), 16 in flight`,
-    value: ocsp?.runs ? median(ocsp.runs.map((r) => r.rate)) : undefined,
+    what: `certctl serve OCSP over HTTPS, cached answer (POST ${o?.path ?? '/ocsp/{ca}'}, one prebuilt request, no nonce), 16 in flight`,
+    value: o?.runs ? median(o.runs.map((r) => r.rate)) : undefined,
     format: (x) => x.toFixed(0),
     unit: 'answers/s',
     target: '≥ 10,000/s',
     passes: (x) => x >= 10000,
-    detail: () => notes(ocsp.runs),
-    load: () => loadsText(ocsp.loads),
-    missing: ocsp?.unavailable ?? why('certctl'),
+    detail: () => notes(o.runs),
+    load: () => loadsText(o.loads),
+    missing: o?.unavailable ?? why('certctl'),
   });
-  const loaded = [...(at16('certctl')?.runs ?? []), ...(ocsp?.runs ?? [])];
+  // Where OCSP clients (nginx's ssl_ocsp, openssl ocsp -url http://) go: no verdict, the target is read on HTTPS above.
+  const h = ocsp?.http;
+  if (h?.runs) {
+    row({
+      section: 'serve',
+      what: `certctl serve OCSP over plain HTTP (serve.public_http_listen), the same load`,
+      value: median(h.runs.map((r) => r.rate)).toFixed(0),
+      unit: 'answers/s',
+      notes: notes(h.runs),
+      load: loadsText(h.loads),
+    });
+  }
+  const loaded = [...(at16('certctl')?.runs ?? []), ...(o?.runs ?? []), ...(h?.runs ?? [])];
   target('rss', {
-    what: 'certctl serve RSS under load (highest VmRSS sampled every 50 ms: signing at 16 in flight, OCSP)',
+    what: 'certctl serve RSS under load (highest VmRSS sampled every 50 ms: signing at 16 in flight, OCSP over HTTPS and HTTP)',
     value: loaded.length ? Math.max(...loaded.map((r) => r.rssMax)) : undefined,
     format: mb,
     unit: 'MB',
