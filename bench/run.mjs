@@ -1046,8 +1046,10 @@ How each number is measured:
   5 s per run after a 1 s warm-up, 3 rounds interleaving the servers, medians; CSRs and tokens
   built before each clock. Latency percentiles, the server's VmRSS (sampled every 50 ms) and the
   CPU time server and client spend per request come from the same runs; certctl's cached OCSP
-  answers (POST /ocsp/{ca}) are driven the same way. cfssl keeps nothing; step-ca (badger) and
-  certctl (file store) write every certificate.
+  answers (POST /ocsp/{ca}, one request without a nonce) are driven the same way over HTTPS and
+  over its plain-HTTP listener. certctl's client proves itself with an mTLS certificate holding a
+  role for the CSRs' names; a second certctl with its store on tmpfs shows the code without the
+  disk. cfssl keeps nothing; step-ca (badger) and certctl (file store) write every certificate.
 - **load** is the 1-minute load average; **io** is /proc/pressure/io \`some avg10\`, the share of the
   last 10 s in which some task waited on IO; **cpu** (/proc/pressure/cpu) the same for a CPU, which
   shows other tenants of a shared host that the load average does not. The machine is shared, so compare runs with similar load.
