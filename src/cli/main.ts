@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { registerAcme } from './commands/acme';
 import { registerCa } from './commands/ca';
 import { registerCheck } from './commands/check';
 import { registerCrl } from './commands/crl';
@@ -55,6 +56,7 @@ outcomes: 10 check: something expires within the window, 11 renew --expiring: so
     registerExport,
     registerMigrate,
     registerServe,
+    registerAcme,
   ]) {
     register(program);
   }

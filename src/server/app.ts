@@ -4,6 +4,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from './context';
 import { HttpProblem, describeFailure, sendProblem, toProblem, type FailureLog } from './problems';
+import { acmeRoutes } from '../acme/routes';
 import { caRoutes } from './routes/ca';
 import { certsRoutes } from './routes/certs';
 import { healthRoutes } from './routes/health';
@@ -16,7 +17,7 @@ import { signRoutes } from './routes/sign';
 export type RouteGroup = (app: FastifyInstance, ctx: ServerContext) => void;
 
 /** The routes every server has; OCSP, CRL, tokens, Magnum and ACME add theirs through `extraRoutes`. */
-export const CORE_ROUTES: readonly RouteGroup[] = [caRoutes, signRoutes, renewRoutes, revokeRoutes, certsRoutes, healthRoutes];
+export const CORE_ROUTES: readonly RouteGroup[] = [caRoutes, signRoutes, renewRoutes, revokeRoutes, certsRoutes, healthRoutes, acmeRoutes];
 
 /**
  * Builds the Fastify application over an HTTPS server made by `createServer` (TLS options, header

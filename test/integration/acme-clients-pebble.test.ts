@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Certbot, Lego, checkObtained, type AcmeDirectory } from '../support/acme-clients';
+import { Certbot, Lego, allClients, checkObtained, type AcmeDirectory } from '../support/acme-clients';
 import { edgeMismatches, runAcmeEdge } from '../support/acme-edge';
 import { describeWithAcmeTools } from '../support/acme-tools';
 import { startChalltestsrv, type Challtestsrv } from '../support/challtestsrv';
@@ -24,10 +24,13 @@ describeWithAcmeTools('ACME clients against Pebble', (tools) => {
   let rootFile: string;
 
   beforeAll(async () => {
-    dns = await startChalltestsrv(tools.challtestsrv, tmp.dir);
+    dns = await startChalltestsrv(tools.challtestsrv, { pidFile: join(tmp.dir, 'challtestsrv.pid') });
+    // Pebble's VA connects to the first address only: with challtestsrv's default AAAA ::1 it would
+    // try [::1]:port, where no client listens (clients bind 127.0.0.1), and not fall back.
+    await dns.post('/set-default-ipv6', { ip: '' });
     http01Port = await freePort();
     tlsPort = await freePort();
-    pebble = await startPebble(tools.pebble, tmp.dir, { httpPort: http01Port, tlsPort, dnsServer: dns.dnsAddress });
+    pebble = await startPebble(tools.pebble, tmp.dir, { httpPort: http01Port, tlsPort, dnsServer: dns.dnsResolver });
     directory = { url: pebble.directory, caFile: pebble.caFile };
     rootFile = join(tmp.dir, 'pebble-root.pem');
     writeFileSync(rootFile, await pebble.root());
@@ -56,7 +59,7 @@ describeWithAcmeTools('ACME clients against Pebble', (tools) => {
   });
 
   it('lego: http-01, tls-alpn-01 and dns-01 (challtestsrv) side by side; revoke', async () => {
-    const [http, tls, dns01] = await Promise.all([
+    const [http, tls, dns01] = await allClients([
       new Lego(tools, directory, join(tmp.dir, 'lego-http')).obtain({
         names: ['http.acme.test', '127.0.0.1'],
         challenge: { type: 'http-01', port: http01Port },

@@ -42,6 +42,17 @@ function firstPem(file: string): string {
   return m[0].endsWith('\n') ? m[0] : `${m[0]}\n`;
 }
 
+/**
+ * Every client run settled, then the first failure thrown: unlike Promise.all, a failing run
+ * does not leave the others still holding their ports (or the server) for the next test.
+ */
+export async function allClients<T>(runs: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(runs);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 /** certbot in `dir` (config, work and logs directories of its own), trusting the directory's CA. */
 export class Certbot {
   constructor(
@@ -134,7 +145,7 @@ export class Lego {
     if (c.type === 'http-01') args.push('--http', '--http.address', `127.0.0.1:${c.port}`);
     else if (c.type === 'tls-alpn-01') args.push('--tls', '--tls.address', `127.0.0.1:${c.port}`);
     else {
-      args.push('--dns', 'exec', '--dns.resolvers', c.dns.dnsAddress, '--dns.propagation.disable-ans');
+      args.push('--dns', 'exec', '--dns.resolvers', c.dns.dnsResolver, '--dns.propagation.disable-ans');
       Object.assign(env, { EXEC_PATH: LEGO_DNS_EXEC, CHALLTESTSRV_MANAGEMENT: c.dns.managementUrl });
     }
     if (opts.renew) args.push('--renew-force', '--no-random-sleep');

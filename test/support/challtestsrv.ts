@@ -1,58 +1,122 @@
-import { startBackground, httpRequest, type BackgroundServer } from './background';
+/**
+ * pebble-challtestsrv v2.10.3 (tools/install-acme-clients.sh), started by a test file on free
+ * 127.0.0.1 ports: the real DNS server of the ACME tests — every name answers A 127.0.0.1 and
+ * AAAA ::1 by default (so `x.acme.test` needs no /etc/hosts), its management API sets TXT, A and
+ * AAAA answers — and an independent http-01 and tls-alpn-01 responder (Go's net/http and
+ * crypto/tls, its own acmeIdentifier certificate). On a developer machine without it, the tests
+ * skip loudly; under CI (CI set) a missing binary fails them: nothing may be skipped there.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { promises as dnsPromises } from 'node:dns';
+import { acmeToolPaths } from './acme-tools';
 import { freePort } from './tls-check';
 
-/**
- * pebble-challtestsrv v2.10.3 as the DNS server of ACME tests: answers A queries for any name
- * with 127.0.0.1 (its default, so `*.acme.test` needs no /etc/hosts), no AAAA, and TXT records
- * set through its management API (dns-01). Its own challenge responders are off: the clients
- * under test answer http-01 and tls-alpn-01 themselves.
- */
-export interface Challtestsrv extends BackgroundServer {
-  /** host:port of its DNS server (UDP and TCP) on 127.0.0.1: certctl's `acme.dns_resolver`. */
-  dnsAddress: string;
-  /** Base URL of its management API (http://127.0.0.1:PORT). */
+export { freePort };
+
+const HOW_TO_INSTALL = 'install it with `bash tools/install-acme-clients.sh` (tools/install-test-deps.sh does; needs Go and the Go module proxy)';
+
+/** A running pebble-challtestsrv. */
+export interface Challtestsrv {
+  pid: number;
+  /** `127.0.0.1:PORT` of its DNS server (UDP and TCP): ValidationSettings.dnsResolver, certctl's `acme.dns_resolver`, Pebble's -dnsserver. */
+  dnsResolver: string;
+  /** Base URL of its management API (`http://127.0.0.1:PORT`). */
   managementUrl: string;
-  /** The A answer for every name without its own record ('' = none). */
-  setDefaultIPv4(ip: string): Promise<void>;
-  /** A records for one host. */
-  addA(host: string, addresses: string[]): Promise<void>;
-  /** A TXT record (dns-01: host `_acme-challenge.<name>.`). */
-  setTxt(host: string, value: string): Promise<void>;
-  clearTxt(host: string): Promise<void>;
+  http01Port: number;
+  tlsAlpn01Port: number;
+  /** POSTs a JSON body to its management API (e.g. `/set-txt`, `/add-a`); throws unless it answers 200. */
+  post(path: string, body: Record<string, unknown>): Promise<void>;
+  /** Everything it printed, for a failing test's message. */
+  output(): string;
+  stop(): Promise<void>;
 }
 
-/** POSTs `body` to the management API's `path`; throws unless it answers 200. */
-async function manage(base: string, path: string, body: unknown): Promise<void> {
-  const r = await httpRequest(`${base}${path}`, 'POST', body);
-  if (r.status !== 200) throw new Error(`challtestsrv ${path} answered ${r.status}: ${r.text}`);
-}
-
-/**
- * Starts challtestsrv on free 127.0.0.1 ports with its pid in `dir/challtestsrv.pid`. A port
- * taken between asking the kernel and binding it (UDP is not checked) makes it exit: retried.
- */
-export async function startChalltestsrv(bin: string, dir: string): Promise<Challtestsrv> {
-  for (let attempt = 1; ; attempt++) {
-    const dnsPort = await freePort();
-    const managementPort = await freePort();
-    const managementUrl = `http://127.0.0.1:${managementPort}`;
-    const args = ['-management', `127.0.0.1:${managementPort}`, '-dnsserver', `127.0.0.1:${dnsPort}`, '-defaultIPv6', ''];
-    for (const off of ['-http01', '-https01', '-tlsalpn01', '-doh']) args.push(off, '');
+async function waitUntilReady(srv: Challtestsrv, child: ChildProcess): Promise<void> {
+  const [host, port] = srv.dnsResolver.split(':');
+  const resolver = new dnsPromises.Resolver({ timeout: 200, tries: 1 });
+  resolver.setServers([`${host}:${port}`]);
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) break;
     try {
-      const server = await startBackground(dir, 'challtestsrv', bin, args, {
-        ready: async () => (await httpRequest(`${managementUrl}/dns-request-history`, 'POST', { host: 'ready.test' })).status === 200,
-      });
-      return {
-        ...server,
-        dnsAddress: `127.0.0.1:${dnsPort}`,
-        managementUrl,
-        setDefaultIPv4: (ip) => manage(managementUrl, '/set-default-ipv4', { ip }),
-        addA: (host, addresses) => manage(managementUrl, '/add-a', { host, addresses }),
-        setTxt: (host, value) => manage(managementUrl, '/set-txt', { host, value }),
-        clearTxt: (host) => manage(managementUrl, '/clear-txt', { host }),
-      };
-    } catch (err) {
-      if (attempt >= 3) throw err;
+      await srv.post('/set-default-ipv4', { ip: '127.0.0.1' });
+      await resolver.resolve4('ready.challtestsrv.test');
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
+  await srv.stop();
+  throw new Error(`pebble-challtestsrv did not become ready:\n${srv.output()}`);
+}
+
+/** The installed binary, or undefined after a loud warning outside CI; under CI a missing binary throws. */
+export function challtestsrvBinary(): string | undefined {
+  const bin = acmeToolPaths().challtestsrv;
+  if (existsSync(bin)) return bin;
+  const why = `${bin} not found`;
+  if (process.env.CI) throw new Error(`ACME tests cannot run under CI: ${why}; ${HOW_TO_INSTALL}`);
+  console.warn(`\n*** SKIPPING pebble-challtestsrv tests: ${why}.\n*** ${HOW_TO_INSTALL}.\n`);
+  return undefined;
+}
+
+/**
+ * Starts pebble-challtestsrv on free 127.0.0.1 ports (DoH and HTTPS HTTP-01 off) and waits until
+ * its DNS answers. `pidFile`: where its pid is recorded (for a stop from outside the test).
+ */
+export async function startChalltestsrv(bin: string, opts: { pidFile?: string } = {}): Promise<Challtestsrv> {
+  const [dns, management, http01Port, tlsAlpn01Port] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const args = ['-dnsserver', `127.0.0.1:${dns}`, '-management', `127.0.0.1:${management}`];
+  args.push('-http01', `127.0.0.1:${http01Port}`, '-tlsalpn01', `127.0.0.1:${tlsAlpn01Port}`, '-https01', '', '-doh', '');
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid === undefined) throw new Error(`could not start ${bin}`);
+  if (opts.pidFile) writeFileSync(opts.pidFile, `${child.pid}\n`);
+  let log = '';
+  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const managementUrl = `http://127.0.0.1:${management}`;
+  const srv: Challtestsrv = {
+    pid: child.pid,
+    dnsResolver: `127.0.0.1:${dns}`,
+    managementUrl,
+    http01Port,
+    tlsAlpn01Port,
+    async post(path, body) {
+      const res = await fetch(`${managementUrl}${path}`, { method: 'POST', body: JSON.stringify(body) });
+      if (res.status !== 200) throw new Error(`pebble-challtestsrv ${path} answered ${res.status}: ${await res.text()}`);
+    },
+    output: () => log,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+  await waitUntilReady(srv, child);
+  return srv;
+}
+
+/**
+ * `describe` with a pebble-challtestsrv started before its tests and stopped after them (`srv()`
+ * is it), or `describe.skip` after the loud warning when it is not installed outside CI.
+ */
+export function describeWithChalltestsrv(name: string, fn: (srv: () => Challtestsrv) => void): void {
+  const bin = challtestsrvBinary();
+  if (!bin) {
+    describe.skip(name, () => it('needs pebble-challtestsrv', () => undefined));
+    return;
+  }
+  describe(name, () => {
+    let running: Challtestsrv | undefined;
+    beforeAll(async () => {
+      running = await startChalltestsrv(bin);
+    }, 30000);
+    afterAll(() => running?.stop());
+    fn(() => {
+      if (!running) throw new Error('pebble-challtestsrv did not start');
+      return running;
+    });
+  });
 }
