@@ -20,9 +20,13 @@ export const POLL_MS = 20;
 /** The key authorizations the shared http-01 responder serves, by token. */
 export type Http01Answers = Map<string, string>;
 
-/** One issuance: newOrder → certificate in milliseconds, and how many requests it took. */
+/** The stages of an issuance, in order: where its time goes. */
+export const STAGES = ['newOrder', 'authorization', 'challenge', 'finalize', 'certificate'] as const;
+
+/** One issuance: newOrder → certificate in milliseconds (and per stage, polls included), and how many requests it took. */
 export interface Issuance {
   ms: number;
+  stages: Record<(typeof STAGES)[number], number>;
   requests: number;
   polls: number;
 }
@@ -95,10 +99,13 @@ export class AcmeBenchClient {
     const before = this.requests;
     let polls = 0;
     const t0 = performance.now();
+    const marks = [t0];
     const order = await this.expect(this.post(this.directory.newOrder, { identifiers: [{ type: 'dns', value: name }] }), 201, 'newOrder');
     const orderUrl = String(order.headers.location);
     const authzUrl = String(order.body.authorizations?.[0]);
+    marks.push(performance.now());
     const authz = await this.expect(this.post(authzUrl, undefined), 200, 'authorization');
+    marks.push(performance.now());
     const challenge = authz.body.challenges?.find((c) => c.type === 'http-01');
     if (!challenge) throw new Error(`no http-01 challenge in ${authz.text}`);
     this.answers.set(challenge.token, `${challenge.token}.${this.thumbprint}`);
@@ -113,6 +120,7 @@ export class AcmeBenchClient {
     } finally {
       this.answers.delete(challenge.token);
     }
+    marks.push(performance.now());
     let state = await this.expect(this.post(String(order.body.finalize), { csr: b64u(csrDer) }), 200, 'finalize');
     while (state.body.status !== 'valid') {
       if (state.body.status === 'invalid') throw new Error(`order for ${name} invalid: ${state.text}`);
@@ -120,9 +128,12 @@ export class AcmeBenchClient {
       polls++;
       state = await this.expect(this.post(orderUrl, undefined), 200, 'order poll');
     }
+    marks.push(performance.now());
     const cert = await this.expect(this.post(String(state.body.certificate), undefined), 200, 'certificate');
     if (!cert.text.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`certificate download for ${name}: ${cert.text.slice(0, 200)}`);
-    return { ms: performance.now() - t0, requests: this.requests - before, polls };
+    marks.push(performance.now());
+    const stages = Object.fromEntries(STAGES.map((stage, i) => [stage, marks[i + 1] - marks[i]])) as Issuance['stages'];
+    return { ms: marks[marks.length - 1] - t0, stages, requests: this.requests - before, polls };
   }
 
   private async expect(p: Promise<Answer>, status: number, what: string): Promise<Answer> {

@@ -50,6 +50,14 @@ for (const r of rows) {
     );
 }
 
+// Where one issuance's time goes with one client (medians, ms; polls count in their stage).
+const stageRows = rows.filter((r) => r.sample && r.clients === 1);
+if (stageRows.length) {
+  const stages = Object.keys(stageRows[0].sample.stages);
+  lines.push('', `| 1 client, median ms per stage | ${stages.join(' | ')} |`, `|---|${stages.map(() => '---:').join('|')}|`);
+  for (const r of stageRows) lines.push(`| ${r.version} | ${stages.map((s) => f(r.sample.stages[s])).join(' | ')} |`);
+}
+
 // Verdicts: certctl against step-ca at each level, and certctl's p99.
 const verdicts = [];
 let status = 0;

@@ -22,7 +22,7 @@ import { createDerSigner } from '../src/core/x509/signing';
 import { acmeToolPaths } from '../test/support/acme-tools';
 import { startChalltestsrv } from '../test/support/challtestsrv';
 import { freePort } from '../test/support/tls-check';
-import { AcmeBenchClient, POLL_MS, type Http01Answers, type Issuance } from './acme-client';
+import { AcmeBenchClient, POLL_MS, STAGES, type Http01Answers, type Issuance } from './acme-client';
 import { benchCertctl, benchPebble, benchStepCa, stepCaBinary, type BenchServer, type Validation } from './acme-servers';
 
 export interface AcmeBenchOptions {
@@ -40,6 +40,8 @@ interface Sample {
   requests: number;
   polls: number;
   cpuMsPerIssuance: number;
+  /** Median ms of each stage (bench/acme-client.ts STAGES). */
+  stages: Record<string, number>;
 }
 
 /** A row of the result table (medians over the rounds), or why the server is missing. */
@@ -119,6 +121,7 @@ async function measure(server: BenchServer, answers: Http01Answers, clients: num
     requests: results.reduce((s, r) => s + r.requests, 0) / results.length,
     polls: results.reduce((s, r) => s + r.polls, 0) / results.length,
     cpuMsPerIssuance: cpu / results.length,
+    stages: Object.fromEntries(STAGES.map((stage) => [stage, median(results.map((r) => r.stages[stage]))])),
   };
 }
 
@@ -189,6 +192,7 @@ export async function runAcmeBench(opts: AcmeBenchOptions): Promise<{ rows: Acme
             requests: m((x) => x.requests),
             polls: m((x) => x.polls),
             cpuMsPerIssuance: m((x) => x.cpuMsPerIssuance),
+            stages: Object.fromEntries(STAGES.map((stage) => [stage, m((x) => x.stages[stage])])),
           },
         });
       }
