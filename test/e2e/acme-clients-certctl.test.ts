@@ -6,13 +6,13 @@
  * test/integration/acme-clients-pebble.test.ts. Validation is pointed at the clients' ports and
  * at challtestsrv as the resolver (every name is 127.0.0.1) by certctl.yaml's `acme:` section.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Certbot, Lego, allClients, checkObtained, type AcmeDirectory } from '../support/acme-clients';
+import { Certbot, checkObtained, legoEveryChallenge, type AcmeDirectory } from '../support/acme-clients';
 import { edgeMismatches, runAcmeEdge } from '../support/acme-edge';
 import { describeWithAcmeTools } from '../support/acme-tools';
 import { startChalltestsrv, type Challtestsrv } from '../support/challtestsrv';
-import { ok, requireBuiltCli, run, tempDir } from '../support/cli';
+import { ok, requireBuiltCli, tempDir } from '../support/cli';
 import { startServe, type ServeProcess } from '../support/serve';
 import { freePort } from '../support/tls-check';
 
@@ -33,7 +33,7 @@ describeWithAcmeTools('ACME clients against certctl serve', (tools) => {
     dns = await startChalltestsrv(tools.challtestsrv, { pidFile: join(tmp.dir, 'challtestsrv.pid') });
     http01Port = await freePort();
     tlsPort = await freePort();
-    run('mkdir', ['-p', dir]);
+    mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'certctl.yaml'), `acme:\n  http01_port: ${http01Port}\n  tlsalpn01_port: ${tlsPort}\n  dns_resolver: ${dns.dnsResolver}\n`);
     certctl(['init', '--cn', 'ACME Clients Test CA']);
     const ca = certctl(['ca', 'show', '--json']).json?.result?.ca as string;
@@ -51,6 +51,9 @@ describeWithAcmeTools('ACME clients against certctl serve', (tools) => {
     const certbot = new Certbot(tools, directory, join(tmp.dir, 'certbot'));
     const first = checkObtained(await certbot.certonly({ names: ['www.acme.test'], http01Port }), server.caFile);
     expect(first).toMatchObject({ verified: true, sans: ['DNS:www.acme.test'], keyMatches: true });
+    // The ACME profile `default` is certctl's server profile.
+    expect(first.extensions).toContain('TLS Web Server Authentication');
+    expect(first.extensions).toContain('CA:FALSE');
 
     // certctl moves its renewalInfo window to now: certbot (which asks renewalInfo) renews. This
     // comes first: certbot asks renewalInfo again only after the Retry-After of its last answer.
@@ -73,21 +76,12 @@ describeWithAcmeTools('ACME clients against certctl serve', (tools) => {
   });
 
   it('lego: http-01, tls-alpn-01 and dns-01 (challtestsrv) side by side; revoke', async () => {
-    const [http, tls, dns01] = await allClients([
-      new Lego(tools, directory, join(tmp.dir, 'lego-http')).obtain({
-        names: ['http.acme.test', '127.0.0.1'],
-        challenge: { type: 'http-01', port: http01Port },
-      }),
-      new Lego(tools, directory, join(tmp.dir, 'lego-tls')).obtain({ names: ['tls.acme.test'], challenge: { type: 'tls-alpn-01', port: tlsPort } }),
-      new Lego(tools, directory, join(tmp.dir, 'lego-dns')).obtain({ names: ['*.dns.acme.test'], challenge: { type: 'dns-01', dns } }),
-    ]);
-    expect(checkObtained(http, server.caFile)).toMatchObject({ verified: true, sans: ['DNS:http.acme.test', 'IP Address:127.0.0.1'], keyMatches: true });
-    expect(checkObtained(tls, server.caFile)).toMatchObject({ verified: true, sans: ['DNS:tls.acme.test'], keyMatches: true });
-    const wildcard = checkObtained(dns01, server.caFile);
-    expect(wildcard).toMatchObject({ verified: true, sans: ['DNS:*.dns.acme.test'], keyMatches: true });
+    const runs = await legoEveryChallenge(tools, directory, tmp.dir, { http01Port, tlsPort, dns, rootFile: server.caFile });
+    for (const r of runs) expect({ type: r.type, ...r.check }).toMatchObject({ type: r.type, verified: true, sans: r.sans, keyMatches: true });
 
-    await new Lego(tools, directory, join(tmp.dir, 'lego-dns')).revoke('*.dns.acme.test', 4);
-    expect(certctl(['show', wildcard.serial, '--json']).json?.result).toMatchObject({ status: 'revoked' });
+    const wildcard = runs.find((r) => r.type === 'dns-01')!;
+    await wildcard.lego.revoke(wildcard.names[0], 4);
+    expect(certctl(['show', wildcard.check.serial, '--json']).json?.result).toMatchObject({ status: 'revoked' });
   });
 
   it('the acme library: protocol edge cases answered as RFC 8555 and the issue say', async () => {

@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Certbot, Lego, allClients, checkObtained, type AcmeDirectory } from '../support/acme-clients';
+import { Certbot, checkObtained, legoEveryChallenge, type AcmeDirectory } from '../support/acme-clients';
 import { edgeMismatches, runAcmeEdge } from '../support/acme-edge';
 import { describeWithAcmeTools } from '../support/acme-tools';
 import { startChalltestsrv, type Challtestsrv } from '../support/challtestsrv';
@@ -59,21 +59,12 @@ describeWithAcmeTools('ACME clients against Pebble', (tools) => {
   });
 
   it('lego: http-01, tls-alpn-01 and dns-01 (challtestsrv) side by side; revoke', async () => {
-    const [http, tls, dns01] = await allClients([
-      new Lego(tools, directory, join(tmp.dir, 'lego-http')).obtain({
-        names: ['http.acme.test', '127.0.0.1'],
-        challenge: { type: 'http-01', port: http01Port },
-      }),
-      new Lego(tools, directory, join(tmp.dir, 'lego-tls')).obtain({ names: ['tls.acme.test'], challenge: { type: 'tls-alpn-01', port: tlsPort } }),
-      new Lego(tools, directory, join(tmp.dir, 'lego-dns')).obtain({ names: ['*.dns.acme.test'], challenge: { type: 'dns-01', dns } }),
-    ]);
-    expect(checkObtained(http, rootFile)).toMatchObject({ verified: true, sans: ['DNS:http.acme.test', 'IP Address:127.0.0.1'], keyMatches: true });
-    expect(checkObtained(tls, rootFile)).toMatchObject({ verified: true, sans: ['DNS:tls.acme.test'], keyMatches: true });
-    const wildcard = checkObtained(dns01, rootFile);
-    expect(wildcard).toMatchObject({ verified: true, sans: ['DNS:*.dns.acme.test'], keyMatches: true });
+    const runs = await legoEveryChallenge(tools, directory, tmp.dir, { http01Port, tlsPort, dns, rootFile: rootFile });
+    for (const r of runs) expect({ type: r.type, ...r.check }).toMatchObject({ type: r.type, verified: true, sans: r.sans, keyMatches: true });
 
-    await new Lego(tools, directory, join(tmp.dir, 'lego-dns')).revoke('*.dns.acme.test', 4);
-    expect(await pebble.certStatus(wildcard.serial)).toMatchObject({ Status: 'Revoked', Reason: 4 });
+    const wildcard = runs.find((r) => r.type === 'dns-01')!;
+    await wildcard.lego.revoke(wildcard.names[0], 4);
+    expect(await pebble.certStatus(wildcard.check.serial)).toMatchObject({ Status: 'Revoked', Reason: 4 });
   });
 
   it('the acme library: protocol edge cases answered as RFC 8555 says', async () => {

@@ -181,6 +181,8 @@ export interface CertificateCheck {
   serial: string;
   /** The key file's public key is the certificate's. */
   keyMatches: boolean;
+  /** keyUsage, extendedKeyUsage and basicConstraints as openssl prints them (e.g. `TLS Web Server Authentication`). */
+  extensions: string;
 }
 
 /** Checks an obtained certificate with openssl (the reference tool, not certctl's code). */
@@ -199,5 +201,43 @@ export function checkObtained(obtained: ObtainedCertificate, rootFile: string): 
     .replace(/^serial=/, '');
   const certPub = run('openssl', ['x509', '-in', obtained.certificate, '-noout', '-pubkey']).stdout;
   const keyPub = run('openssl', ['pkey', '-in', obtained.key, '-pubout']).stdout;
-  return { verified: verify.status === 0, verifyOutput: `${verify.stdout}${verify.stderr}`, sans, serial, keyMatches: certPub !== '' && certPub === keyPub };
+  const extensions = run('openssl', ['x509', '-in', obtained.certificate, '-noout', '-ext', 'keyUsage,extendedKeyUsage,basicConstraints']).stdout;
+  return {
+    verified: verify.status === 0,
+    verifyOutput: `${verify.stdout}${verify.stderr}`,
+    sans,
+    serial,
+    keyMatches: certPub !== '' && certPub === keyPub,
+    extensions,
+  };
+}
+
+/** A lego run of legoEveryChallenge: its challenge, the lego (its directory), names, SANs expected, openssl's check. */
+export interface LegoRun {
+  type: LegoChallenge['type'];
+  lego: Lego;
+  names: string[];
+  sans: string[];
+  check: CertificateCheck;
+}
+
+/**
+ * lego once per challenge type, side by side, each with its own directory under `dir`:
+ * http-01 for a name and 127.0.0.1 (RFC 8738), tls-alpn-01 for a name, dns-01 (challtestsrv)
+ * for a wildcard; every certificate checked with openssl against `rootFile`.
+ */
+export async function legoEveryChallenge(
+  tools: AcmeTools,
+  directory: AcmeDirectory,
+  dir: string,
+  opts: { http01Port: number; tlsPort: number; dns: Challtestsrv; rootFile: string },
+): Promise<LegoRun[]> {
+  const plan: { challenge: LegoChallenge; names: string[]; sans: string[] }[] = [
+    { challenge: { type: 'http-01', port: opts.http01Port }, names: ['http.acme.test', '127.0.0.1'], sans: ['DNS:http.acme.test', 'IP Address:127.0.0.1'] },
+    { challenge: { type: 'tls-alpn-01', port: opts.tlsPort }, names: ['tls.acme.test'], sans: ['DNS:tls.acme.test'] },
+    { challenge: { type: 'dns-01', dns: opts.dns }, names: ['*.dns.acme.test'], sans: ['DNS:*.dns.acme.test'] },
+  ];
+  const legos = plan.map((p) => new Lego(tools, directory, join(dir, `lego-${p.challenge.type}`)));
+  const obtained = await allClients(plan.map((p, i) => legos[i].obtain({ names: p.names, challenge: p.challenge })));
+  return plan.map((p, i) => ({ type: p.challenge.type, lego: legos[i], names: p.names, sans: p.sans, check: checkObtained(obtained[i], opts.rootFile) }));
 }
