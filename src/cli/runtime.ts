@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import type { Command } from 'commander';
+import type { CertStore } from '../core/cert-store';
 import type { IssuanceService } from '../core/issuance-service';
 import type { ResolvedConfig } from '../core/config/load';
 import type { PassphraseSource } from '../core/secrets';
@@ -14,9 +15,11 @@ export interface GlobalOptions {
   passphraseFile?: string;
 }
 
-/** What a command needs to run: the wired service, the resolved configuration and the CA passphrase. */
+/** What a command needs to run: the wired service (and its store), the resolved configuration and the CA passphrase. */
 export interface Runtime {
   service: IssuanceService;
+  /** The store the service uses, for what is not certificates (`token create` keeps tokens in it). */
+  store: CertStore;
   config: ResolvedConfig;
   passphrase: PassphraseSource;
 }
@@ -50,9 +53,10 @@ export function createRuntime(globals: GlobalOptions): Runtime {
   const { registry } = require('../backends') as typeof import('../backends');
   const { createContainer } = require('../core/container') as typeof import('../core/container');
   const { IssuanceService } = require('../core/issuance-service') as typeof import('../core/issuance-service');
+  const { CertStore: StoreToken } = require('../core/cert-store') as typeof import('../core/cert-store');
   const { config, passphrase } = loadRuntimeConfig(globals);
   const container = createContainer(config, passphrase, registry);
-  return { service: container.get(IssuanceService), config, passphrase };
+  return { service: container.get(IssuanceService), store: container.get<CertStore>(StoreToken), config, passphrase };
 }
 
 /**
