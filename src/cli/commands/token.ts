@@ -4,7 +4,7 @@ import { PolicyError } from '../../core/errors';
 import { leafProfile } from '../../core/policy/profiles';
 import { sha256Fingerprint } from '../../core/x509/fingerprint';
 import { pemBlocks } from '../../core/x509/pem';
-import { action, collect, emit, note } from '../runtime';
+import { action, collect, emit, note, type GlobalOptions, type Runtime } from '../runtime';
 
 interface CreateOptions {
   cn?: string;
@@ -40,36 +40,7 @@ Examples:
   certctl enroll --server https://ca.example:8443 --token-file node7.token \\
       --ca-fingerprint "$(openssl x509 -in ca.crt -noout -fingerprint -sha256)" --out /etc/docker/ --format docker`,
     )
-    .action(
-      action(async ({ service, store, config }, globals, opts: CreateOptions) => {
-        const { createEnrollmentToken, describeGrant, tokenLabel, tokenStore } =
-          require('../../core/enrollment-token') as typeof import('../../core/enrollment-token');
-        const stateStore = tokenStore(store);
-        const profile = leafProfile(config.profiles, opts.profile, '--profile');
-        const ttlSeconds = parseDuration(opts.ttl ?? DEFAULT_TTL, '--ttl');
-        const { parseServeOptions } = require('../../server/config') as typeof import('../../server/config');
-        const max = parseServeOptions(config).tokenMaxTtlSeconds;
-        if (ttlSeconds > max) {
-          throw new PolicyError(`--ttl ${opts.ttl} is longer than serve.tokens.max_ttl (${formatDuration(max)}); a shorter-lived token leaks less`);
-        }
-        const ca = await service.requireCa();
-        const { token, id, grant } = await createEnrollmentToken(stateStore, {
-          ca: ca.name,
-          profile,
-          commonName: opts.cn ?? '',
-          dnsNames: opts.dns ?? [],
-          ipAddresses: opts.ip ?? [],
-          ttlSeconds,
-        });
-        const fingerprint = sha256Fingerprint(pemBlocks(ca.certPem, 'CERTIFICATE')[0]);
-        note(
-          globals,
-          `${tokenLabel(id)}: ${describeGrant(grant)}; works once, until ${grant.expiresAt}\n` +
-            `on the node: certctl enroll --server https://HOST:PORT --token-file FILE --ca-fingerprint ${fingerprint} --out DIR`,
-        );
-        emit(globals, { token, id, ...grant, caFingerprint: fingerprint }, token);
-      }),
-    );
+    .action(action(createToken));
   token
     .command('prune')
     .description('remove expired enrollment tokens (used ones stay until they expire, so a replay is told apart)')
@@ -80,4 +51,34 @@ Examples:
         emit(globals, { removed }, `removed ${removed} expired enrollment token${removed === 1 ? '' : 's'}`);
       }),
     );
+}
+
+/** Runs `token create`: the token alone on stdout, what it allows and how to use it on stderr. */
+async function createToken({ service, store, config }: Runtime, globals: GlobalOptions, opts: CreateOptions): Promise<void> {
+  const { createEnrollmentToken, describeGrant, tokenLabel, tokenStore } =
+    require('../../core/enrollment-token') as typeof import('../../core/enrollment-token');
+  const stateStore = tokenStore(store);
+  const profile = leafProfile(config.profiles, opts.profile, '--profile');
+  const ttlSeconds = parseDuration(opts.ttl ?? DEFAULT_TTL, '--ttl');
+  const { parseServeOptions } = require('../../server/config') as typeof import('../../server/config');
+  const max = parseServeOptions(config).tokenMaxTtlSeconds;
+  if (ttlSeconds > max) {
+    throw new PolicyError(`--ttl ${opts.ttl} is longer than serve.tokens.max_ttl (${formatDuration(max)}); a shorter-lived token leaks less`);
+  }
+  const ca = await service.requireCa();
+  const { token, id, grant } = await createEnrollmentToken(stateStore, {
+    ca: ca.name,
+    profile,
+    commonName: opts.cn ?? '',
+    dnsNames: opts.dns ?? [],
+    ipAddresses: opts.ip ?? [],
+    ttlSeconds,
+  });
+  const fingerprint = sha256Fingerprint(pemBlocks(ca.certPem, 'CERTIFICATE')[0]);
+  note(
+    globals,
+    `${tokenLabel(id)}: ${describeGrant(grant)}; works once, until ${grant.expiresAt}\n` +
+      `on the node: certctl enroll --server https://HOST:PORT --token-file FILE --ca-fingerprint ${fingerprint} --out DIR`,
+  );
+  emit(globals, { token, id, ...grant, caFingerprint: fingerprint }, token);
 }
