@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import type { Command } from 'commander';
-import type { CertStore } from '../core/cert-store';
 import type { IssuanceService } from '../core/issuance-service';
+import type { CertStore } from '../core/cert-store';
 import type { ResolvedConfig } from '../core/config/load';
 import type { PassphraseSource } from '../core/secrets';
 import { CertctlError, EXIT_CODES, toCertctlError } from '../core/errors';
@@ -15,13 +15,13 @@ export interface GlobalOptions {
   passphraseFile?: string;
 }
 
-/** What a command needs to run: the wired service (and its store), the resolved configuration and the CA passphrase. */
+/** What a command needs to run: the wired service, the resolved configuration and the CA passphrase. */
 export interface Runtime {
   service: IssuanceService;
-  /** The store the service uses, for what is not certificates (`token create` keeps tokens in it). */
-  store: CertStore;
   config: ResolvedConfig;
   passphrase: PassphraseSource;
+  /** The command's CertStore, for what the issuance workflow does not cover (server state: ACME keys, enrollment tokens). */
+  store(): CertStore;
 }
 
 /** Global options of the running command. */
@@ -53,10 +53,10 @@ export function createRuntime(globals: GlobalOptions): Runtime {
   const { registry } = require('../backends') as typeof import('../backends');
   const { createContainer } = require('../core/container') as typeof import('../core/container');
   const { IssuanceService } = require('../core/issuance-service') as typeof import('../core/issuance-service');
-  const { CertStore: StoreToken } = require('../core/cert-store') as typeof import('../core/cert-store');
   const { config, passphrase } = loadRuntimeConfig(globals);
   const container = createContainer(config, passphrase, registry);
-  return { service: container.get(IssuanceService), store: container.get<CertStore>(StoreToken), config, passphrase };
+  const { CertStore } = require('../core/cert-store') as typeof import('../core/cert-store');
+  return { service: container.get(IssuanceService), config, passphrase, store: () => container.get<CertStore>(CertStore) };
 }
 
 /**
@@ -68,6 +68,8 @@ export const OUTCOME_CODES = {
   expiring: 10,
   /** `renew --expiring`: at least one renewal failed (the others were renewed). */
   someFailed: 11,
+  /** `agent --once`: renewed and the files replaced, but the --exec hook failed (the service may still use the old certificate). */
+  hookFailed: 12,
 } as const;
 
 /**

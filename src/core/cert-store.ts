@@ -97,6 +97,16 @@ export interface AuditingStore extends CertStore {
 }
 
 /**
+ * Capability: the store keeps what it read (records, the inventory) for the object's life and sees
+ * only its own writes; a long-running caller (certctl serve) drops those caches now and then so
+ * changes made by other processes (a `certctl revoke` beside the server) are seen.
+ */
+export interface CachingStore extends CertStore {
+  /** Forgets everything read so far; the next call reads the backend again. */
+  dropCaches(): void;
+}
+
+/**
  * Capability: records of server state (`certctl serve`'s enrollment tokens; ACME accounts, orders
  * and nonces), shared by every process and server instance over the store, with the atomic
  * operations one-time use needs: create-once, compare-and-set, and a claim exactly one caller
@@ -133,7 +143,7 @@ export interface StateStore extends CertStore {
 }
 
 /** The names of the store capabilities, as backend descriptors declare them. */
-export type StoreCapability = 'raiseCrlNumber' | 'deleteCa' | 'audit' | 'removeCaKey' | 'state';
+export type StoreCapability = 'raiseCrlNumber' | 'deleteCa' | 'audit' | 'removeCaKey' | 'cachesReads' | 'state';
 
 /** Whether the store is a {@link CrlNumberRaisingStore}. */
 export function canRaiseCrlNumber(s: CertStore): s is CrlNumberRaisingStore {
@@ -155,6 +165,11 @@ export function keepsAudit(s: CertStore): s is AuditingStore {
   return typeof (s as Partial<AuditingStore>).recordEvent === 'function';
 }
 
+/** Whether the store is a {@link CachingStore}. */
+export function cachesReads(s: CertStore): s is CachingStore {
+  return typeof (s as Partial<CachingStore>).dropCaches === 'function';
+}
+
 /** Whether the store is a {@link StateStore}. */
 export function keepsState(s: CertStore): s is StateStore {
   return typeof (s as Partial<StateStore>).claimState === 'function';
@@ -167,6 +182,7 @@ export function storeCapabilities(s: CertStore): StoreCapability[] {
     ['deleteCa', canDeleteCa(s)],
     ['audit', keepsAudit(s)],
     ['removeCaKey', canRemoveCaKey(s)],
+    ['cachesReads', cachesReads(s)],
     ['state', keepsState(s)],
   ];
   return found.filter(([, has]) => has).map(([name]) => name);

@@ -45,19 +45,20 @@ Examples:
     .command('prune')
     .description('remove expired enrollment tokens (used ones stay until they expire, so a replay is told apart)')
     .action(
-      action(async ({ store }, globals) => {
+      action(async (rt, globals) => {
         const { ENROLLMENT_TOKENS, tokenStore } = require('../../core/enrollment-token') as typeof import('../../core/enrollment-token');
-        const removed = await tokenStore(store).pruneState(ENROLLMENT_TOKENS, new Date());
+        const removed = await tokenStore(rt.store()).pruneState(ENROLLMENT_TOKENS, new Date());
         emit(globals, { removed }, `removed ${removed} expired enrollment token${removed === 1 ? '' : 's'}`);
       }),
     );
 }
 
 /** Runs `token create`: the token alone on stdout, what it allows and how to use it on stderr. */
-async function createToken({ service, store, config }: Runtime, globals: GlobalOptions, opts: CreateOptions): Promise<void> {
+async function createToken(rt: Runtime, globals: GlobalOptions, opts: CreateOptions): Promise<void> {
+  const { service, config } = rt;
   const { createEnrollmentToken, describeGrant, tokenLabel, tokenStore } =
     require('../../core/enrollment-token') as typeof import('../../core/enrollment-token');
-  const stateStore = tokenStore(store);
+  const stateStore = tokenStore(rt.store());
   const profile = leafProfile(config.profiles, opts.profile, '--profile');
   const ttlSeconds = parseDuration(opts.ttl ?? DEFAULT_TTL, '--ttl');
   const { parseServeOptions } = require('../../server/config') as typeof import('../../server/config');
