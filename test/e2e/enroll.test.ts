@@ -43,6 +43,7 @@ describe('enrollment tokens: certctl token create, certctl enroll, two servers o
     writeFileSync(join(dir, 'certctl.yaml'), 'serve:\n  tokens:\n    max_ttl: 1h\n');
     ok(dir, ['init', '--cn', 'Enroll Test CA']);
     ok(dir, ['--ca', 'other', 'init', '--cn', 'Other CA']);
+    ok(dir, ['--ca', 'issuing', 'init', '--cn', 'Issuing CA', '--parent', 'default']);
     [a, b] = await Promise.all([startServe(dir), startServe(dir)]);
     fingerprint = run('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', a.caFile]).stdout.trim();
   });
@@ -92,6 +93,23 @@ describe('enrollment tokens: certctl token create, certctl enroll, two servers o
     expect(fromFlag.status).toBe(0);
     expect(fromFlag.json?.result).toMatchObject({ ca: 'default', certificate: { profile: 'client', commonName: 'bob' } });
     expect(fromFlag.json?.result.files).toEqual(['cert.pem', 'key.pem', 'ca.pem', 'chain.pem'].map((f) => join(dir, 'flag', f)));
+  });
+
+  it('enrolls from an intermediate CA of the server: pinned by its own fingerprint, its root trusted through the chain it signed', () => {
+    const r = ok(dir, ['--ca', 'issuing', 'token', 'create', '--profile', 'client', '--cn', 'frank', '--json']);
+    const { token, caFingerprint } = r.json!.result as { token: string; caFingerprint: string };
+    tokens.push(token);
+    expect(caFingerprint).not.toBe(fingerprint.split('=')[1]);
+    const out = join(dir, 'frank');
+    const enrolled = certctl(dir, ['enroll', '--server', a.url, '--token', token, '--ca-fingerprint', caFingerprint, '--out', out]);
+    expect(enrolled.status).toBe(0);
+    expect(enrolled.stderr).toMatch(/from CA "issuing"/);
+    const verified = run('openssl', ['verify', '-CAfile', join(out, 'ca.pem'), '-untrusted', join(out, 'chain.pem'), join(out, 'cert.pem')]);
+    expect(verified.stdout).toMatch(/cert\.pem: OK/);
+    expect(new X509Certificate(readFileSync(join(out, 'cert.pem'))).issuer).toBe('CN=Issuing CA');
+    // The root's fingerprint does not pin the intermediate the token names.
+    const mismatch = certctl(dir, ['enroll', '--server', a.url, '--token', token, '--ca-fingerprint', fingerprint, '--out', join(dir, 'frank2')]);
+    expect(mismatch.status).toBe(7);
   });
 
   it('refuses other names, another profile and another CA (403, the token not spent), then the token still works', async () => {

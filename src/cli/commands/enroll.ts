@@ -46,9 +46,9 @@ one given, before the token is sent. The key never leaves this host. A token wor
 enrollment with it is refused (exit 7), as is an expired one. No certctl.yaml is needed here.
 
 Examples:
-  CERTCTL_TOKEN=$(cat node7.token) certctl enroll --server https://ca.example:8443 \\
-      --ca-fingerprint AB:CD:…:EF --out /etc/docker/ --format docker
-  certctl enroll --server https://ca.example:8443 --token-file node7.token --ca-fingerprint ABCD…EF --out tls/`,
+  certctl enroll --server https://ca.example:8443 --token-file node7.token --ca-fingerprint AB:CD:…:EF \\
+      --out /etc/docker/ --format docker
+  CERTCTL_TOKEN=$(cat node7.token) certctl enroll --server https://ca.example:8443 --ca-fingerprint ABCD…EF --out tls/`,
     )
     .action(async (opts: EnrollOptions, cmd: Command) => {
       const globals = globalsOf(cmd);
