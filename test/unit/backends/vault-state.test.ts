@@ -4,19 +4,12 @@
  * the claims themselves run against the real Vault-API server in test/integration.
  */
 import { VaultClient } from '../../../src/backends/vault/client';
-import type { VaultOptions } from '../../../src/backends/vault/options';
 import { VaultKvStore } from '../../../src/backends/vault/vault-kv-store';
-import type { HttpRequest, HttpResponse, HttpTransport } from '../../../src/backends/http/transport';
+import type { HttpResponse } from '../../../src/backends/http/transport';
 import { ConflictError } from '../../../src/core/errors';
+import { SCRIPTED_VAULT_OPTIONS, scriptedTransport } from '../../support/scripted-transport';
 
-const options: VaultOptions = {
-  address: 'https://vault.example:8200',
-  pkiMount: 'pki',
-  kvMount: 'secret',
-  kvPrefix: 'certctl',
-  timeoutMs: 30000,
-  auth: { method: 'token', token: 't', origin: 'VAULT_TOKEN' },
-};
+const options = SCRIPTED_VAULT_OPTIONS;
 const PATH = 'https://vault.example:8200/v1/secret/data/certctl/_state/enroll-tokens/abc';
 const CAS_MISMATCH: Partial<HttpResponse> = { status: 400, data: { errors: ['check-and-set parameter did not match the current version'] } };
 const entry = (version: number, claimedAt?: string) => ({
@@ -24,16 +17,7 @@ const entry = (version: number, claimedAt?: string) => ({
 });
 
 /** Answers in order; records what was sent. A fake only to inject the lost race. */
-function script(outcomes: Partial<HttpResponse>[]): HttpTransport & { sent: HttpRequest[] } {
-  const t = {
-    sent: [] as HttpRequest[],
-    async send(r: HttpRequest): Promise<HttpResponse> {
-      t.sent.push(r);
-      return { status: 200, headers: {}, data: {}, ...outcomes[t.sent.length - 1] };
-    },
-  };
-  return t;
-}
+const script = scriptedTransport;
 
 describe('Vault state records under a lost check-and-set', () => {
   it('a claim writes with cas = the version it read; losing to another claim it reads again and reports "used"', async () => {
