@@ -6,6 +6,8 @@ import type { ServerContext } from './context';
 import { HttpProblem, describeFailure, sendProblem, toProblem, type FailureLog } from './problems';
 import { caRoutes } from './routes/ca';
 import { certsRoutes } from './routes/certs';
+import { keystoneAuthentication } from './keystone/authenticator';
+import { magnumRoutes } from './magnum/routes';
 import { healthRoutes } from './routes/health';
 import { renewRoutes } from './routes/renew';
 import { revokeRoutes } from './routes/revoke';
@@ -16,7 +18,16 @@ import { signRoutes } from './routes/sign';
 export type RouteGroup = (app: FastifyInstance, ctx: ServerContext) => void;
 
 /** The routes every server has; OCSP, CRL, tokens, Magnum and ACME add theirs through `extraRoutes`. */
-export const CORE_ROUTES: readonly RouteGroup[] = [caRoutes, signRoutes, renewRoutes, revokeRoutes, certsRoutes, healthRoutes];
+export const CORE_ROUTES: readonly RouteGroup[] = [
+  caRoutes,
+  signRoutes,
+  renewRoutes,
+  revokeRoutes,
+  certsRoutes,
+  healthRoutes,
+  keystoneAuthentication,
+  magnumRoutes,
+];
 
 /**
  * Builds the Fastify application over an HTTPS server made by `createServer` (TLS options, header
