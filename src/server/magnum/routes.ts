@@ -15,15 +15,16 @@ import { magnumProblemSchema, magnumResponses, certificateSchema, clusterSchema,
  */
 export function magnumRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.addSchema(magnumProblemSchema);
-  certificateRoutes(app, ctx);
+  caCertificateRoute(app, ctx);
+  signRoute(app, ctx);
   clusterRoutes(app, ctx);
 }
 
-const hooks = { onRequest: openStackRequestId, preSerialization: magnumErrors };
+const hooks = { onRequest: openStackRequestId, preSerialization: magnumErrors, onSend: magnumErrorType };
 const clusterParams = { type: 'object', properties: { cluster: { type: 'string', minLength: 1 } }, required: ['cluster'] } as const;
 
-/** `GET /v1/certificates/{cluster}` (the CA certificate) and `POST /v1/certificates` (sign). */
-function certificateRoutes(app: FastifyInstance, ctx: ServerContext): void {
+/** `GET /v1/certificates/{cluster}`: the CA certificate of the cluster's CA of that type. */
+function caCertificateRoute(app: FastifyInstance, ctx: ServerContext): void {
   app.get<{ Params: { cluster: string }; Querystring: { ca_cert_type?: string } }>(
     '/v1/certificates/:cluster',
     {
@@ -50,7 +51,10 @@ function certificateRoutes(app: FastifyInstance, ctx: ServerContext): void {
       };
     },
   );
+}
 
+/** `POST /v1/certificates`: a CSR signed by the cluster's CA, with the cluster's profile (else serve.magnum.profile). */
+function signRoute(app: FastifyInstance, ctx: ServerContext): void {
   app.post<{ Body: SignBody }>(
     '/v1/certificates',
     {
@@ -80,6 +84,8 @@ function certificateRoutes(app: FastifyInstance, ctx: ServerContext): void {
         pem: issued.certificate,
         ...(body.ca_cert_type ? { ca_cert_type: type } : {}),
         links: links(request, cluster.uuid),
+        // Not Magnum's: what the profile did not take from the CSR (a subject O it does not allow is dropped, as by `certctl sign`).
+        ...(issued.warnings.length ? { warnings: issued.warnings } : {}),
       });
     },
   );
@@ -145,6 +151,16 @@ function links(request: FastifyRequest, uuid: string, collection = 'certificates
 function openStackRequestId(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
   reply.header('x-openstack-request-id', `req-${request.id}`);
   done();
+}
+
+/**
+ * Error answers go out as `application/json`, as Magnum's do: python-magnumclient (its
+ * apiclient's from_response) reads the message only from a body of that media type, and would
+ * print a bare "Not Found" for `application/problem+json`.
+ */
+function magnumErrorType(_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, value?: unknown) => void): void {
+  if (reply.statusCode >= 400) reply.type('application/json; charset=utf-8');
+  done(null, payload);
 }
 
 /**

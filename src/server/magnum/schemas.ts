@@ -32,6 +32,7 @@ export const certificateSchema = {
     csr: { type: 'string', description: 'the CSR signed (POST)' },
     ca_cert_type: { type: 'string' },
     links: linksSchema,
+    warnings: { type: 'array', items: { type: 'string' }, description: 'certctl’s, not Magnum’s: what the profile did not take from the CSR' },
   },
   required: ['cluster_uuid', 'pem', 'links'],
 } as const;
