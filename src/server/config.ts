@@ -163,6 +163,11 @@ export function parseServeOptions(config: ResolvedConfig, listenFlag?: string): 
     throw new ConfigError(`${where}.tls: give both cert and key, or neither (the server then issues its own certificate from the CA)`);
   }
   const seconds = (text: string | undefined, fallback: number, path: string) => (text ? parseDuration(text, `${where}.${path}`) : fallback);
+  const profile = (name: string, path: string): string => {
+    if (Object.prototype.hasOwnProperty.call(config.profiles, name) && !config.profiles[name].isCa) return name;
+    const leaves = Object.values(config.profiles).filter((p) => !p.isCa);
+    throw new ConfigError(`${where}.${path}: no profile "${name}" (${leaves.map((p) => p.name).join(', ')}; custom ones under profiles:)`);
+  };
   return {
     host,
     port,
@@ -182,17 +187,25 @@ export function parseServeOptions(config: ResolvedConfig, listenFlag?: string): 
       requestTimeoutMs: seconds(raw.limits?.request_timeout, 30, 'limits.request_timeout') * 1000,
       requestsPerMinute: raw.limits?.requests_per_minute ?? 6000,
     },
-    clusters: new Map(
-      Object.entries(raw.clusters ?? {}).map(([uuid, c]) => {
-        if (typeof c === 'string') return [uuid, { uuid, cas: { kubernetes: c } }];
-        return [
-          uuid,
-          { uuid, name: c.name, cas: { kubernetes: c.ca, etcd: c.etcd_ca, front_proxy: c.front_proxy_ca }, profile: c.profile, project: c.project },
-        ];
-      }),
-    ),
-    magnumProfile: raw.magnum?.profile ?? 'client',
+    clusters: magnumClusters(raw.clusters ?? {}, profile),
+    magnumProfile: profile(raw.magnum?.profile ?? 'client', 'magnum.profile'),
   };
+}
+
+/** `serve.clusters` resolved: the short form (a CA name) is a cluster with only its kubernetes CA. */
+function magnumClusters(
+  raw: NonNullable<z.infer<typeof serveSchema>['clusters']>,
+  profile: (name: string, path: string) => string,
+): Map<string, MagnumCluster> {
+  const clusters = new Map<string, MagnumCluster>();
+  for (const [uuid, c] of Object.entries(raw)) {
+    if (typeof c === 'string') clusters.set(uuid, { uuid, cas: { kubernetes: c } });
+    else {
+      const cas = { kubernetes: c.ca, etcd: c.etcd_ca, front_proxy: c.front_proxy_ca };
+      clusters.set(uuid, { uuid, name: c.name, cas, profile: c.profile && profile(c.profile, `clusters.${uuid}.profile`), project: c.project });
+    }
+  }
+  return clusters;
 }
 
 /**
