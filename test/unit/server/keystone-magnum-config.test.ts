@@ -4,7 +4,7 @@
  * and clusters mapped to one CA or to a CA per Magnum ca_cert_type; and the cluster rules the
  * Magnum routes apply (ca_cert_type values, lookup by UUID or name, project binding).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../../src/core/config/load';
 import { ConfigError, InvalidInputError, NotFoundError, PolicyError } from '../../../src/core/errors';
@@ -81,6 +81,17 @@ serve:
     expect(() => parse('serve:\n  clusters:\n    3333: { etcd_ca: etcd }\n')).toThrow(ConfigError);
     expect(() => parse('serve:\n  magnum: { profile: kube-admn }\n')).toThrow(/serve\.magnum\.profile: no profile "kube-admn"/);
     expect(() => parse('serve:\n  clusters:\n    3333: { ca: default, profile: intermediate }\n')).toThrow(/serve\.clusters\.3333\.profile/);
+  });
+
+  it("loads the README's example as written", () => {
+    const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const block = /<!-- readme-magnum-example -->\n```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    writeFileSync(join(dir, 'keystone.pw'), 'x\n');
+    const o = parse(block!.replace('/etc/certctl/keystone.pw', join(dir, 'keystone.pw')));
+    expect(o.keystone).toMatchObject({ url: 'https://keystone.example:5000/v3', username: 'certctl', caFile: '/etc/ssl/openstack-ca.pem' });
+    expect(o.keystone!.roles.get('certctl-kube-user')?.profiles).toEqual(['client']);
+    expect(o.clusters.get('7ae81bb3-dec3-4289-8d6c-da80bd8001ae')).toMatchObject({ name: 'prod', cas: { etcd: 'etcd-prod', front_proxy: 'proxy-prod' } });
   });
 
   it('resolves ca_cert_type as Magnum names them, and refuses the rest', () => {
