@@ -45,6 +45,14 @@ module.exports = {
       to: { path: '^src/backends/.+/' },
     },
     {
+      name: 'client-uses-only-the-http-library',
+      comment:
+        'src/client (enroll, agent: the clients of certctl serve) talks HTTPS through the shared REST library src/backends/http/; it names no backend, no server code and no CLI.',
+      severity: 'error',
+      from: { path: '^src/client/' },
+      to: { path: '^src/(backends/(?!http/)|server/|cli/)' },
+    },
+    {
       name: 'no-circular',
       comment: 'A cycle makes load order matter and hides which module owns a concern.',
       severity: 'error',

@@ -76,10 +76,10 @@ function checkRoles(principal: Principal, names: AuthorizedNames): void {
   }
 }
 
-/** DNS names match as TLS wildcards do; IPs, URIs, emails and CNs that are not DNS names match `*` globs. */
+/** DNS names match as TLS wildcards do (`*` is one label); IPs, URIs and emails match `*` globs. */
 function nameMatches(pattern: string, name: string): boolean {
-  if (isIP(name) === 0 && /^[a-z0-9*.-]+$/i.test(name) && dnsMatches(pattern.toLowerCase(), name.toLowerCase())) return true;
-  return globMatches(pattern, name);
+  const dnsName = isIP(name) === 0 && /^[a-z0-9*][a-z0-9*.-]*$/i.test(name);
+  return dnsName ? dnsMatches(pattern.toLowerCase(), name.toLowerCase()) : globMatches(pattern, name);
 }
 
 function describe(p: Principal): string {

@@ -103,8 +103,15 @@ async function registerPlugins(app: FastifyInstance, ctx: ServerContext): Promis
 
 /** The request id on every answer, and one JSON log line per request (with the failure, if any) plus its latency metric. */
 function logRequests(app: FastifyInstance, ctx: ServerContext, failures: WeakMap<FastifyRequest, FailureLog>): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    // Draining: the last answer on a keep-alive connection says so, and the process need not wait for the client to hang up.
+    if (closing) reply.header('connection', 'close');
     done(null, payload);
   });
   app.addHook('onResponse', (request, reply, done) => {

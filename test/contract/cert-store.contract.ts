@@ -3,6 +3,7 @@ import { canDeleteCa, canRaiseCrlNumber, canRemoveCaKey, storeCapabilities, type
 import { ConflictError, NotFoundError } from '../../src/core/errors';
 import { newSerial, serialToHex } from '../../src/core/serial';
 import type { CaRecord, CertificateRecord, IssuedCertificate } from '../../src/core/types';
+import { stateStoreTests } from './state-store.contract';
 
 /** A store under test and how to throw it away. */
 export interface StoreFixture {
@@ -186,6 +187,8 @@ export function describeCertStoreContract(name: string, make: () => Promise<Stor
       await store.removeCaKey('alpha'); // a second call is no error
       await expect(store.removeCaKey('nope')).rejects.toBeInstanceOf(NotFoundError);
     });
+
+    stateStoreTests(() => fx.store);
 
     it('keeps CAs apart', async () => {
       await fx.store.createCa(caRecord('alpha'), 'K1');
