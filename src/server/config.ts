@@ -188,7 +188,7 @@ export function parseServeOptions(config: ResolvedConfig, listenFlag?: string): 
       requestsPerMinute: raw.limits?.requests_per_minute ?? 6000,
     },
     clusters: magnumClusters(raw.clusters ?? {}, profile),
-    magnumProfile: profile(raw.magnum?.profile ?? 'client', 'magnum.profile'),
+    magnumProfile: raw.magnum?.profile ? profile(raw.magnum.profile, 'magnum.profile') : 'client',
   };
 }
 
