@@ -11,13 +11,12 @@ import { AxiosTransport, type HttpRequest, type HttpTransport } from '../../src/
 import { BackendAuthError, UnauthorizedError } from '../../src/core/errors';
 import type { KeystoneOptions, Role } from '../../src/server/config';
 import { KeystoneAuthenticator } from '../../src/server/keystone/authenticator';
-import { KeystoneAdmin, userToken } from '../support/keystone-admin';
+import { serveKeystone, userToken, type KeystoneAdmin } from '../support/keystone-admin';
 import { describeWithOpenStack } from '../support/servers';
 
 jest.setTimeout(120000);
 
 describeWithOpenStack('Keystone authenticator (in process, real Keystone)', (servers) => {
-  const suffix = randomBytes(4).toString('hex');
   const signer: Role = { name: 'signer', admin: false, profiles: ['server'], names: ['*'] };
   let admin: KeystoneAdmin;
   let service: { name: string; password: string };
@@ -25,11 +24,7 @@ describeWithOpenStack('Keystone authenticator (in process, real Keystone)', (ser
   let roleName: string;
 
   beforeAll(async () => {
-    admin = await KeystoneAdmin.login(servers);
-    roleName = `certctl-it-auth-${suffix}`;
-    const role = await admin.createRole(roleName);
-    service = await admin.createUser(`certctl-auth-svc-${suffix}`, await admin.projectId('service'), [await admin.ensureRole('service')]);
-    user = await admin.createUser(`it-auth-user-${suffix}`, await admin.projectId('demo'), [role]);
+    ({ admin, service, user, roleName } = await serveKeystone(servers, 'auth'));
   });
   afterAll(() => admin?.cleanup());
 

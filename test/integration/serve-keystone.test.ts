@@ -10,53 +10,32 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../support/tls-check';
 import { ok, opensslEcCsr, requireBuiltCli, requireTool, run, tempDir } from '../support/cli';
-import { KeystoneAdmin, userToken } from '../support/keystone-admin';
+import { serveKeystone, serveKeystoneYaml, userToken, type KeystoneAdmin, type ServeKeystone } from '../support/keystone-admin';
 import { openApiValidator } from '../support/openapi';
-import { httpsCall, startServe, type HttpsAnswer, type ServeProcess } from '../support/serve';
+import { curlJson, httpsCall, startServe, type HttpsAnswer, type ServeProcess } from '../support/serve';
 import { describeWithOpenStack } from '../support/servers';
 
 jest.setTimeout(180000);
 
 describeWithOpenStack('certctl serve with Keystone tokens', (servers) => {
   const { dir, cleanup } = tempDir('certctl-serve-keystone-');
-  const suffix = randomBytes(4).toString('hex');
+  let ks: ServeKeystone;
   let admin: KeystoneAdmin;
   let server: ServeProcess;
   let validate: (path: string, method: string, answer: HttpsAnswer) => void;
   let signerToken: string;
   let noRoleToken: string;
-  let signerId: string;
 
   beforeAll(async () => {
     requireBuiltCli();
     requireTool('curl', ['--version']);
     requireTool('openssl', ['version']);
-    admin = await KeystoneAdmin.login(servers);
-    const serviceProject = await admin.projectId('service');
-    const demo = await admin.projectId('demo');
-    const signerRole = await admin.createRole(`certctl-it-signer-${suffix}`);
-    const member = await admin.ensureRole('member');
-    const service = await admin.createUser(`certctl-serve-${suffix}`, serviceProject, [await admin.ensureRole('service')]);
-    const signer = await admin.createUser(`it-signer-${suffix}`, demo, [signerRole, member]);
-    const noRole = await admin.createUser(`it-norole-${suffix}`, demo, [member]);
-    signerId = signer.id;
-    signerToken = await userToken(servers.authUrl, signer.name, signer.password, 'demo');
-    noRoleToken = await userToken(servers.authUrl, noRole.name, noRole.password, 'demo');
-
-    writeFileSync(join(dir, 'keystone.pw'), `${service.password}\n`, { mode: 0o600 });
-    writeFileSync(
-      join(dir, 'certctl.yaml'),
-      `serve:
-  roles:
-    signer: { profiles: [server], names: ["*.it.example"] }
-  keystone:
-    url: ${servers.authUrl}
-    username: ${service.name}
-    password_file: keystone.pw
-    project: service
-    roles: { certctl-it-signer-${suffix}: signer }
-`,
-    );
+    ks = await serveKeystone(servers, 'sign');
+    ({ admin } = ks);
+    signerToken = ks.user.token;
+    noRoleToken = ks.noRole.token;
+    const roles = '  roles:\n    signer: { profiles: [server], names: ["*.it.example"] }\n';
+    writeFileSync(join(dir, 'certctl.yaml'), `serve:\n${roles}${serveKeystoneYaml(servers, ks, dir, 'signer')}`);
     ok(dir, ['init', '--cn', 'Keystone Test CA']);
     server = await startServe(dir);
     validate = await openApiValidator(server);
@@ -74,24 +53,9 @@ describeWithOpenStack('certctl serve with Keystone tokens', (servers) => {
   };
 
   it('signs for a token whose role is mapped (curl with X-Auth-Token), and openssl verifies the certificate', () => {
-    const body = JSON.stringify({ csr: csr('web.it.example'), profile: 'server' });
-    const r = run('curl', [
-      '-sS',
-      '-w',
-      '\n%{http_code}',
-      '--cacert',
-      server.caFile,
-      '-H',
-      `X-Auth-Token: ${signerToken}`,
-      '-H',
-      'content-type: application/json',
-      '-d',
-      body,
-      `${server.url}/v1/sign`,
-    ]);
-    const cut = r.stdout.lastIndexOf('\n');
-    expect(r.stdout.slice(cut + 1)).toBe('201');
-    const issued = JSON.parse(r.stdout.slice(0, cut));
+    const r = curlJson(server, '/v1/sign', { headers: { 'X-Auth-Token': signerToken }, json: { csr: csr('web.it.example'), profile: 'server' } });
+    expect(r.status).toBe(201);
+    const issued = r.body;
     writeFileSync(join(dir, 'web.crt'), issued.certificate);
     expect(run('openssl', ['verify', '-CAfile', server.caFile, '-purpose', 'sslserver', join(dir, 'web.crt')]).stdout).toMatch(/OK/);
     expect(ok(dir, ['show', issued.serial, '--json']).json?.result).toMatchObject({ commonName: 'web.it.example', profile: 'server' });
@@ -101,7 +65,7 @@ describeWithOpenStack('certctl serve with Keystone tokens', (servers) => {
     const headers = { 'X-Auth-Token': signerToken };
     const profile = await httpsCall(server, 'POST', '/v1/sign', { headers, json: { csr: csr('db.it.example'), profile: 'client' } });
     expect(profile.status).toBe(403);
-    expect(profile.body.detail).toMatch(new RegExp(`keystone ${signerId}`));
+    expect(profile.body.detail).toMatch(new RegExp(`keystone ${ks.user.id}`));
     const name = await httpsCall(server, 'POST', '/v1/sign', { headers, json: { csr: csr('evil.example'), profile: 'server' } });
     expect(name.status).toBe(403);
     validate('/v1/sign', 'post', name);
@@ -131,7 +95,7 @@ describeWithOpenStack('certctl serve with Keystone tokens', (servers) => {
 
     // A token of its own, revoked before certctl ever saw it (so no cache can answer for it).
     const demo = await admin.projectId('demo');
-    const user = await admin.createUser(`it-revoked-${suffix}`, demo, [await admin.ensureRole('member')]);
+    const user = await admin.createUser(`it-revoked-${randomBytes(4).toString('hex')}`, demo, [await admin.ensureRole('member')]);
     const revoked = await userToken(servers.authUrl, user.name, user.password, 'demo');
     await admin.revokeToken(revoked);
     const r = await httpsCall(server, 'GET', '/v1/certs', { headers: { 'X-Auth-Token': revoked } });

@@ -10,9 +10,9 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ok, requireBuiltCli, requireTool, run, tempDir } from '../support/cli';
-import { KeystoneAdmin, userToken } from '../support/keystone-admin';
+import { serveKeystone, serveKeystoneYaml, type KeystoneAdmin } from '../support/keystone-admin';
 import { openApiValidator } from '../support/openapi';
-import { httpsCall, startServe, type HttpsAnswer, type ServeProcess } from '../support/serve';
+import { curlJson, httpsCall, startServe, type HttpsAnswer, type ServeProcess } from '../support/serve';
 import { describeWithOpenStack } from '../support/servers';
 
 jest.setTimeout(180000);
@@ -41,17 +41,11 @@ describeWithOpenStack("certctl serve: Magnum's certificate API", (servers) => {
     const probe = spawnSync(PYTHON, ['-c', 'import magnumclient'], { encoding: 'utf8' });
     if (probe.status !== 0) throw new Error(`python3-magnumclient is missing (tools/install-test-deps.sh installs it): ${probe.stderr}`);
 
-    admin = await KeystoneAdmin.login(servers);
-    const demo = await admin.projectId('demo');
-    const role = await admin.createRole(`certctl-it-magnum-${suffix}`);
-    const member = await admin.ensureRole('member');
-    const service = await admin.createUser(`certctl-magnum-svc-${suffix}`, await admin.projectId('service'), [await admin.ensureRole('service')]);
-    user = await admin.createUser(`it-magnum-${suffix}`, demo, [role, member]);
-    const noRole = await admin.createUser(`it-magnum-norole-${suffix}`, demo, [member]);
-    token = await userToken(servers.authUrl, user.name, user.password, 'demo');
-    noRoleToken = await userToken(servers.authUrl, noRole.name, noRole.password, 'demo');
+    const ks = await serveKeystone(servers, 'magnum');
+    ({ admin, user } = ks);
+    token = ks.user.token;
+    noRoleToken = ks.noRole.token;
 
-    writeFileSync(join(dir, 'keystone.pw'), `${service.password}\n`, { mode: 0o600 });
     writeFileSync(
       join(dir, 'certctl.yaml'),
       `profiles:
@@ -64,13 +58,7 @@ serve:
     kube-users: { profiles: [client, client-strict], names: [admin] }
   clients:
     - { cn: magnum-conductor, role: kube-users }
-  keystone:
-    url: ${servers.authUrl}
-    username: ${service.name}
-    password_file: keystone.pw
-    project: service
-    roles: { certctl-it-magnum-${suffix}: kube-users }
-  clusters:
+${serveKeystoneYaml(servers, ks, dir, 'kube-users')}  clusters:
     ${cluster}: { ca: default, etcd_ca: etcd, name: k8s-it-${suffix} }
     ${foreign}: { ca: default, project: ${await admin.projectId('service')} }
     ${strict}: { ca: default, profile: client-strict }
@@ -98,19 +86,9 @@ serve:
   const caPem = (ca: string) => ok(dir, ['--ca', ca, 'ca', 'show']).stdout;
 
   it('GET /v1/certificates/{cluster}: the CA certificate of the cluster (curl with a Keystone token), by UUID or name, per ca_cert_type', async () => {
-    const r = run('curl', [
-      '-sS',
-      '-w',
-      '\n%{http_code}',
-      '--cacert',
-      server.caFile,
-      '-H',
-      `X-Auth-Token: ${token}`,
-      `${server.url}/v1/certificates/${cluster}`,
-    ]);
-    const cut = r.stdout.lastIndexOf('\n');
-    expect(r.stdout.slice(cut + 1)).toBe('200');
-    const body = JSON.parse(r.stdout.slice(0, cut));
+    const r = curlJson(server, `/v1/certificates/${cluster}`, auth());
+    expect(r.status).toBe(200);
+    const body = r.body;
     expect(body).toMatchObject({ cluster_uuid: cluster, pem: caPem('default') });
     expect(body.links[0]).toEqual({ href: `${server.url}/v1/certificates/${cluster}`, rel: 'self' });
 

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { OpenStackServers } from './servers';
 
 /**
@@ -101,4 +103,54 @@ export async function userToken(url: string, user: string, password: string, pro
   const token = res.headers.get('x-subject-token');
   if (res.status !== 201 || !token) throw new Error(`Keystone login of ${user} → ${res.status}`);
   return token;
+}
+
+/** The Keystone side of a `certctl serve` test, each name unique to it. */
+export interface ServeKeystone {
+  admin: KeystoneAdmin;
+  /** A new role, for serve.keystone.roles to map. */
+  roleName: string;
+  /** certctl's service user: role `service` on project `service` (what validating tokens needs). */
+  service: { id: string; name: string; password: string };
+  /** A user of project demo with the new role (and `member`), and its token. */
+  user: { id: string; name: string; password: string; token: string };
+  /** A user of project demo with `member` only, and its token. */
+  noRole: { id: string; name: string; password: string; token: string };
+}
+
+/** Makes the users and role of {@link ServeKeystone} (`admin.cleanup()` deletes them). */
+export async function serveKeystone(servers: OpenStackServers, tag: string): Promise<ServeKeystone> {
+  const suffix = `${tag}-${randomBytes(4).toString('hex')}`;
+  const admin = await KeystoneAdmin.login(servers);
+  const demo = await admin.projectId('demo');
+  const roleName = `certctl-it-${suffix}`;
+  const role = await admin.createRole(roleName);
+  const member = await admin.ensureRole('member');
+  const service = await admin.createUser(`certctl-svc-${suffix}`, await admin.projectId('service'), [await admin.ensureRole('service')]);
+  const user = await admin.createUser(`it-user-${suffix}`, demo, [role, member]);
+  const noRole = await admin.createUser(`it-norole-${suffix}`, demo, [member]);
+  return {
+    admin,
+    roleName,
+    service,
+    user: { ...user, token: await userToken(servers.authUrl, user.name, user.password, 'demo') },
+    noRole: { ...noRole, token: await userToken(servers.authUrl, noRole.name, noRole.password, 'demo') },
+  };
+}
+
+/**
+ * `serve.keystone` of certctl.yaml (lines indented for under `serve:`) for {@link ServeKeystone}'s
+ * service user, mapping its new role to `certctlRole`; the password is written to DIR/keystone.pw.
+ */
+export function serveKeystoneYaml(servers: OpenStackServers, ks: ServeKeystone, dir: string, certctlRole: string): string {
+  writeFileSync(join(dir, 'keystone.pw'), `${ks.service.password}\n`, { mode: 0o600 });
+  return [
+    '  keystone:',
+    `    url: ${servers.authUrl}`,
+    `    username: ${ks.service.name}`,
+    '    password_file: keystone.pw',
+    '    project: service',
+    `    roles: { ${ks.roleName}: ${certctlRole} }`,
+    '',
+  ].join('\n');
 }
