@@ -21,6 +21,11 @@ export function magnumRoutes(app: FastifyInstance, ctx: ServerContext): void {
 }
 
 const hooks = { onRequest: openStackRequestId, preSerialization: magnumErrors, onSend: magnumErrorType };
+/** Documents the Keystone token in /openapi.json (an mTLS client certificate works instead). */
+const authHeaders = {
+  type: 'object',
+  properties: { 'x-auth-token': { type: 'string', description: 'a Keystone token, as Magnum takes it (or present an mTLS client certificate)' } },
+} as const;
 const clusterParams = { type: 'object', properties: { cluster: { type: 'string', minLength: 1 } }, required: ['cluster'] } as const;
 
 /** `GET /v1/certificates/{cluster}`: the CA certificate of the cluster's CA of that type. */
@@ -33,6 +38,7 @@ function caCertificateRoute(app: FastifyInstance, ctx: ServerContext): void {
         summary: 'Magnum: the CA certificate of a cluster (the certctl CA it maps to in serve.clusters)',
         tags: ['magnum'],
         params: clusterParams,
+        headers: authHeaders,
         querystring: { type: 'object', properties: { ca_cert_type: { type: 'string', description: 'kubernetes (default), etcd or front_proxy' } } },
         response: { 200: certificateSchema, ...magnumResponses },
       },
@@ -63,6 +69,7 @@ function signRoute(app: FastifyInstance, ctx: ServerContext): void {
         summary: "Magnum: sign a CSR with a cluster's CA",
         tags: ['magnum'],
         body: signBody,
+        headers: authHeaders,
         response: { 201: certificateSchema, ...magnumResponses },
       },
     },
@@ -95,7 +102,16 @@ function signRoute(app: FastifyInstance, ctx: ServerContext): void {
 function clusterRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.patch<{ Params: { cluster: string } }>(
     '/v1/certificates/:cluster',
-    { ...hooks, schema: { summary: "Magnum: rotate a cluster's CA (not supported)", tags: ['magnum'], params: clusterParams, response: magnumResponses } },
+    {
+      ...hooks,
+      schema: {
+        summary: "Magnum: rotate a cluster's CA (not supported)",
+        tags: ['magnum'],
+        params: clusterParams,
+        headers: authHeaders,
+        response: magnumResponses,
+      },
+    },
     async (request) => {
       const principal = await magnumCaller(ctx, request);
       const cluster = clusterFor(ctx.options, request.params.cluster, principal, missingOnGet);
@@ -113,6 +129,7 @@ function clusterRoutes(app: FastifyInstance, ctx: ServerContext): void {
         summary: 'Magnum: the cluster as python-magnumclient looks it up before a CA call (its UUID and name only)',
         tags: ['magnum'],
         params: clusterParams,
+        headers: authHeaders,
         response: { 200: clusterSchema, ...magnumResponses },
       },
     },
