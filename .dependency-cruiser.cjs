@@ -45,6 +45,14 @@ module.exports = {
       to: { path: '^src/backends/.+/' },
     },
     {
+      name: 'acme-names-no-backend-and-no-cli',
+      comment:
+        'src/acme (ACME in certctl serve) works over the core and the server context; its state goes through the StateStore capability, never a named backend.',
+      severity: 'error',
+      from: { path: '^src/acme/' },
+      to: { path: '^src/(backends|cli)/' },
+    },
+    {
       name: 'client-uses-only-the-http-library',
       comment:
         'src/client (enroll, agent: the clients of certctl serve) talks HTTPS through the shared REST library src/backends/http/; it names no backend, no server code and no CLI.',

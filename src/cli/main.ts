@@ -1,4 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
+import { registerAcme } from './commands/acme';
+import { registerAgent } from './commands/agent';
 import { registerCa } from './commands/ca';
 import { registerCheck } from './commands/check';
 import { registerCrl } from './commands/crl';
@@ -39,7 +41,8 @@ Examples:
 
 Exit codes: 0 ok, 1 internal, 2 invalid input, 3 invalid config, 4 not found, 5 policy violation,
 6 backend unavailable (retry), 7 backend auth, 8 conflict, 9 not supported;
-outcomes: 10 check: something expires within the window, 11 renew --expiring: some renewals failed.`,
+outcomes: 10 check: something expires within the window, 11 renew --expiring: some renewals failed,
+12 agent --once: renewed, but the --exec hook failed.`,
     );
   for (const register of [
     registerInit,
@@ -55,6 +58,8 @@ outcomes: 10 check: something expires within the window, 11 renew --expiring: so
     registerExport,
     registerMigrate,
     registerServe,
+    registerAcme,
+    registerAgent,
   ]) {
     register(program);
   }

@@ -10,6 +10,8 @@ export interface ServerClientOptions {
   caPem: string;
   clientCertificate?: { certPem: string; keyPem: string };
   timeoutMs?: number;
+  /** What to do when the server's TLS certificate does not verify (the flag that gives the CA). */
+  trustHint?: string;
 }
 
 /** An issued certificate as the server answers `/v1/sign`, `/v1/renew` and enrollment. */
@@ -33,10 +35,12 @@ export class ServerClient {
   private readonly transport: HttpTransport;
   private readonly base: string;
   private readonly timeoutMs: number;
+  private readonly trustHint: string;
 
   constructor(options: ServerClientOptions, transport?: HttpTransport) {
     this.base = normalizeUrl(options.url);
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.trustHint = options.trustHint ?? 'pass the CA the server was issued by (--ca-fingerprint at enrollment)';
     this.transport = transport ?? new AxiosTransport({ timeoutMs: this.timeoutMs, caPem: options.caPem, clientCertificate: options.clientCertificate });
   }
 
@@ -56,13 +60,7 @@ export class ServerClient {
       });
     } catch (err) {
       if (!(err instanceof TransportError)) throw err;
-      throw transportFailure(
-        err,
-        `certctl serve at ${this.base}`,
-        this.timeoutMs,
-        'pass the CA the server was issued by (--ca-fingerprint at enrollment)',
-        '--timeout',
-      );
+      throw transportFailure(err, `certctl serve at ${this.base}`, this.timeoutMs, this.trustHint, '--timeout');
     }
     if (res.status >= 200 && res.status < 300) return res.data as T;
     throw problemError(res.status, res.data, `${method} ${path}`);

@@ -4,6 +4,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from './context';
 import { HttpProblem, describeFailure, sendProblem, toProblem, type FailureLog } from './problems';
+import { acmeRoutes } from '../acme/routes';
 import { caRoutes } from './routes/ca';
 import { certsRoutes } from './routes/certs';
 import { keystoneAuthentication } from './keystone/authenticator';
@@ -27,6 +28,7 @@ export const CORE_ROUTES: readonly RouteGroup[] = [
   healthRoutes,
   keystoneAuthentication,
   magnumRoutes,
+  acmeRoutes,
 ];
 
 /**

@@ -20,14 +20,15 @@ export interface ServeProcess {
 
 /**
  * Starts `certctl serve --listen 127.0.0.1:<free port>` in `dir` (where a CA exists) and waits for its
- * "ready" log line. The CA certificate is written to `dir/ca.pem` for clients.
+ * "ready" log line. The CA certificate is written to `dir/ca.pem` for clients. `port` listens on a
+ * given port instead (a restart on the port a client already uses).
  */
-export async function startServe(dir: string, env: Record<string, string> = {}, args: string[] = []): Promise<ServeProcess> {
+export async function startServe(dir: string, env: Record<string, string> = {}, args: string[] = [], port?: number): Promise<ServeProcess> {
   const ca = certctl(dir, ['ca', 'show'], env);
   if (ca.status !== 0) throw new Error(`certctl ca show failed: ${ca.stderr}`);
   const caFile = join(dir, 'ca.pem');
   writeFileSync(caFile, ca.stdout);
-  const port = await freePort();
+  port ??= await freePort();
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(CERTCTL_|VAULT_|OS_)/.test(k)) base[k] = v;
   const child = spawn(process.execPath, [CERTCTL_BIN, 'serve', '--listen', `127.0.0.1:${port}`, ...args], {
