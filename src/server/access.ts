@@ -13,6 +13,8 @@ export interface Principal {
   /** For logs and audit events: the certificate's serial, the Keystone user id, the token id — never a secret. */
   id: string;
   roles: Role[];
+  /** The Keystone project (id) a Keystone token is scoped to. */
+  project?: string;
   /** The mTLS certificate, when the caller presented one this CA issued. */
   certificate?: CertIdentity;
   /** Called once a signing request is permitted, just before it is signed: a one-time token is used up here. */

@@ -8,7 +8,8 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { certctl, certctlAsync, ok, opensslEcCsr, requireBuiltCli, requireTool, run, tempDir } from '../support/cli';
-import { httpsCall, startServe, type ServeProcess } from '../support/serve';
+import { openApiValidator } from '../support/openapi';
+import { httpsCall, startServe, type HttpsAnswer, type ServeProcess } from '../support/serve';
 
 jest.setTimeout(180000);
 
@@ -17,6 +18,7 @@ describe('enrollment tokens: certctl token create, certctl enroll, two servers o
   let a: ServeProcess;
   let b: ServeProcess;
   let fingerprint: string;
+  let validate: (path: string, method: string, answer: HttpsAnswer) => void;
   const tokens: string[] = [];
 
   /** `certctl token create …` on the CA host: the token alone on stdout. */
@@ -46,6 +48,7 @@ describe('enrollment tokens: certctl token create, certctl enroll, two servers o
     ok(dir, ['--ca', 'issuing', 'init', '--cn', 'Issuing CA', '--parent', 'default']);
     [a, b] = await Promise.all([startServe(dir), startServe(dir)]);
     fingerprint = run('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', a.caFile]).stdout.trim();
+    validate = await openApiValidator(a);
   });
   afterAll(async () => {
     for (const s of [a, b]) if (s) expect(await s.stop()).toBe(0);
@@ -82,6 +85,7 @@ describe('enrollment tokens: certctl token create, certctl enroll, two servers o
     expect(again.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(again.body).toMatchObject({ code: 'unauthorized', status: 401 });
     expect(again.body.detail).toMatch(/already used/);
+    validate('/v1/sign', 'post', again);
     expect(inventory()).toHaveLength(before + 1);
   });
 
@@ -127,6 +131,7 @@ describe('enrollment tokens: certctl token create, certctl enroll, two servers o
       expect(r.status).toBe(403);
       expect(r.body).toMatchObject({ code: 'policy_violation', status: 403 });
       expect(r.body.detail).toMatch(c.says);
+      validate('/v1/sign', 'post', r);
     }
     // A TTL past the profile's is refused by policy before the token is spent, too.
     const long = await httpsCall(b, 'POST', '/v1/sign', { json: { csr: own, ttl: '3650d' }, headers: bearer(token) });
@@ -136,6 +141,7 @@ describe('enrollment tokens: certctl token create, certctl enroll, two servers o
     const good = await httpsCall(a, 'POST', '/v1/sign', { json: { csr: own }, headers: bearer(token) });
     expect(good.status).toBe(201);
     expect(good.body).toMatchObject({ ca: 'default', profile: 'server' });
+    validate('/v1/sign', 'post', good);
     expect(inventory()).toHaveLength(before + 1);
   });
 
@@ -178,6 +184,7 @@ describe('enrollment tokens: certctl token create, certctl enroll, two servers o
       const r = await httpsCall(a, 'POST', '/v1/sign', { json: { csr }, headers: header });
       expect(r.status).toBe(401);
       expect(r.body.code).toBe('unauthorized');
+      validate('/v1/sign', 'post', r);
     }
     const unknown = certctl(dir, ['enroll', '--server', a.url, '--token', forged, '--ca-fingerprint', fingerprint, '--out', join(dir, 'forged')]);
     expect(unknown.status).toBe(7);
