@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import * as z from 'zod/mini';
 import { parseSection, type ResolvedConfig } from '../core/config/load';
 import { ConfigError } from '../core/errors';
@@ -66,7 +67,9 @@ export interface AcmeOptions {
 export function parseAcmeOptions(config: ResolvedConfig): AcmeOptions {
   const raw = parseSection(config, 'acme', acmeSchema);
   const where = `${config.path ?? 'config'}: acme`;
-  if (raw.dns_resolver) parseListen(raw.dns_resolver, `${where}.dns_resolver`);
+  if (raw.dns_resolver && isIP(parseListen(raw.dns_resolver, `${where}.dns_resolver`).host) === 0) {
+    throw new ConfigError(`${where}.dns_resolver: give the DNS server as IP:PORT (e.g. 127.0.0.1:53), not a host name`);
+  }
   const profiles = new Map<string, AcmeProfile>();
   for (const [name, p] of Object.entries(raw.profiles ?? { default: {} })) {
     const base = leafProfile(config.profiles, p.profile ?? 'server', `${where}.profiles.${name}.profile`);

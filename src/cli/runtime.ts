@@ -20,7 +20,7 @@ export interface Runtime {
   service: IssuanceService;
   config: ResolvedConfig;
   passphrase: PassphraseSource;
-  /** The command's CertStore, for what the issuance workflow does not cover (server state: ACME keys). */
+  /** The command's CertStore, for what the issuance workflow does not cover (server state: ACME keys, enrollment tokens). */
   store(): CertStore;
 }
 
@@ -68,6 +68,8 @@ export const OUTCOME_CODES = {
   expiring: 10,
   /** `renew --expiring`: at least one renewal failed (the others were renewed). */
   someFailed: 11,
+  /** `agent --once`: renewed and the files replaced, but the --exec hook failed (the service may still use the old certificate). */
+  hookFailed: 12,
 } as const;
 
 /**

@@ -10,6 +10,8 @@ export interface ServerClientOptions {
   caPem: string;
   clientCertificate?: { certPem: string; keyPem: string };
   timeoutMs?: number;
+  /** What to do when the server's TLS certificate does not verify (the flag that gives the CA). */
+  trustHint?: string;
 }
 
 /** An issued certificate as the server answers `/v1/sign`, `/v1/renew` and enrollment. */
@@ -33,10 +35,12 @@ export class ServerClient {
   private readonly transport: HttpTransport;
   private readonly base: string;
   private readonly timeoutMs: number;
+  private readonly trustHint: string;
 
   constructor(options: ServerClientOptions, transport?: HttpTransport) {
     this.base = normalizeUrl(options.url);
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.trustHint = options.trustHint ?? 'pass the CA the server was issued by (--ca-fingerprint at enrollment)';
     this.transport = transport ?? new AxiosTransport({ timeoutMs: this.timeoutMs, caPem: options.caPem, clientCertificate: options.clientCertificate });
   }
 
@@ -56,13 +60,7 @@ export class ServerClient {
       });
     } catch (err) {
       if (!(err instanceof TransportError)) throw err;
-      throw transportFailure(
-        err,
-        `certctl serve at ${this.base}`,
-        this.timeoutMs,
-        'pass the CA the server was issued by (--ca-fingerprint at enrollment)',
-        '--timeout',
-      );
+      throw transportFailure(err, `certctl serve at ${this.base}`, this.timeoutMs, this.trustHint, '--timeout');
     }
     if (res.status >= 200 && res.status < 300) return res.data as T;
     throw problemError(res.status, res.data, `${method} ${path}`);
@@ -102,30 +100,40 @@ export function normalizeFingerprint(text: string): string {
 }
 
 /**
- * First contact with a server whose CA the client does not have yet: fetches `/v1/ca` without
- * trusting anyone, and keeps the answer only if its certificate has the fingerprint the operator
- * gave out of band. Every later request verifies TLS against that CA, so a server in the middle
- * that answered this one cannot go on.
- * @throws BackendAuthError when the fingerprint differs; InvalidInputError for a bad fingerprint.
+ * First contact with a server whose CA the client does not have yet: fetches `/v1/ca` (or
+ * `/v1/ca/{ca}`) without trusting anyone, and keeps the answer only if its certificate has the
+ * fingerprint the operator gave out of band, and each certificate of its chain signed the one
+ * below it. Every later request verifies TLS against that CA, so a server in the middle that
+ * answered this one cannot go on.
+ * @throws BackendAuthError when the fingerprint differs or the chain does not hold; InvalidInputError for a bad fingerprint.
  */
-export async function fetchPinnedCa(url: string, fingerprint: string, transport?: HttpTransport): Promise<{ caPem: string; chain: string[] }> {
+export async function fetchPinnedCa(
+  url: string,
+  fingerprint: string,
+  options: { ca?: string; transport?: HttpTransport } = {},
+): Promise<{ caPem: string; chain: string[] }> {
   const expected = normalizeFingerprint(fingerprint);
   const base = normalizeUrl(url);
   // Verification is off for this one request only: what it returns is checked against the fingerprint below.
-  const insecure = transport ?? new AxiosTransport({ timeoutMs: 30_000, insecure: true });
+  const insecure = options.transport ?? new AxiosTransport({ timeoutMs: 30_000, insecure: true });
   const client = new ServerClient({ url: base, caPem: '' }, insecure);
-  const answer = await client.call<{ certificate: string; chain: string[] }>('GET', '/v1/ca');
-  let actual: string;
+  const path = options.ca === undefined ? '/v1/ca' : `/v1/ca/${encodeURIComponent(options.ca)}`;
+  const answer = await client.call<{ certificate: string; chain: string[] }>('GET', path);
+  let certs: X509Certificate[];
   try {
-    actual = createHash('sha256').update(new X509Certificate(answer.certificate).raw).digest('hex');
+    certs = [answer.certificate, ...answer.chain].map((pem) => new X509Certificate(pem));
   } catch (err) {
-    throw new BackendAuthError(`${base}/v1/ca did not return a certificate`, { cause: err });
+    throw new BackendAuthError(`${base}${path} did not return certificates`, { cause: err });
   }
+  const actual = createHash('sha256').update(certs[0].raw).digest('hex');
   if (actual !== expected) {
     throw new BackendAuthError(
       `the CA of ${base} has SHA-256 fingerprint ${colons(actual)}, not the ${colons(expected)} you gave; do not enroll against this server until you know why`,
     );
   }
+  // The chain is trusted with the CA (TLS from an intermediate needs its root): only as far as each certificate signed the one below.
+  const broken = certs.findIndex((c, i) => i > 0 && !(certs[i - 1].checkIssued(c) && certs[i - 1].verify(c.publicKey)));
+  if (broken > 0) throw new BackendAuthError(`${base}${path}: certificate ${broken} of the CA's chain did not sign the one below it`);
   return { caPem: answer.certificate, chain: answer.chain };
 }
 

@@ -4,7 +4,7 @@ import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, Revoca
 /** An audit event a store keeps beside the inventory. */
 export interface AuditEvent {
   at: string;
-  action: 'ca.create' | 'issue' | 'revoke' | 'crl';
+  action: 'ca.create' | 'issue' | 'revoke' | 'crl' | 'token.create';
   ca: string;
   serials?: string[];
   detail?: Record<string, unknown>;

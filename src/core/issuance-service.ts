@@ -194,8 +194,9 @@ export class IssuanceService {
     if (!csr.csrDer && isRemoteSigner(this.signer)) {
       throw new NotSupportedError(`the ${this.signer.kind} signer signs only CSRs; send a CSR with the request (a new key)`);
     }
-    await options.authorize?.({ profile: profile.name, ...names });
+    // Every policy check (the validity too) before `authorize`: it may spend a one-time token.
     const validity = checkValidity(profile, ttlSeconds, caNotAfter(ca), new Date(), options.defaultTtlSeconds);
+    await options.authorize?.({ profile: profile.name, ca: ca.name, ...names });
     const spec = this.leafSpec(profile, names, csr.keyType, csr.spkiDer, validity, csr.csrDer);
     const [item] = await signLeaves(this.signer, ca, profileName, 1, () => Promise.resolve({ spec }));
     await this.store.putIssued(ca.name, [item]);

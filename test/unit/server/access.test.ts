@@ -7,7 +7,7 @@ const nodes: Role = { name: 'nodes', admin: false, profiles: ['server'], names: 
 const admin: Role = { name: 'admin', admin: true, profiles: [], names: [] };
 
 function names(over: Partial<AuthorizedNames>): AuthorizedNames {
-  return { profile: 'server', commonName: '', dnsNames: [], ipAddresses: [], uris: [], emails: [], subject: {}, ...over };
+  return { profile: 'server', ca: 'default', commonName: '', dnsNames: [], ipAddresses: [], uris: [], emails: [], subject: {}, ...over };
 }
 
 function principal(roles: Role[], onSign?: Principal['onSign']): Principal {
