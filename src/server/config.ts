@@ -18,6 +18,8 @@ const roleSchema = z.strictObject({
   profiles: z.optional(z.array(nonEmpty)),
   /** Name patterns (`*.nodes.example`, `10.0.0.*`) every CN and SAN of a request must match. */
   names: z.optional(z.array(nonEmpty)),
+  /** The CAs this role acts on (default: the server's CA, `ca:` of certctl.yaml, only). */
+  cas: z.optional(z.array(nonEmpty)),
 });
 
 /** Which mTLS client certificates hold a role: every given field must match (`*` globs). */
@@ -92,6 +94,8 @@ export interface Role {
   admin: boolean;
   profiles: string[];
   names: string[];
+  /** The CAs it acts on. */
+  cas: string[];
 }
 
 /** `serve:` of certctl.yaml, resolved: paths absolute, durations in seconds, roles checked. */
@@ -152,7 +156,10 @@ export function parseServeOptions(config: ResolvedConfig, listenFlag?: string): 
   const where = `${config.path ?? 'config'}: serve`;
   const { host, port } = parseListen(listenFlag ?? raw.listen ?? '127.0.0.1:8443', listenFlag ? '--listen' : `${where}.listen`);
   const roles = new Map<string, Role>(
-    Object.entries(raw.roles ?? {}).map(([name, r]) => [name, { name, admin: r.admin ?? false, profiles: r.profiles ?? [], names: r.names ?? [] }]),
+    Object.entries(raw.roles ?? {}).map(([name, r]) => [
+      name,
+      { name, admin: r.admin ?? false, profiles: r.profiles ?? [], names: r.names ?? [], cas: r.cas ?? [config.ca] },
+    ]),
   );
   const role = (name: string, path: string): Role => {
     const found = roles.get(name);

@@ -34,7 +34,10 @@ describeWithAcmeTools('ACME clients against certctl serve', (tools) => {
     http01Port = await freePort();
     tlsPort = await freePort();
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'certctl.yaml'), `acme:\n  http01_port: ${http01Port}\n  tlsalpn01_port: ${tlsPort}\n  dns_resolver: ${dns.dnsResolver}\n`);
+    writeFileSync(
+      join(dir, 'certctl.yaml'),
+      `acme:\n  cas: [default]\n  http01_port: ${http01Port}\n  tlsalpn01_port: ${tlsPort}\n  dns_resolver: ${dns.dnsResolver}\n`,
+    );
     certctl(['init', '--cn', 'ACME Clients Test CA']);
     const ca = certctl(['ca', 'show', '--json']).json?.result?.ca as string;
     server = await startServe(dir);

@@ -35,7 +35,9 @@ describe('certctl serve (file backend)', () => {
     writeFileSync(join(dir, 'certctl.yaml'), CONFIG);
     ok(dir, ['init', '--cn', 'Serve Test CA']);
     ok(dir, ['issue', 'client', '--cn', 'ops-admin', '--out', join(dir, 'admin')]);
-    ok(dir, ['issue', 'server', '--cn', 'web1.nodes.example', '--dns', 'web1.nodes.example', '--out', join(dir, 'web1')]);
+    // A peer certificate (serverAuth + clientAuth): only client certificates hold roles.
+    ok(dir, ['issue', 'peer', '--cn', 'web1.nodes.example', '--dns', 'web1.nodes.example', '--out', join(dir, 'web1')]);
+    ok(dir, ['issue', 'server', '--cn', 'srv1.nodes.example', '--dns', 'srv1.nodes.example', '--out', join(dir, 'srv1')]);
     ok(dir, ['issue', 'client', '--cn', 'nobody', '--out', join(dir, 'nobody')]);
     server = await startServe(dir);
     validate = await openApiValidator(server);
@@ -148,7 +150,7 @@ describe('certctl serve (file backend)', () => {
   });
 
   it('renews a server certificate over mTLS (its EKU is serverAuth only): same names and key, new serial and validity', async () => {
-    const w = client('web1');
+    const w = client('srv1');
     const old = readFileSync(w.cert, 'utf8');
     const r = await httpsCall(server, 'POST', '/v1/renew', { ...w, json: {} });
     expect(r.status).toBe(201);

@@ -17,7 +17,7 @@ import { describeWithOpenStack } from '../support/servers';
 jest.setTimeout(120000);
 
 describeWithOpenStack('Keystone authenticator (in process, real Keystone)', (servers) => {
-  const signer: Role = { name: 'signer', admin: false, profiles: ['server'], names: ['*'] };
+  const signer: Role = { name: 'signer', admin: false, profiles: ['server'], names: ['*'], cas: ['default'] };
   let admin: KeystoneAdmin;
   let service: { name: string; password: string };
   let user: { name: string; password: string; id: string };

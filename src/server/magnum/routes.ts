@@ -81,7 +81,7 @@ function signRoute(app: FastifyInstance, ctx: ServerContext): void {
       const ca = clusterCa(cluster, type, missingOnPost);
       const profile = cluster.profile ?? ctx.options.magnumProfile;
       const result = await ctx.services.service(ca).signCsr(body.csr, profile, undefined, 'csr', {
-        authorize: (names) => authorizeSigning(principal, names),
+        authorize: (names) => authorizeSigning(principal, names, ctx.options),
         auditDetail: { via: 'serve magnum', principal: principal.id, cluster: cluster.uuid, caCertType: type },
       });
       const issued = issuedBody(ctx, result);

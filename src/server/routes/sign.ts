@@ -39,7 +39,7 @@ export function signRoutes(app: FastifyInstance, ctx: ServerContext): void {
       // An enrollment token's caller gets the token's CA and profile when it names none.
       const ca = body.ca ?? principal.bound?.ca ?? ctx.services.defaultCa;
       const result = await ctx.services.service(ca).signCsr(body.csr, body.profile ?? principal.bound?.profile ?? 'client', ttl, 'csr', {
-        authorize: (names) => authorizeSigning(principal, names),
+        authorize: (names) => authorizeSigning(principal, names, ctx.options),
         auditDetail: { via: 'serve', principal: principal.id },
       });
       return reply.code(201).send(issuedBody(ctx, result));
