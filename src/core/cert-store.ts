@@ -95,8 +95,24 @@ export interface AuditingStore extends CertStore {
   recordEvent(event: AuditEvent): Promise<void>;
 }
 
+/**
+ * Capability: a cheap token of a CA's revocations, so a cache of what depends on them (the
+ * server's CRL and OCSP answers) can check on every request that no process sharing the store
+ * revoked anything since the cache was filled: one small read instead of the inventory.
+ */
+export interface RevocationVersionStore extends CertStore {
+  /**
+   * A value that changes whenever a certificate of the CA is revoked, by this or any other process
+   * over the same store, and stays the same otherwise (issuing does not change it). A store
+   * changes it only after the revocation is readable, so a reader that sees the new value reads
+   * the new state. A CA nothing was ever revoked in may give any fixed value.
+   * @throws NotFoundError when the CA does not exist.
+   */
+  revocationVersion(ca: string): Promise<string>;
+}
+
 /** The names of the store capabilities, as backend descriptors declare them. */
-export type StoreCapability = 'raiseCrlNumber' | 'deleteCa' | 'audit' | 'removeCaKey';
+export type StoreCapability = 'raiseCrlNumber' | 'deleteCa' | 'audit' | 'removeCaKey' | 'revocationVersion';
 
 /** Whether the store is a {@link CrlNumberRaisingStore}. */
 export function canRaiseCrlNumber(s: CertStore): s is CrlNumberRaisingStore {
@@ -118,6 +134,11 @@ export function keepsAudit(s: CertStore): s is AuditingStore {
   return typeof (s as Partial<AuditingStore>).recordEvent === 'function';
 }
 
+/** Whether the store is a {@link RevocationVersionStore}. */
+export function tracksRevocations(s: CertStore): s is RevocationVersionStore {
+  return typeof (s as Partial<RevocationVersionStore>).revocationVersion === 'function';
+}
+
 /** The capabilities a store object has, by the guards above (checked against descriptors in tests). */
 export function storeCapabilities(s: CertStore): StoreCapability[] {
   const found: [StoreCapability, boolean][] = [
@@ -125,6 +146,7 @@ export function storeCapabilities(s: CertStore): StoreCapability[] {
     ['deleteCa', canDeleteCa(s)],
     ['audit', keepsAudit(s)],
     ['removeCaKey', canRemoveCaKey(s)],
+    ['revocationVersion', tracksRevocations(s)],
   ];
   return found.filter(([, has]) => has).map(([name]) => name);
 }

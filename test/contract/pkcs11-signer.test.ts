@@ -32,6 +32,6 @@ describeWithSoftHsm('PKCS#11 signer (SoftHSM2) over the file store', (hsm) => {
   describeCertStoreContract('file store beside the pkcs11 signer', async () => {
     const fx = fixture();
     const { store } = openSignerAndStore(fx.config, 'pkcs11', undefined, 'file');
-    return { store, declared: ['raiseCrlNumber', 'deleteCa', 'audit', 'removeCaKey'], cleanup: fx.cleanup };
+    return { store, declared: ['raiseCrlNumber', 'deleteCa', 'audit', 'removeCaKey', 'revocationVersion'], cleanup: fx.cleanup };
   });
 });

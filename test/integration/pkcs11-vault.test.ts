@@ -49,7 +49,7 @@ describeWithVault('PKCS#11 signer over Vault KV', (vault) => {
     describeCertStoreContract('vault KV v2 beside the pkcs11 signer', async () => {
       const fx = fixture();
       const { store } = openSignerAndStore(fx.config, 'pkcs11', undefined, 'vault-kv');
-      return { store, declared: ['raiseCrlNumber', 'deleteCa'], cleanup: fx.cleanup };
+      return { store, declared: ['raiseCrlNumber', 'deleteCa', 'revocationVersion'], cleanup: fx.cleanup };
     });
   });
 });

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, 
 import { applyListFilter, revokedRecords } from '../../core/inventory';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { AuditEvent, CertStore } from '../../core/cert-store';
+import type { AuditEvent, RevocationVersionStore } from '../../core/cert-store';
 import { ConflictError, NotFoundError, withContext, type CertctlError } from '../../core/errors';
 import { ensureDir, fsyncDir, writeFileAtomic, writeFilesAtomic } from '../../core/fs-atomic';
 import { inject, injectable } from 'inversify';
@@ -26,6 +26,7 @@ import { plural } from '../../core/text';
 
 const CA_META = 'ca.json';
 const INVENTORY = 'inventory.jsonl';
+const REVOCATIONS = 'revocations';
 
 /**
  * The embedded default store: one directory per CA.
@@ -33,6 +34,7 @@ const INVENTORY = 'inventory.jsonl';
  * ```
  * <dir>/<ca>/ca.crt  chain.pem  ca.key (0600)  ca.json  crlnumber
  *           inventory.jsonl   append-only: one "issue" or "revoke" event per line
+ *           revocations       how many revocations were recorded (revocationVersion)
  *           audit.jsonl       who did what, when
  *           certs/<pack>.pem  certificates written in one command, concatenated
  *           keys/<pack>.pem   their private keys (0600)
@@ -46,7 +48,7 @@ const INVENTORY = 'inventory.jsonl';
  * is a configuration error (exit 3) naming the path.
  */
 @injectable()
-export class FileCertStore implements CertStore {
+export class FileCertStore implements RevocationVersionStore {
   readonly kind = 'file';
 
   constructor(@inject(FileStoreOptions) private readonly options: FileStoreOptions) {}
@@ -247,8 +249,31 @@ export class FileCertStore implements CertStore {
         start,
         serials.map((serial, i) => ({ serial, length: Buffer.byteLength(lines[i]) })),
       );
+      // After the events are appended: a reader that sees the new count reads them too.
+      writeFileAtomic(join(this.caDir(ca), REVOCATIONS), `${this.revocationCount(ca) + serials.length}\n`, 0o600);
       return out;
     });
+  }
+
+  /** The count of revocations recorded in the CA (the `revocations` file): one small read, for the server's caches. */
+  async revocationVersion(ca: string): Promise<string> {
+    return this.guarded(`read the revocation count of CA "${ca}"`, () => {
+      const count = this.revocationCount(ca);
+      if (count === 0 && !exists(join(this.caDir(ca), CA_META))) {
+        throw new NotFoundError(`no CA named "${ca}" in the file store at ${this.options.dir}; create it with \`certctl init --cn NAME\``);
+      }
+      return String(count);
+    });
+  }
+
+  /** The `revocations` counter; 0 when the file is absent (nothing revoked yet, or a store older than the file). */
+  private revocationCount(ca: string): number {
+    try {
+      return Number(readFileSync(join(this.caDir(ca), REVOCATIONS), 'latin1').trim()) || 0;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
   }
 
   private oneRecord(ca: string, serial: string): Map<string, CertificateRecord> {
