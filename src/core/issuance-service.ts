@@ -414,6 +414,7 @@ export class IssuanceService {
       keyUsage,
       extKeyUsage: profile.extKeyUsage,
       basicConstraints: { ca: false },
+      ...(profile.ocspNoCheck ? { ocspNoCheck: true } : {}),
       csrDer,
     };
   }
