@@ -8,6 +8,7 @@ import { caRoutes } from './routes/ca';
 import { certsRoutes } from './routes/certs';
 import { healthRoutes } from './routes/health';
 import { renewRoutes } from './routes/renew';
+import { revocationRoutes } from './revocation/routes';
 import { revokeRoutes } from './routes/revoke';
 import { certificateRecordSchema, issuedSchema, problemSchema } from './routes/schemas';
 import { signRoutes } from './routes/sign';
@@ -16,7 +17,7 @@ import { signRoutes } from './routes/sign';
 export type RouteGroup = (app: FastifyInstance, ctx: ServerContext) => void;
 
 /** The routes every server has; OCSP, CRL, tokens, Magnum and ACME add theirs through `extraRoutes`. */
-export const CORE_ROUTES: readonly RouteGroup[] = [caRoutes, signRoutes, renewRoutes, revokeRoutes, certsRoutes, healthRoutes];
+export const CORE_ROUTES: readonly RouteGroup[] = [caRoutes, signRoutes, renewRoutes, revokeRoutes, certsRoutes, healthRoutes, revocationRoutes];
 
 /**
  * Builds the Fastify application over an HTTPS server made by `createServer` (TLS options, header

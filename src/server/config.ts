@@ -45,6 +45,18 @@ const serveSchema = z.strictObject({
       requests_per_minute: z.optional(z.number().check(z.int(), z.positive())),
     }),
   ),
+  /** A plain-HTTP listener (HOST:PORT) serving /crl and /ocsp only: OCSP and CRL clients (nginx) fetch over HTTP; the answers are signed. */
+  public_http_listen: z.optional(nonEmpty),
+  ocsp: z.optional(
+    z.strictObject({
+      /** Who signs OCSP answers: the CA key, a delegated responder certificate the server issues itself, or (auto) the CA key when the signer lends it. */
+      responder: z.optional(z.enum(['auto', 'ca', 'delegated'])),
+      /** How long an answer is valid (nextUpdate − thisUpdate). */
+      validity: z.optional(duration),
+      /** Lifetime of the delegated responder certificate (renewed two thirds in). */
+      responder_ttl: z.optional(duration),
+    }),
+  ),
   /** Magnum's cluster UUIDs and the CA each one maps to. */
   clusters: z.optional(z.record(nonEmpty, caName)),
 });
@@ -68,6 +80,9 @@ export interface ServeOptions {
   tokenMaxTtlSeconds: number;
   limits: { bodyBytes: number; headerTimeoutMs: number; requestTimeoutMs: number; requestsPerMinute: number };
   clusters: Map<string, string>;
+  /** serve.public_http_listen: the plain-HTTP listener of /crl and /ocsp, if any. */
+  publicHttp?: { host: string; port: number };
+  ocsp: { responder: 'auto' | 'ca' | 'delegated'; validitySeconds: number; responderTtlSeconds: number };
 }
 
 /** Splits `host:port` (`[::1]:8443` for IPv6). */
@@ -99,6 +114,12 @@ export function parseServeOptions(config: ResolvedConfig, listenFlag?: string): 
     throw new ConfigError(`${where}.tls: give both cert and key, or neither (the server then issues its own certificate from the CA)`);
   }
   const seconds = (text: string | undefined, fallback: number, path: string) => (text ? parseDuration(text, `${where}.${path}`) : fallback);
+  const ocspValidity = seconds(raw.ocsp?.validity, 3600, 'ocsp.validity');
+  const responderTtl = seconds(raw.ocsp?.responder_ttl, 86400, 'ocsp.responder_ttl');
+  // Renewed two thirds in, the certificate must still outlive an answer signed just before.
+  if (responderTtl < 3 * ocspValidity) {
+    throw new ConfigError(`${where}.ocsp.responder_ttl: must be at least three times ocsp.validity (${raw.ocsp?.validity ?? '1h'}), so every answer expires before the certificate that signed it`);
+  }
   return {
     host,
     port,
@@ -123,5 +144,11 @@ export function parseServeOptions(config: ResolvedConfig, listenFlag?: string): 
       requestsPerMinute: raw.limits?.requests_per_minute ?? 6000,
     },
     clusters: new Map(Object.entries(raw.clusters ?? {})),
+    publicHttp: raw.public_http_listen ? parseListen(raw.public_http_listen, `${where}.public_http_listen`) : undefined,
+    ocsp: {
+      responder: raw.ocsp?.responder ?? 'auto',
+      validitySeconds: ocspValidity,
+      responderTtlSeconds: responderTtl,
+    },
   };
 }
