@@ -118,7 +118,9 @@ export function parseServeOptions(config: ResolvedConfig, listenFlag?: string): 
   const responderTtl = seconds(raw.ocsp?.responder_ttl, 86400, 'ocsp.responder_ttl');
   // Renewed two thirds in, the certificate must still outlive an answer signed just before.
   if (responderTtl < 3 * ocspValidity) {
-    throw new ConfigError(`${where}.ocsp.responder_ttl: must be at least three times ocsp.validity (${raw.ocsp?.validity ?? '1h'}), so every answer expires before the certificate that signed it`);
+    throw new ConfigError(
+      `${where}.ocsp.responder_ttl: must be at least three times ocsp.validity (${raw.ocsp?.validity ?? '1h'}), so every answer expires before the certificate that signed it`,
+    );
   }
   return {
     host,

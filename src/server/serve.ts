@@ -70,7 +70,17 @@ export async function startServer(input: ServeInput): Promise<RunningServer> {
     }
   }
   const current = tls.certificate;
-  app.log.info({ url, ...(plain ? { publicUrl: plain.url } : {}), tls: current.source, serial: current.serial, store: services.store().kind, signer: services.signerKind() }, 'certctl serve ready');
+  app.log.info(
+    {
+      url,
+      ...(plain ? { publicUrl: plain.url } : {}),
+      tls: current.source,
+      serial: current.serial,
+      store: services.store().kind,
+      signer: services.signerKind(),
+    },
+    'certctl serve ready',
+  );
   if (server) tls.attach(server, () => ctx.options);
 
   const onHup = () => void reload(input, ctx, tls, app);

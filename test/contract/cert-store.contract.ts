@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { canDeleteCa, canRaiseCrlNumber, canRemoveCaKey, storeCapabilities, tracksRevocations, type CertStore, type StoreCapability } from '../../src/core/cert-store';
+import {
+  canDeleteCa,
+  canRaiseCrlNumber,
+  canRemoveCaKey,
+  storeCapabilities,
+  tracksRevocations,
+  type CertStore,
+  type StoreCapability,
+} from '../../src/core/cert-store';
 import { ConflictError, NotFoundError } from '../../src/core/errors';
 import { newSerial, serialToHex } from '../../src/core/serial';
 import type { CaRecord, CertificateRecord, IssuedCertificate } from '../../src/core/types';

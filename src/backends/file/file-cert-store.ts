@@ -20,13 +20,13 @@ import {
   type PackRef,
 } from './inventory-file';
 import { FileStoreOptions } from './options';
+import { RevocationCounter } from './revocation-counter';
 import { SerialIndex } from './serial-index';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
 import { plural } from '../../core/text';
 
 const CA_META = 'ca.json';
 const INVENTORY = 'inventory.jsonl';
-const REVOCATIONS = 'revocations';
 
 /**
  * The embedded default store: one directory per CA.
@@ -50,6 +50,7 @@ const REVOCATIONS = 'revocations';
 @injectable()
 export class FileCertStore implements RevocationVersionStore {
   readonly kind = 'file';
+  private readonly revocations = new RevocationCounter();
 
   constructor(@inject(FileStoreOptions) private readonly options: FileStoreOptions) {}
 
@@ -250,7 +251,7 @@ export class FileCertStore implements RevocationVersionStore {
         serials.map((serial, i) => ({ serial, length: Buffer.byteLength(lines[i]) })),
       );
       // After the events are appended: a reader that sees the new count reads them too.
-      writeFileAtomic(join(this.caDir(ca), REVOCATIONS), `${this.revocationCount(ca) + serials.length}\n`, 0o600);
+      this.revocations.add(this.caDir(ca), serials.length);
       return out;
     });
   }
@@ -258,22 +259,12 @@ export class FileCertStore implements RevocationVersionStore {
   /** The count of revocations recorded in the CA (the `revocations` file): one small read, for the server's caches. */
   async revocationVersion(ca: string): Promise<string> {
     return this.guarded(`read the revocation count of CA "${ca}"`, () => {
-      const count = this.revocationCount(ca);
+      const count = this.revocations.read(this.caDir(ca));
       if (count === 0 && !exists(join(this.caDir(ca), CA_META))) {
         throw new NotFoundError(`no CA named "${ca}" in the file store at ${this.options.dir}; create it with \`certctl init --cn NAME\``);
       }
       return String(count);
     });
-  }
-
-  /** The `revocations` counter; 0 when the file is absent (nothing revoked yet, or a store older than the file). */
-  private revocationCount(ca: string): number {
-    try {
-      return Number(readFileSync(join(this.caDir(ca), REVOCATIONS), 'latin1').trim()) || 0;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw err;
-    }
   }
 
   private oneRecord(ca: string, serial: string): Map<string, CertificateRecord> {

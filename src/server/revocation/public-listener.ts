@@ -54,6 +54,10 @@ export async function listenPublicHttp(options: ServeOptions, handler: RequestLi
 export function refuseOthersOnPlainHttp(app: FastifyInstance): void {
   app.addHook('onRequest', (request, _reply, done) => {
     if ((request.raw.socket as TLSSocket).encrypted || PUBLIC_PATH.test(request.url)) return done();
-    done(new NotFoundError(`the plain-HTTP listener (serve.public_http_listen) serves /crl/ and /ocsp/ only; ${request.url.split('?')[0]} is on the HTTPS listener`));
+    done(
+      new NotFoundError(
+        `the plain-HTTP listener (serve.public_http_listen) serves /crl/ and /ocsp/ only; ${request.url.split('?')[0]} is on the HTTPS listener`,
+      ),
+    );
   });
 }

@@ -32,7 +32,11 @@ export function revocationRoutes(app: FastifyInstance, ctx: ServerContext): void
   const watch = new RevocationWatch(ctx.services);
   const cas = new ServedCas(ctx.services);
   const crls = new CrlCache(ctx.services, watch);
-  const keys = new ResponderKeys(ctx.services, () => ctx.options, () => app.log);
+  const keys = new ResponderKeys(
+    ctx.services,
+    () => ctx.options,
+    () => app.log,
+  );
   const ocsp = new OcspResponder(ctx.services, cas, watch, keys, () => ctx.options);
   ctx.onRevoked((ca) => {
     crls.drop(ca);
@@ -53,7 +57,12 @@ export function revocationRoutes(app: FastifyInstance, ctx: ServerContext): void
     summary,
     tags: ['revocation'],
     params: { type: 'object', properties: caParam, required: ['ca'] },
-    response: { 200: { description: 'the CRL', content: { [type]: { schema: { type: 'string', format: 'binary' } } } }, 304: { description: 'unchanged' }, 404: problem, 503: problem },
+    response: {
+      200: { description: 'the CRL', content: { [type]: { schema: { type: 'string', format: 'binary' } } } },
+      304: { description: 'unchanged' },
+      404: problem,
+      503: problem,
+    },
   });
   const noLimit = { rateLimit: false as const };
   app.get<{ Params: { ca: string } }>('/crl/:ca.crl', { schema: crlSchema('application/pkix-crl', "A CA's CRL, DER"), config: noLimit }, (request, reply) =>
@@ -94,7 +103,11 @@ export function revocationRoutes(app: FastifyInstance, ctx: ServerContext): void
       // Fastify parses JSON and text bodies itself: anything but an OCSP request is refused before it is read as one.
       const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
       if (type !== 'application/ocsp-request') {
-        throw new HttpProblem(415, 'invalid_input', `an OCSP request is sent as application/ocsp-request (RFC 6960 A.1), not ${type || 'without a content type'}`);
+        throw new HttpProblem(
+          415,
+          'invalid_input',
+          `an OCSP request is sent as application/ocsp-request (RFC 6960 A.1), not ${type || 'without a content type'}`,
+        );
       }
       return sendAnswer(reply, request.params.ca, await ocsp.respond(request.params.ca, Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)));
     },
@@ -105,7 +118,11 @@ export function revocationRoutes(app: FastifyInstance, ctx: ServerContext): void
       schema: {
         summary: 'OCSP (RFC 6960), GET: the base64 of the DER request in the path',
         tags: ['revocation'],
-        params: { type: 'object', properties: { ...caParam, '*': { type: 'string', description: 'base64 of the OCSPRequest DER, URL-encoded' } }, required: ['ca'] },
+        params: {
+          type: 'object',
+          properties: { ...caParam, '*': { type: 'string', description: 'base64 of the OCSPRequest DER, URL-encoded' } },
+          required: ['ca'],
+        },
         response: ocspResponses,
       },
       validatorCompiler: documentOnly,
