@@ -42,9 +42,14 @@ export function revocationRoutes(app: FastifyInstance, ctx: ServerContext): void
     crls.drop(ca);
     ocsp.drop(ca);
   });
-  const answers = ocspCounter(ctx);
   refuseOthersOnPlainHttp(app);
+  crlRoutes(app, cas, crls);
+  ocspRoutes(app, cas, ocsp, ocspCounter(ctx));
+}
 
+const noLimit = { rateLimit: false as const };
+
+function crlRoutes(app: FastifyInstance, cas: ServedCas, crls: CrlCache): void {
   const sendCrl = async (request: FastifyRequest<{ Params: { ca: string } }>, reply: FastifyReply, pem: boolean) => {
     const ca = await cas.get(request.params.ca);
     const crl = await crls.get(ca.name);
@@ -64,26 +69,28 @@ export function revocationRoutes(app: FastifyInstance, ctx: ServerContext): void
       503: problem,
     },
   });
-  const noLimit = { rateLimit: false as const };
   app.get<{ Params: { ca: string } }>('/crl/:ca.crl', { schema: crlSchema('application/pkix-crl', "A CA's CRL, DER"), config: noLimit }, (request, reply) =>
     sendCrl(request, reply, false),
   );
   app.get<{ Params: { ca: string } }>('/crl/:ca.pem', { schema: crlSchema('application/x-pem-file', "A CA's CRL, PEM"), config: noLimit }, (request, reply) =>
     sendCrl(request, reply, true),
   );
+}
 
+const ocspResponses = {
+  200: binary('an OCSPResponse (RFC 6960 4.2.1), DER: successful and signed, or unauthorized for another issuer'),
+  400: binary('a malformedRequest OCSPResponse, DER'),
+  404: problem,
+  413: problem,
+  415: problem,
+  503: problem,
+};
+
+function ocspRoutes(app: FastifyInstance, cas: ServedCas, ocsp: OcspResponder, answers: Counter<'ca' | 'source'>): void {
   app.addContentTypeParser('application/ocsp-request', { parseAs: 'buffer', bodyLimit: OCSP_BODY_LIMIT }, (_request, body, done) => done(null, body));
-  const sendAnswer = (reply: FastifyReply, ca: string, answer: OcspAnswer) => {
+  const send = (reply: FastifyReply, ca: string, answer: OcspAnswer) => {
     answers.inc({ ca, source: answer.source });
     return reply.code(answer.httpStatus).type('application/ocsp-response').header('cache-control', 'no-cache').send(answer.der);
-  };
-  const ocspResponses = {
-    200: binary('an OCSPResponse (RFC 6960 4.2.1), DER: successful and signed, or unauthorized for another issuer'),
-    400: binary('a malformedRequest OCSPResponse, DER'),
-    404: problem,
-    413: problem,
-    415: problem,
-    503: problem,
   };
   app.post<{ Params: { ca: string }; Body: Buffer | undefined }>(
     '/ocsp/:ca',
@@ -109,7 +116,7 @@ export function revocationRoutes(app: FastifyInstance, ctx: ServerContext): void
           `an OCSP request is sent as application/ocsp-request (RFC 6960 A.1), not ${type || 'without a content type'}`,
         );
       }
-      return sendAnswer(reply, request.params.ca, await ocsp.respond(request.params.ca, Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)));
+      return send(reply, request.params.ca, await ocsp.respond(request.params.ca, Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)));
     },
   );
   app.get<{ Params: { ca: string; '*': string } }>(
@@ -132,9 +139,9 @@ export function revocationRoutes(app: FastifyInstance, ctx: ServerContext): void
       const der = fromBase64(request.params['*']);
       if (!der) {
         await cas.get(request.params.ca);
-        return sendAnswer(reply, request.params.ca, { httpStatus: 400, der: statusResponse(OCSPResponseStatus.malformedRequest), source: 'status' });
+        return send(reply, request.params.ca, { httpStatus: 400, der: statusResponse(OCSPResponseStatus.malformedRequest), source: 'status' });
       }
-      return sendAnswer(reply, request.params.ca, await ocsp.respond(request.params.ca, der));
+      return send(reply, request.params.ca, await ocsp.respond(request.params.ca, der));
     },
   );
 }
