@@ -7,6 +7,7 @@ import { signedResponse, singleResponse, statusResponse, type CertState } from '
 import type { ResponderKeys } from './responder-keys';
 import type { RevocationWatch } from './revocation-watch';
 import type { ServedCas } from './served-cas';
+import { FreshReads } from './fresh-read';
 
 /** An OCSP answer for the HTTP layer: the status to send and the OCSPResponse DER. */
 export interface OcspAnswer {
@@ -41,6 +42,10 @@ const MAX_CACHED = 50_000;
 export class OcspResponder {
   private readonly answers = new Map<string, Map<string, CachedAnswer>>();
   private readonly signing = new Map<string, Promise<OcspAnswer>>();
+  private readonly unversioned = new FreshReads<OcspAnswer>((key) => {
+    const at = key.indexOf('\n');
+    return this.answerOne(key.slice(0, at), certIdParts(Buffer.from(key.slice(at + 1), 'latin1')), undefined);
+  });
 
   constructor(
     private readonly services: CaServices,
@@ -80,8 +85,9 @@ export class OcspResponder {
       return (await this.sign(ca.name, request.certIds, states, request.nonce)).answer;
     }
     // Requests that arrive while an answer is being signed share it when they read the same
-    // revocation version (no revocation completed in between); a store without versions is not coalesced.
-    if (version === undefined) return this.answerOne(ca.name, first, version);
+    // revocation version (no revocation completed in between); without versions, they share only
+    // a signing that starts after they arrived (FreshReads).
+    if (version === undefined) return this.unversioned.get(`${ca.name}\n${first.der.toString('latin1')}`);
     return this.once(`${ca.name}\n${version}\n${first.der.toString('latin1')}`, () => this.answerOne(ca.name, first, version));
   }
 
