@@ -2,7 +2,8 @@
 # Install what certctl's tests and CI need besides `npm ci`:
 #   - Debian packages: openssl (reference CLI), curl, ca-certificates,
 #     golang-cfssl (cfssl + cfssljson; bookworm ships 1.2.0), hyperfine and easy-rsa (benchmarks),
-#     softhsm2 (the PKCS#11 token of the pkcs11 signer's tests), opensc (pkcs11-tool, their check), and
+#     softhsm2 (the PKCS#11 token of the pkcs11 signer's tests), opensc (pkcs11-tool, their check),
+#     nginx (a real client of certctl serve's OCSP responder and CRL: ssl_ocsp, ssl_crl), and
 #     kubernetes-client (kubectl: reads the kubeconfig layout) unless a kubectl is already on PATH
 #   - pyca/cryptography, pinned, into the python3 first on PATH
 #     (tools/verify_chain.py)
@@ -16,7 +17,7 @@
 set -euo pipefail
 
 CRYPTOGRAPHY_VERSION="50.0.2"
-APT_PACKAGES=(openssl curl ca-certificates golang-cfssl hyperfine easy-rsa softhsm2 opensc)
+APT_PACKAGES=(openssl curl ca-certificates golang-cfssl hyperfine easy-rsa softhsm2 opensc nginx)
 # Debian's kubectl (bookworm: 1.20) is enough for `kubectl config view`; a kubectl from another
 # source (Google Cloud SDK, upstream packages) would clash with its /usr/bin/kubectl, so keep that one.
 if ! command -v kubectl >/dev/null 2>&1; then APT_PACKAGES+=(kubernetes-client); fi

@@ -126,6 +126,9 @@ function checkExtensions(der: Buffer, spec: LeafSpec, fail: Fail): void {
   if (nocheck !== Boolean(spec.ocspNoCheck)) throw fail('id-pkix-ocsp-nocheck', nocheck ? 'present' : 'absent', spec.ocspNoCheck ? 'present' : 'absent');
 
   const bc = cert.getExtension(x509.BasicConstraintsExtension);
+  // A remote CA writes nocheck only by copying it from the CSR (Vault's sign-verbatim), and then no
+  // basicConstraints at all: for a leaf that is CA:false (RFC 5280 4.2.1.9), so it is let through.
+  if (!bc && spec.ocspNoCheck && !spec.basicConstraints.ca) return;
   if (!bc || !bc.critical || bc.ca !== spec.basicConstraints.ca) {
     throw fail('basic constraints', bc ? `CA:${bc.ca}${bc.critical ? '' : ' (not critical)'}` : '(none)', `critical CA:${spec.basicConstraints.ca}`);
   }

@@ -77,14 +77,23 @@ export class ResponderKeys {
       .finally(() => this.renewing.delete(ca));
   }
 
-  private async make(ca: string): Promise<CaResponder> {
-    const wanted = this.options().ocsp.responder;
+  /**
+   * Refuses, at start-up, serve.ocsp.responder `ca` with a signer that cannot lend its key.
+   * @throws ConfigError saying what to configure instead.
+   */
+  check(ca: string): void {
     const signer = this.services.signer(ca);
-    if (wanted === 'ca' && !signsWithCaKey(signer)) {
+    if (this.options().ocsp.responder === 'ca' && !signsWithCaKey(signer)) {
       throw new ConfigError(
         `serve.ocsp.responder: ca — the ${signer.kind} signer does not lend its CA key to sign OCSP answers (a remote CA signs only what it builds); use delegated or auto`,
       );
     }
+  }
+
+  private async make(ca: string): Promise<CaResponder> {
+    const wanted = this.options().ocsp.responder;
+    const signer = this.services.signer(ca);
+    this.check(ca);
     if (wanted !== 'delegated' && signsWithCaKey(signer)) {
       const record = await this.services.service(ca).requireCa();
       const der = pemBlocks(record.certPem, 'CERTIFICATE')[0];

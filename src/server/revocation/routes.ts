@@ -43,6 +43,7 @@ export function revocationRoutes(app: FastifyInstance, ctx: ServerContext): void
     ocsp.drop(ca);
   });
   refuseOthersOnPlainHttp(app);
+  app.addHook('onReady', async () => keys.check(ctx.services.defaultCa));
   crlRoutes(app, cas, crls);
   ocspRoutes(app, cas, ocsp, ocspCounter(ctx));
 }
