@@ -32,10 +32,10 @@ module.exports = {
     {
       name: 'server-names-no-backend-and-no-cli',
       comment:
-        'src/server (certctl serve) works over the core like the CLI: the registry is handed to it, so it names no backend; the CLI starts it, never the other way round.',
+        'src/server (certctl serve) works over the core like the CLI: the registry is handed to it, so it names no backend (src/backends/http/, the shared REST library, is not one); the CLI starts it, never the other way round.',
       severity: 'error',
       from: { path: '^src/server/' },
-      to: { path: '^src/(backends|cli)/' },
+      to: { path: '^src/(backends|cli)/', pathNot: '^src/backends/http/' },
     },
     {
       name: 'cli-reaches-backends-through-registry',
@@ -43,6 +43,22 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/cli/' },
       to: { path: '^src/backends/.+/' },
+    },
+    {
+      name: 'acme-names-no-backend-and-no-cli',
+      comment:
+        'src/acme (ACME in certctl serve) works over the core and the server context; its state goes through the StateStore capability, never a named backend.',
+      severity: 'error',
+      from: { path: '^src/acme/' },
+      to: { path: '^src/(backends|cli)/' },
+    },
+    {
+      name: 'client-uses-only-the-http-library',
+      comment:
+        'src/client (enroll, agent: the clients of certctl serve) talks HTTPS through the shared REST library src/backends/http/; it names no backend, no server code and no CLI.',
+      severity: 'error',
+      from: { path: '^src/client/' },
+      to: { path: '^src/(backends/(?!http/)|server/|cli/)' },
     },
     {
       name: 'no-circular',

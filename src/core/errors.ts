@@ -101,6 +101,28 @@ export class UnauthorizedError extends CertctlError {
   readonly code = 'unauthorized' as const;
 }
 
+const KINDS: Readonly<Record<ErrorCode, new (message: string, options?: { cause?: unknown }) => CertctlError>> = {
+  internal: InternalError,
+  invalid_input: InvalidInputError,
+  invalid_config: ConfigError,
+  not_found: NotFoundError,
+  policy_violation: PolicyError,
+  backend_unavailable: BackendUnavailableError,
+  backend_auth: BackendAuthError,
+  conflict: ConflictError,
+  not_supported: NotSupportedError,
+  unauthorized: UnauthorizedError,
+};
+
+/**
+ * The error kind of a code another certctl reported (a problem document of `certctl serve`), so a
+ * client exits as the server's CLI would have; an unknown code is an InternalError.
+ */
+export function errorForCode(code: string, message: string): CertctlError {
+  const Kind = (KINDS as Record<string, (typeof KINDS)[ErrorCode] | undefined>)[code] ?? InternalError;
+  return new Kind(message);
+}
+
 /** Wraps anything thrown into a CertctlError, keeping the original as `cause`. */
 export function toCertctlError(err: unknown): CertctlError {
   if (err instanceof CertctlError) return err;

@@ -1,5 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fchmodSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidInputError, withContext } from './errors';
 
@@ -68,6 +81,25 @@ export function writeFilesAtomic(files: FileToWrite[], durable = true): void {
 /** Writes one file atomically and durably. */
 export function writeFileAtomic(path: string, data: string | Buffer, mode: number): void {
   writeFilesAtomic([{ path, data, mode }]);
+}
+
+/**
+ * Creates a file only if nothing of that name exists, with its whole content at once: written and
+ * fsynced under a temp name, then link(2)ed to `path` — atomic and exclusive across processes,
+ * where O_EXCL on the real name would show a reader a half-written file — and the temp name removed.
+ * @throws the fs error (EEXIST when `path` exists), after removing the temp file (or naming it).
+ */
+export function createFileExclusive(path: string, data: string | Buffer, mode: number): void {
+  const tmp = writeTemp({ path, data, mode }, true);
+  try {
+    linkSync(tmp, path);
+  } catch (err) {
+    throw withLeftovers(err, removeTemps([tmp]));
+  }
+  // The file is created: a temp name that cannot be removed now is a second link to it, which
+  // nobody reads (temp names start with a dot), not a failure of the creation.
+  removeTemps([tmp]);
+  fsyncDir(dirname(path));
 }
 
 /** Removes temp files; returns those that could not be removed (anything but "already gone"). */

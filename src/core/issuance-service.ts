@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'inversify';
 import { CertStore, keepsAudit } from './cert-store';
 import { ResolvedConfig } from './config/load';
-import { parseCsr, type ParsedCsr } from './csr';
+import { parseCsr } from './csr';
 import { InvalidInputError, NotFoundError, NotSupportedError } from './errors';
 import { expiryReport, type ExpiryReport } from './expiry';
 import { withLeftovers } from './fs-atomic';
@@ -16,85 +16,15 @@ import { checkSubject } from './policy/subject-policy';
 import { newSerial } from './serial';
 import { caNotAfter, intermediateItem, requestedSubject, rootConstraintsRefused } from './ca-records';
 import { Signer, canRevoke, isRemoteSigner, listsIssuedSerials, reportsWarnings, type LeafSpec } from './signer';
-import type { CaRecord, CertificateRecord, IssuedCertificate, KeyType, ListFilter, RevocationReason } from './types';
+import type { CaRecord, CertificateRecord, KeyType, ListFilter, RevocationReason } from './types';
 import { PolicyError } from './errors';
 import type { SubjectAttributes } from './x509/subject';
 import { buildCsrDer } from './x509/csr-builder';
-import type { NameConstraints } from './x509/name-constraints';
 import { createDerSigner } from './x509/signing';
+import { withOwnWarnings } from './warning-scope';
+import type { Delivery, InitRequest, IssueRequest, IssueResult, RequestedCertificate, SignOptions } from './issuance-types';
 
-/** What `certctl issue` asks for. */
-export interface IssueRequest {
-  /** A built-in leaf profile or a custom one of certctl.yaml. */
-  profile: string;
-  commonName?: string;
-  /** Subject attributes besides CN (`--org`, `--ou`, …), under the profile's `allowed_*`. */
-  subject?: SubjectAttributes;
-  dnsNames?: string[];
-  ipAddresses?: string[];
-  /** URI and email SANs, under the profile's `allowed_uris` / `allowed_emails`. */
-  uris?: string[];
-  emails?: string[];
-  ttlSeconds?: number;
-  /** The TTL when none is asked for (default: the profile's); shortened to end with the CA. */
-  defaultTtlSeconds?: number;
-  keyType?: KeyType;
-  /** How many certificates (fleet bootstrap); each gets its own key and serial. */
-  count?: number;
-  onProgress?: (done: number, total: number) => void;
-}
-
-/** A request signed with the caller's key: a parsed CSR, or a certificate's names and key (`csrDer` absent). */
-export type RequestedCertificate = Omit<ParsedCsr, 'csrDer'> & { csrDer?: Buffer };
-
-/** What a caller of {@link IssuanceService.signRequest} adds to the policy: its own permission check, a default TTL. */
-export interface SignOptions {
-  /** Called with the checked profile and names before anything is signed; throws to refuse (PolicyError). */
-  authorize?: (names: AuthorizedNames) => void | Promise<void>;
-  /** The TTL when none is asked for (default: the profile's). */
-  defaultTtlSeconds?: number;
-  /** Added to the audit event (e.g. who asked, over which API). */
-  auditDetail?: Record<string, unknown>;
-}
-
-/** The names of a request after policy, as {@link SignOptions.authorize} sees them. */
-export interface AuthorizedNames {
-  profile: string;
-  commonName: string;
-  dnsNames: string[];
-  ipAddresses: string[];
-  uris: string[];
-  emails: string[];
-  subject: SubjectAttributes;
-}
-
-/** What `certctl init` asks for. */
-export interface InitRequest {
-  commonName: string;
-  keyType?: KeyType;
-  ttlSeconds?: number;
-  parent?: string;
-  passphrase?: string;
-  /** Use this existing key of the signer's token instead of generating one (`init --key-label`). */
-  existingKeyLabel?: string;
-  /** NameConstraints for an intermediate (policy/name-constraints.ts parses the flags). */
-  nameConstraints?: NameConstraints;
-}
-
-/**
- * Hands issued certificates to their recipient in two phases around the store write:
- * `prepare` stages the outputs (temp files) before anything is stored; `commit` makes
- * them visible once the store has the certificates; `abort` drops them if storing failed.
- * So a failed command leaves neither an unreceived certificate in the store nor a file out.
- */
-export type Delivery = (result: IssueResult) => Promise<{ commit(): void; abort(): string[] }>;
-
-/** Issued certificates with the CA material an output layout needs. */
-export interface IssueResult {
-  items: IssuedCertificate[];
-  ca: CaRecord;
-  warnings: string[];
-}
+export type { AuthorizedNames, Delivery, InitRequest, IssueRequest, IssueResult, RequestedCertificate, SignOptions } from './issuance-types';
 
 /**
  * The one issuance workflow (DESIGN.md "The flow of one request"): resolve profile,
@@ -169,6 +99,10 @@ export class IssuanceService {
    * @throws InvalidInputError / PolicyError before any backend call when the request breaks policy.
    */
   async issue(req: IssueRequest, delivery?: Delivery): Promise<IssueResult> {
+    return withOwnWarnings(() => this.issueInScope(req, delivery));
+  }
+
+  private async issueInScope(req: IssueRequest, delivery?: Delivery): Promise<IssueResult> {
     const ca = await this.requireCa();
     const profile = leafProfile(this.config.profiles, req.profile, 'issue');
     const count = req.count ?? 1;
@@ -240,9 +174,18 @@ export class IssuanceService {
     source: string,
     options: SignOptions = {},
   ): Promise<IssueResult> {
+    return withOwnWarnings(() => this.signInScope(request, profileName, ttlSeconds, source, options));
+  }
+
+  private async signInScope(
+    csr: RequestedCertificate,
+    profileName: string,
+    ttlSeconds: number | undefined,
+    source: string,
+    options: SignOptions,
+  ): Promise<IssueResult> {
     const ca = await this.requireCa();
     const profile = leafProfile(this.config.profiles, profileName, '--profile');
-    const csr = request;
     checkKeyType(profile, csr.keyType, source);
     const checked = checkNames(profile, csr.commonName, csr.dnsNames, csr.ipAddresses, source);
     const { subject, ignored } = checkSubject(profile.name, profile.subject, csr.subject, true, source);
@@ -254,8 +197,9 @@ export class IssuanceService {
     if (!csr.csrDer && isRemoteSigner(this.signer)) {
       throw new NotSupportedError(`the ${this.signer.kind} signer signs only CSRs; send a CSR with the request (a new key)`);
     }
-    await options.authorize?.({ profile: profile.name, ...names });
+    // Every policy check (the validity too) before `authorize`: it may spend a one-time token.
     const validity = checkValidity(profile, ttlSeconds, caNotAfter(ca), new Date(), options.defaultTtlSeconds);
+    await options.authorize?.({ profile: profile.name, ca: ca.name, ...names });
     const spec = this.leafSpec(profile, names, csr.keyType, csr.spkiDer, validity, csr.csrDer);
     const [item] = await signLeaves(this.signer, ca, profileName, 1, () => Promise.resolve({ spec }));
     await this.store.putIssued(ca.name, [item]);

@@ -13,10 +13,14 @@ export interface Principal {
   /** For logs and audit events: the certificate's serial, the Keystone user id, the token id — never a secret. */
   id: string;
   roles: Role[];
+  /** The Keystone project (id) a Keystone token is scoped to. */
+  project?: string;
   /** The mTLS certificate, when the caller presented one this CA issued. */
   certificate?: CertIdentity;
   /** Called once a signing request is permitted, just before it is signed: a one-time token is used up here. */
   onSign?: (names: AuthorizedNames) => Promise<void>;
+  /** The CA and profile a request of this caller gets when it names none (an enrollment token's). */
+  bound?: { ca: string; profile: string };
 }
 
 /** The roles serve.clients gives an mTLS client certificate (every field of an entry must match). */
@@ -52,7 +56,8 @@ export function requireAdmin(principal: Principal, what: string): void {
  * @throws PolicyError (403) naming the first name or the profile no role of the caller allows; what `onSign` throws.
  */
 export async function authorizeSigning(principal: Principal, names: AuthorizedNames): Promise<void> {
-  checkRoles(principal, names);
+  // A token holds no role: what it may sign is its grant, which its onSign checks before spending it.
+  if (principal.kind !== 'token') checkRoles(principal, names);
   await principal.onSign?.(names);
 }
 
@@ -74,10 +79,10 @@ function checkRoles(principal: Principal, names: AuthorizedNames): void {
   }
 }
 
-/** DNS names match as TLS wildcards do; IPs, URIs, emails and CNs that are not DNS names match `*` globs. */
+/** DNS names match as TLS wildcards do (`*` is one label); IPs, URIs and emails match `*` globs. */
 function nameMatches(pattern: string, name: string): boolean {
-  if (isIP(name) === 0 && /^[a-z0-9*.-]+$/i.test(name) && dnsMatches(pattern.toLowerCase(), name.toLowerCase())) return true;
-  return globMatches(pattern, name);
+  const dnsName = isIP(name) === 0 && /^[a-z0-9*][a-z0-9*.-]*$/i.test(name);
+  return dnsName ? dnsMatches(pattern.toLowerCase(), name.toLowerCase()) : globMatches(pattern, name);
 }
 
 function describe(p: Principal): string {

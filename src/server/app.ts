@@ -4,20 +4,36 @@ import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from './context';
 import { HttpProblem, describeFailure, sendProblem, toProblem, type FailureLog } from './problems';
+import { acmeRoutes } from '../acme/routes';
 import { caRoutes } from './routes/ca';
 import { certsRoutes } from './routes/certs';
+import { keystoneAuthentication } from './keystone/authenticator';
+import { magnumRoutes } from './magnum/routes';
 import { healthRoutes } from './routes/health';
 import { renewRoutes } from './routes/renew';
 import { revocationRoutes } from './revocation/routes';
 import { revokeRoutes } from './routes/revoke';
 import { certificateRecordSchema, issuedSchema, problemSchema } from './routes/schemas';
 import { signRoutes } from './routes/sign';
+import { enrollmentTokens } from './tokens/enrollment';
 
 /** A group of routes: one concern each (Fastify's "one plugin per concern"). */
 export type RouteGroup = (app: FastifyInstance, ctx: ServerContext) => void;
 
 /** The routes every server has; OCSP, CRL, tokens, Magnum and ACME add theirs through `extraRoutes`. */
-export const CORE_ROUTES: readonly RouteGroup[] = [caRoutes, signRoutes, renewRoutes, revokeRoutes, certsRoutes, healthRoutes, revocationRoutes];
+export const CORE_ROUTES: readonly RouteGroup[] = [
+  caRoutes,
+  signRoutes,
+  renewRoutes,
+  revokeRoutes,
+  certsRoutes,
+  healthRoutes,
+  keystoneAuthentication,
+  enrollmentTokens,
+  magnumRoutes,
+  acmeRoutes,
+  revocationRoutes,
+];
 
 /**
  * Builds the Fastify application over an HTTPS server made by `createServer` (TLS options, header
@@ -93,8 +109,15 @@ async function registerPlugins(app: FastifyInstance, ctx: ServerContext): Promis
 
 /** The request id on every answer, and one JSON log line per request (with the failure, if any) plus its latency metric. */
 function logRequests(app: FastifyInstance, ctx: ServerContext, failures: WeakMap<FastifyRequest, FailureLog>): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    // Draining: the last answer on a keep-alive connection says so, and the process need not wait for the client to hang up.
+    if (closing) reply.header('connection', 'close');
     done(null, payload);
   });
   app.addHook('onResponse', (request, reply, done) => {

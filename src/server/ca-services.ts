@@ -1,6 +1,6 @@
 import type { Container } from 'inversify';
 import type { BackendRegistry } from '../core/backend-registry';
-import { CertStore } from '../core/cert-store';
+import { CertStore, cachesReads } from '../core/cert-store';
 import type { ResolvedConfig } from '../core/config/load';
 import { createContainer } from '../core/container';
 import { NotFoundError } from '../core/errors';
@@ -11,13 +11,20 @@ import { Signer } from '../core/signer';
 import type { CaRecord } from '../core/types';
 
 /**
+ * How stale a caching store's reads may get in a running server (Barbican's inventory: a certificate
+ * revoked with the CLI beside the server is refused for mTLS within this time; revocations through
+ * the server itself are seen at once, the store keeping its own writes).
+ */
+const STORE_CACHE_MS = 5000;
+
+/**
  * The core, per CA: the server serves every CA of its store (`/v1/ca/{ca}`, `/crl/{ca}.crl`), and
  * the core's IssuanceService acts on one CA, so each CA gets its own container from the one
  * composition root, built on first use and reused for every request after. The configured CA
  * (`ca:` / `--ca`) is the default of requests that name none.
  */
 export class CaServices {
-  private readonly containers = new Map<string, Container>();
+  private readonly containers = new Map<string, { container: Container; freshAt: number }>();
 
   constructor(
     private config: ResolvedConfig,
@@ -78,12 +85,19 @@ export class CaServices {
 
   private container(ca: string): Container {
     if (!CA_NAME_PATTERN.test(ca)) throw new NotFoundError(`no CA "${ca}"; CA names are letters, digits, "-" and "_"`);
-    let container = this.containers.get(ca);
-    if (!container) {
-      container = createContainer({ ...this.config, ca }, this.passphrase, this.registry);
+    const now = Date.now();
+    let entry = this.containers.get(ca);
+    if (!entry) {
+      const container = createContainer({ ...this.config, ca }, this.passphrase, this.registry);
       this.decorate(container);
-      this.containers.set(ca, container);
+      entry = { container, freshAt: now };
+      this.containers.set(ca, entry);
+    } else if (now - entry.freshAt > STORE_CACHE_MS) {
+      // A store that keeps what it read (Barbican's inventory) sees other processes' writes once this has passed.
+      const store = entry.container.get<CertStore>(CertStore);
+      if (cachesReads(store)) store.dropCaches();
+      entry.freshAt = now;
     }
-    return container;
+    return entry.container;
   }
 }

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyRequest } from 'fastify';
 import { UnauthorizedError } from '../core/errors';
+import { parseSerial } from '../core/serial';
 import { pemBlocks } from '../core/x509/pem';
 import type { CertificateRecord } from '../core/types';
 import type { CaServices } from './ca-services';
@@ -79,7 +80,7 @@ export class ClientCertificates {
         `the client certificate ${cert.serialNumber} is outside its validity (${cert.validFrom} – ${cert.validTo}); renew it before it expires, or enroll again`,
       );
     }
-    const serial = normalSerial(cert.serialNumber);
+    const serial = parseSerial(cert.serialNumber);
     const found = await this.services.store(ca.name).get(ca.name, serial);
     if (!found || !pemBlocks(found.certPem, 'CERTIFICATE')[0]?.equals(der)) {
       throw new UnauthorizedError(`the client certificate ${serial} is not in CA "${ca.name}"'s inventory; only certificates this CA issued are accepted`);
@@ -112,12 +113,6 @@ export class ClientCertificates {
       });
     return this.cas;
   }
-}
-
-/** Node prints serials as hex without leading zero bytes; certctl's canonical form has an even length. */
-function normalSerial(hex: string): string {
-  const upper = hex.toUpperCase().replace(/:/g, '');
-  return upper.length % 2 === 1 ? `0${upper}` : upper;
 }
 
 function subjectOf(cert: X509Certificate): { cn: string; ou: string[]; o: string[] } {

@@ -11,6 +11,7 @@ import {
 import { ConflictError, NotFoundError } from '../../src/core/errors';
 import { newSerial, serialToHex } from '../../src/core/serial';
 import type { CaRecord, CertificateRecord, IssuedCertificate } from '../../src/core/types';
+import { stateStoreTests } from './state-store.contract';
 
 /** A store under test and how to throw it away. */
 export interface StoreFixture {
@@ -217,6 +218,8 @@ export function describeCertStoreContract(name: string, make: () => Promise<Stor
       await store.removeCaKey('alpha'); // a second call is no error
       await expect(store.removeCaKey('nope')).rejects.toBeInstanceOf(NotFoundError);
     });
+
+    stateStoreTests(() => fx.store);
 
     it('keeps CAs apart', async () => {
       await fx.store.createCa(caRecord('alpha'), 'K1');

@@ -14,8 +14,16 @@ const STALE_MS = 30_000;
  *   lock's file-system errors untranslated (the caller translates them); `fn`'s errors, translated.
  */
 export async function underCaLock<T>(dir: string, ca: string, fn: () => T, translate: (err: unknown) => CertctlError): Promise<T> {
-  const lockPath = join(dir, '.lock');
-  const release = await acquire(dir, lockPath, ca);
+  return underLock(dir, join(dir, '.lock'), `CA "${ca}"`, fn, translate);
+}
+
+/**
+ * Runs `fn` holding the lock `lockPath` of `target` (a CA directory, a state record), as
+ * {@link underCaLock} describes; `what` names the target in messages.
+ * @throws as {@link underCaLock}.
+ */
+export async function underLock<T>(target: string, lockPath: string, what: string, fn: () => T, translate: (err: unknown) => CertctlError): Promise<T> {
+  const release = await acquire(target, lockPath, what);
   let value: T;
   try {
     value = fn();
@@ -25,7 +33,7 @@ export async function underCaLock<T>(dir: string, ca: string, fn: () => T, trans
     throw stuck ? withContext(failure, `${failure.message}; ${stuck.message}`) : failure;
   }
   const stuck = await releaseOrName(release, lockPath);
-  if (stuck) throw withContext(translate(stuck.error), `the change to CA "${ca}" was made, but ${stuck.message}`);
+  if (stuck) throw withContext(translate(stuck.error), `the change to ${what} was made, but ${stuck.message}`);
   return value;
 }
 
@@ -38,14 +46,14 @@ const lockPause = (attempt: number) => Math.min(5 * 1.3 ** attempt, 250);
  * would repeat any failure, so a lock that cannot be created (EACCES) would be retried for
  * ~47 s and then look like contention; here it is thrown at once.
  */
-async function acquire(dir: string, lockPath: string, ca: string): Promise<() => Promise<void>> {
+async function acquire(target: string, lockPath: string, what: string): Promise<() => Promise<void>> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await lockfile.lock(dir, { lockfilePath: lockPath, realpath: false, stale: STALE_MS });
+      return await lockfile.lock(target, { lockfilePath: lockPath, realpath: false, stale: STALE_MS });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
       if (attempt + 1 >= LOCK_TRIES) {
-        throw new BackendUnavailableError(`the file store of CA "${ca}" is locked by another certctl process (${lockPath}); try again`, { cause: err });
+        throw new BackendUnavailableError(`${what} in the file store is locked by another certctl process (${lockPath}); try again`, { cause: err });
       }
       await new Promise((resolve) => setTimeout(resolve, lockPause(attempt)));
     }

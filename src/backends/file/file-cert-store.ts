@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, 
 import { applyListFilter, revokedRecords } from '../../core/inventory';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { AuditEvent, RevocationVersionStore } from '../../core/cert-store';
+import type { AuditEvent, RevocationVersionStore, StateStore } from '../../core/cert-store';
 import { ConflictError, NotFoundError, withContext, type CertctlError } from '../../core/errors';
 import { ensureDir, fsyncDir, writeFileAtomic, writeFilesAtomic } from '../../core/fs-atomic';
 import { inject, injectable } from 'inversify';
@@ -22,6 +22,8 @@ import {
 import { FileStoreOptions } from './options';
 import { RevocationCounter } from './revocation-counter';
 import { SerialIndex } from './serial-index';
+import { FileStateRecords } from './state-files';
+import type { ClaimOutcome, StateRecord, StateWriteOptions } from '../../core/state-store';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
 import { plural } from '../../core/text';
 
@@ -38,6 +40,7 @@ const INVENTORY = 'inventory.jsonl';
  *           audit.jsonl       who did what, when
  *           certs/<pack>.pem  certificates written in one command, concatenated
  *           keys/<pack>.pem   their private keys (0600)
+ * <dir>/_state/<ns>/<id>.json  server state records (state-files.ts)
  * ```
  * Certificates issued together share one pack file so a batch of 10,000 is made durable
  * with a handful of fsyncs, not 20,000. A pack becomes visible only when its inventory
@@ -48,11 +51,14 @@ const INVENTORY = 'inventory.jsonl';
  * is a configuration error (exit 3) naming the path.
  */
 @injectable()
-export class FileCertStore implements RevocationVersionStore {
+export class FileCertStore implements RevocationVersionStore, StateStore {
   readonly kind = 'file';
+  private readonly state: FileStateRecords;
   private readonly revocations = new RevocationCounter();
 
-  constructor(@inject(FileStoreOptions) private readonly options: FileStoreOptions) {}
+  constructor(@inject(FileStoreOptions) private readonly options: FileStoreOptions) {
+    this.state = new FileStateRecords(options.dir, (err, what) => fileStoreError(err, what, options.dir));
+  }
 
   private caDir(ca: string): string {
     return join(this.options.dir, ca);
@@ -342,6 +348,30 @@ export class FileCertStore implements RevocationVersionStore {
         closeSync(fd);
       }
     });
+  }
+
+  async createState<T>(ns: string, id: string, value: T, options?: StateWriteOptions): Promise<StateRecord<T>> {
+    return this.guarded(`create a state record in ${ns}`, () => this.state.create(ns, id, value, options));
+  }
+
+  async getState<T>(ns: string, id: string): Promise<StateRecord<T> | undefined> {
+    return this.guarded(`read a state record of ${ns}`, () => this.state.get<T>(ns, id));
+  }
+
+  async updateState<T>(ns: string, id: string, value: T, version: number, options?: StateWriteOptions): Promise<StateRecord<T>> {
+    return this.guarded(`update a state record of ${ns}`, () => this.state.update(ns, id, value, version, options));
+  }
+
+  async deleteState(ns: string, id: string): Promise<void> {
+    return this.guarded(`delete a state record of ${ns}`, () => this.state.delete(ns, id));
+  }
+
+  async claimState<T>(ns: string, id: string, now = new Date()): Promise<ClaimOutcome<T>> {
+    return this.guarded(`claim a state record of ${ns}`, () => this.state.claim<T>(ns, id, now));
+  }
+
+  async pruneState(ns: string, before: Date): Promise<number> {
+    return this.guarded(`prune the state records of ${ns}`, () => this.state.prune(ns, before));
   }
 
   /** One serial's record and pack references, through the serial index when it is current. */

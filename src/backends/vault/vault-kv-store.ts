@@ -1,18 +1,15 @@
-import type { RevocationVersionStore } from '../../core/cert-store';
-import { ConfigError, ConflictError, NotFoundError, withContext } from '../../core/errors';
+import type { RevocationVersionStore, StateStore } from '../../core/cert-store';
+import { ConflictError, NotFoundError, withContext } from '../../core/errors';
 import { mapLimit, retryEachWithin } from '../../core/concurrency';
 import { applyListFilter, checkDistinctSerials, revokedRecords } from '../../core/inventory';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
 import { inject, injectable, optional } from 'inversify';
 import { VaultClient } from './client';
+import { readEntry, writeEntry, type Versioned } from './kv-entries';
+import { VaultStateRecords } from './vault-state';
+import type { ClaimOutcome, StateRecord, StateWriteOptions } from '../../core/state-store';
 import { VaultOptions } from './options';
 import { RollbackWindowMs } from './tokens';
-
-/** A KV v2 read: the data and the version check-and-set must name to replace it. */
-interface Versioned<T> {
-  data: T;
-  version: number;
-}
 
 /** What one certificate's KV entry holds. */
 interface CertEntry {
@@ -39,13 +36,15 @@ const IN_FLIGHT = 4;
  * `<kv_prefix>/<ca>/ca` holds the CA record, `<kv_prefix>/<ca>/certs/<serial>` one certificate
  * (record, PEM, leaf key when certctl generated it), `<kv_prefix>/<ca>/crl-number` the counter,
  * `<kv_prefix>/<ca>/revocations` a counter moved after every revocation (revocationVersion).
+ * `<kv_prefix>/_state/<ns>/<id>` the server's state records (vault-state.ts).
  * Every write uses check-and-set: `cas=0` creates only, `cas=<version>` replaces only what was
  * read, so two certctl processes cannot overwrite each other's records.
  */
 @injectable()
-export class VaultKvStore implements RevocationVersionStore {
+export class VaultKvStore implements RevocationVersionStore, StateStore {
   readonly kind = 'vault-kv';
   private readonly cas = new Map<string, CaRecord>();
+  private readonly state: VaultStateRecords;
 
   private readonly mount: string;
   private readonly prefix: string;
@@ -58,6 +57,7 @@ export class VaultKvStore implements RevocationVersionStore {
   ) {
     this.mount = options.kvMount;
     this.prefix = options.kvPrefix;
+    this.state = new VaultStateRecords(client, this.mount, this.prefix);
   }
 
   private data(path: string): string {
@@ -68,27 +68,13 @@ export class VaultKvStore implements RevocationVersionStore {
     return `${this.mount}/metadata/${this.prefix}/${path}`;
   }
 
-  private async read<T>(path: string): Promise<Versioned<T> | undefined> {
-    const res = await this.client.read<{ data: T | null; metadata: { version: number; deletion_time?: string } }>(this.data(path));
-    // A deleted or destroyed version reads as 404, or as data null with a deletion_time.
-    if (!res?.data?.data) return undefined;
-    return { data: res.data.data, version: res.data.metadata.version };
+  private read<T>(path: string): Promise<Versioned<T> | undefined> {
+    return readEntry<T>(this.client, this.data(path));
   }
 
   /** Writes with check-and-set: `cas` 0 creates, otherwise replaces exactly version `cas`. */
-  private async write(path: string, value: unknown, cas: number): Promise<number> {
-    try {
-      const res = await this.client.write<{ version: number }>(this.data(path), { options: { cas }, data: value });
-      return res.data?.version ?? cas + 1;
-    } catch (err) {
-      if (err instanceof NotFoundError) {
-        throw new ConfigError(
-          `Vault has no KV v2 mount at ${this.mount}/ (vault.kv_mount); enable one with \`vault secrets enable -path=${this.mount} kv-v2\``,
-          { cause: err },
-        );
-      }
-      throw err;
-    }
+  private write(path: string, value: unknown, cas: number): Promise<number> {
+    return writeEntry(this.client, this.mount, this.data(path), value, cas);
   }
 
   async getCa(ca: string): Promise<CaRecord | undefined> {
@@ -290,6 +276,30 @@ export class VaultKvStore implements RevocationVersionStore {
         throw withContext(err, message);
       }
     }
+  }
+
+  createState<T>(ns: string, id: string, value: T, options?: StateWriteOptions): Promise<StateRecord<T>> {
+    return this.state.create(ns, id, value, options);
+  }
+
+  getState<T>(ns: string, id: string): Promise<StateRecord<T> | undefined> {
+    return this.state.get<T>(ns, id);
+  }
+
+  updateState<T>(ns: string, id: string, value: T, version: number, options?: StateWriteOptions): Promise<StateRecord<T>> {
+    return this.state.update(ns, id, value, version, options);
+  }
+
+  deleteState(ns: string, id: string): Promise<void> {
+    return this.state.delete(ns, id);
+  }
+
+  claimState<T>(ns: string, id: string, now = new Date()): Promise<ClaimOutcome<T>> {
+    return this.state.claim<T>(ns, id, now);
+  }
+
+  pruneState(ns: string, before: Date): Promise<number> {
+    return this.state.prune(ns, before);
   }
 
   /**
