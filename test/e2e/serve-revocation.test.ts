@@ -10,7 +10,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ok, requireBuiltCli, requireTool, run, tempDir } from '../support/cli';
 import { startNginx, nginxBinary } from '../support/nginx';
-import { httpsCall, startServe, type ServeProcess } from '../support/serve';
+import { openApiValidator } from '../support/openapi';
+import { httpsCall, startServe, type HttpsAnswer, type ServeProcess } from '../support/serve';
 import { freePort } from '../support/tls-check';
 
 jest.setTimeout(180000);
@@ -21,6 +22,7 @@ describe('certctl serve: CRL and OCSP', () => {
   let b: ServeProcess;
   let plainA: string;
   let plainB: string;
+  let validate: (path: string, method: string, answer: HttpsAnswer) => void;
   const caFile = () => join(dir, 'ca.pem');
   const cert = (name: string) => join(dir, name, 'cert.pem');
   const key = (name: string) => join(dir, name, 'key.pem');
@@ -56,6 +58,7 @@ describe('certctl serve: CRL and OCSP', () => {
     ok(dir, ['issue', 'server', '--cn', 'localhost', '--dns', 'localhost', '--ip', '127.0.0.1', '--out', join(dir, 'web')]);
     a = await startServe(dir);
     b = await startServe(dir, { CERTCTL_CONFIG: join(dir, 'b.yaml') });
+    validate = await openApiValidator(a);
   });
   afterAll(async () => {
     if (a) expect(await a.stop()).toBe(0);
@@ -245,13 +248,20 @@ describe('certctl serve: CRL and OCSP', () => {
       const wrong = await post('{"serial":"01"}', 'application/json');
       expect(wrong.status).toBe(415);
       expect(wrong.body).toMatchObject({ status: 415, code: 'invalid_input' });
+      validate('/ocsp/{ca}', 'post', wrong);
       const big = await post(Buffer.alloc(64 * 1024, 0x30));
       expect(big.status).toBe(413);
       expect(big.body).toMatchObject({ status: 413, code: 'invalid_input' });
-      for (const path of ['/ocsp/nope/MAMCAQE%3D', '/crl/nope.crl', '/crl/nope.pem']) {
+      validate('/ocsp/{ca}', 'post', big);
+      for (const [path, documented] of [
+        ['/ocsp/nope/MAMCAQE%3D', '/ocsp/{ca}/{*}'],
+        ['/crl/nope.crl', '/crl/{ca}.crl'],
+        ['/crl/nope.pem', '/crl/{ca}.pem'],
+      ]) {
         const missing = await httpsCall(a, 'GET', path);
         expect(missing.status).toBe(404);
         expect(missing.body).toMatchObject({ status: 404, code: 'not_found' });
+        validate(documented, 'get', missing);
       }
       const missingPost = await httpsCall(a, 'POST', '/ocsp/nope', { body: Buffer.from('3003020101', 'hex'), contentType: 'application/ocsp-request' });
       expect(missingPost.status).toBe(404);
@@ -261,7 +271,7 @@ describe('certctl serve: CRL and OCSP', () => {
       const doc = (await httpsCall(a, 'GET', '/openapi.json')).body;
       expect(doc.paths['/crl/{ca}.crl'].get.responses['200'].content['application/pkix-crl'].schema).toMatchObject({ type: 'string', format: 'binary' });
       expect(doc.paths['/ocsp/{ca}'].post.requestBody.content['application/ocsp-request'].schema).toMatchObject({ format: 'binary' });
-      expect(doc.paths['/ocsp/{ca}/{*}'] ?? doc.paths['/ocsp/{ca}/*']).toBeDefined();
+      expect(doc.paths['/ocsp/{ca}/{*}'].get.responses['200'].content['application/ocsp-response'].schema).toMatchObject({ format: 'binary' });
       expect(doc.paths['/ocsp/{ca}'].post.responses['404'].content['application/json'].schema).toBeDefined();
     });
   });
