@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ok, requireBuiltCli, requireTool, run, tempDir } from '../support/cli';
-import { startNginx, nginxBinary } from '../support/nginx';
+import { nginxBinary, startNginx, type NginxProcess } from '../support/nginx';
 import { openApiValidator } from '../support/openapi';
 import { httpsCall, startServe, type HttpsAnswer, type ServeProcess } from '../support/serve';
 import { freePort } from '../support/tls-check';
@@ -159,58 +159,64 @@ describe('certctl serve: CRL and OCSP', () => {
     expect(inventory.some((r) => r.profile === 'ocsp')).toBe(true);
   });
 
-  it('nginx with ssl_ocsp against the responder: a valid client gets 200, a revoked one is refused, without any CRL file', async () => {
-    const site = tempDir('certctl-nginx-ocsp-');
-    const nginx = await startNginx(
-      site.dir,
-      `    ssl_certificate ${cert('web')};
+  /**
+   * nginx requiring a client certificate of the CA, revocation checked by the directives
+   * `check(siteDir)` returns; `body` gets a curl call with a client's certificate (body and status).
+   */
+  const withNginx = async (check: (siteDir: string) => string, body: (call: (name: string) => string, nginx: NginxProcess) => Promise<void>) => {
+    const site = tempDir('certctl-nginx-');
+    try {
+      const nginx = await startNginx(
+        site.dir,
+        `    ssl_certificate ${cert('web')};
     ssl_certificate_key ${key('web')};
     ssl_verify_client on;
     ssl_client_certificate ${caFile()};
-    ssl_ocsp on;
-    ssl_ocsp_responder ${plainA}/ocsp/default;
+${check(site.dir)}
     location / { return 200 "hello $ssl_client_s_dn\\n"; }`,
-    );
-    try {
-      const call = (name: string) =>
-        run('curl', ['-sS', '-w', '%{http_code}', '--cacert', caFile(), '--cert', cert(name), '--key', key(name), `https://127.0.0.1:${nginx.port}/`]).stdout;
-      expect(call('alice')).toBe('hello CN=alice\n200');
-      expect(call('carol').endsWith('200')).toBe(true);
-      expect(call('bob').endsWith('400')).toBe(true);
-      // Revoked through the server now: nginx's next handshake asks the responder and is refused.
-      await revoke(a, 'carol', 'keyCompromise');
-      expect(call('carol').endsWith('400')).toBe(true);
-      expect(nginx.errorLog()).toMatch(/certificate revoked/);
-      expect(call('alice').endsWith('200')).toBe(true);
+      );
+      try {
+        await body(
+          (name) =>
+            run('curl', ['-sS', '-w', '%{http_code}', '--cacert', caFile(), '--cert', cert(name), '--key', key(name), `https://127.0.0.1:${nginx.port}/`])
+              .stdout,
+          nginx,
+        );
+      } finally {
+        await nginx.stop();
+      }
     } finally {
-      await nginx.stop();
       site.cleanup();
     }
-  });
+  };
 
-  it('nginx with ssl_crl fed from /crl/default.pem refuses a revoked client', async () => {
-    const site = tempDir('certctl-nginx-crl-');
-    expect(run('curl', ['-sS', '-f', '-o', join(site.dir, 'ca.crl.pem'), `${plainA}/crl/default.pem`]).status).toBe(0);
-    const nginx = await startNginx(
-      site.dir,
-      `    ssl_certificate ${cert('web')};
-    ssl_certificate_key ${key('web')};
-    ssl_verify_client on;
-    ssl_client_certificate ${caFile()};
-    ssl_crl ${join(site.dir, 'ca.crl.pem')};
-    location / { return 200 "hello $ssl_client_s_dn\\n"; }`,
-    );
-    try {
-      const call = (name: string) =>
-        run('curl', ['-sS', '-w', '%{http_code}', '--cacert', caFile(), '--cert', cert(name), '--key', key(name), `https://127.0.0.1:${nginx.port}/`]).stdout;
-      expect(call('alice')).toBe('hello CN=alice\n200');
-      expect(call('bob').endsWith('400')).toBe(true);
-      expect(nginx.errorLog()).toMatch(/certificate revoked/);
-    } finally {
-      await nginx.stop();
-      site.cleanup();
-    }
-  });
+  it('nginx with ssl_ocsp against the responder: a valid client gets 200, a revoked one is refused, without any CRL file', () =>
+    withNginx(
+      () => `    ssl_ocsp on;\n    ssl_ocsp_responder ${plainA}/ocsp/default;`,
+      async (call, nginx) => {
+        expect(call('alice')).toBe('hello CN=alice\n200');
+        expect(call('carol').endsWith('200')).toBe(true);
+        expect(call('bob').endsWith('400')).toBe(true);
+        // Revoked through the server now: nginx's next handshake asks the responder and is refused.
+        await revoke(a, 'carol', 'keyCompromise');
+        expect(call('carol').endsWith('400')).toBe(true);
+        expect(nginx.errorLog()).toMatch(/certificate revoked/);
+        expect(call('alice').endsWith('200')).toBe(true);
+      },
+    ));
+
+  it('nginx with ssl_crl fed from /crl/default.pem refuses a revoked client', () =>
+    withNginx(
+      (siteDir) => {
+        expect(run('curl', ['-sS', '-f', '-o', join(siteDir, 'ca.crl.pem'), `${plainA}/crl/default.pem`]).status).toBe(0);
+        return `    ssl_crl ${join(siteDir, 'ca.crl.pem')};`;
+      },
+      async (call, nginx) => {
+        expect(call('alice')).toBe('hello CN=alice\n200');
+        expect(call('bob').endsWith('400')).toBe(true);
+        expect(nginx.errorLog()).toMatch(/certificate revoked/);
+      },
+    ));
 
   describe('bad input', () => {
     const post = (body: Buffer | string, contentType = 'application/ocsp-request') => httpsCall(a, 'POST', '/ocsp/default', { body, contentType });

@@ -15,6 +15,7 @@ import { parseOcspRequest, quickCertId } from '../../../src/server/revocation/oc
 import { servedCrl } from '../../../src/server/revocation/crl-cache';
 import { statusResponse } from '../../../src/server/revocation/ocsp-response';
 import { OCSPResponseStatus } from '@peculiar/asn1-ocsp';
+import { opensslEcReq } from '../../support/cli';
 import { nodeKeyPair } from '../../support/test-keys';
 
 describe('OCSP requests as openssl sends them', () => {
@@ -26,23 +27,7 @@ describe('OCSP requests as openssl sends them', () => {
   };
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'certctl-ocsp-req-'));
-    execFileSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(dir, 'ca.key'),
-      '-out',
-      join(dir, 'ca.pem'),
-      '-subj',
-      '/CN=Req CA',
-      '-days',
-      '2',
-    ]);
+    opensslEcReq(dir, join(dir, 'ca.key'), ['-x509', '-out', join(dir, 'ca.pem'), '-subj', '/CN=Req CA', '-days', '2']);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
