@@ -12,9 +12,10 @@
 #     (tools/verify_chain.py)
 #   - zlint, pinned, into .cache/bin (tools/install-zlint.sh)
 #   - the Go chain verifier into .cache/bin (tools/install-go-verifier.sh)
-#   - pebble-challtestsrv, pinned, into .cache/bin (tools/install-challtestsrv.sh; ACME validation tests)
 #   - Keystone + Barbican from Debian packages (tools/openstack-dev.sh install)
 #   - the Vault-API server, built from Go modules (tools/vault-dev.sh build)
+#   - the ACME clients and reference servers: certbot + acme (PyPI, venv), lego, pebble,
+#     pebble-challtestsrv into .cache/acme-clients (tools/install-acme-clients.sh)
 # Idempotent and quiet on success; on failure prints the failing step and its
 # output and exits non-zero. Meant for a fresh Debian bookworm CI machine that
 # already has Go, Python 3 and Node, running as root (sudo is used otherwise).
@@ -88,11 +89,11 @@ step "tools/install-zlint.sh" "$here/install-zlint.sh"
 # --- Go chain verifier (standard library only; tools/verify-chain-go) ----------------
 step "tools/install-go-verifier.sh" "$here/install-go-verifier.sh"
 
-# --- pebble-challtestsrv (the ACME validation tests' DNS server) -------------------
-step "tools/install-challtestsrv.sh" "$here/install-challtestsrv.sh"
-
 # --- Keystone + Barbican (Debian packages; started by the tests' global setup) ------
 step "tools/openstack-dev.sh install" bash "$here/openstack-dev.sh" install
 
 # --- Vault-API server (built from Go modules into .cache/vault-server) ---------------
 step "tools/vault-dev.sh build" bash "$here/vault-dev.sh" build
+
+# --- ACME clients + Pebble (certbot/acme venv, lego, pebble, challtestsrv in .cache/acme-clients)
+step "tools/install-acme-clients.sh" bash "$here/install-acme-clients.sh"
