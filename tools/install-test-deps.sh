@@ -3,7 +3,8 @@
 #   - Debian packages: openssl (reference CLI), curl, ca-certificates,
 #     golang-cfssl (cfssl + cfssljson; bookworm ships 1.2.0), hyperfine and easy-rsa (benchmarks),
 #     softhsm2 (the PKCS#11 token of the pkcs11 signer's tests), opensc (pkcs11-tool, their check),
-#     nginx (a real TLS server for certctl serve's clients: the agent's renewals),
+#     nginx (a real TLS server for certctl serve's clients: the agent's renewals; a real client of its
+#     OCSP responder and CRL: ssl_ocsp, ssl_crl),
 #     python3-magnumclient and python3-openstackclient (`openstack coe ca show|sign` against certctl
 #     serve's Magnum API; python3-keystone depends on the latter anyway), and
 #     kubernetes-client (kubectl: reads the kubeconfig layout) unless a kubectl is already on PATH

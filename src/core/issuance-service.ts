@@ -134,7 +134,10 @@ export class IssuanceService {
       const names = { ...(needsUuid ? { ...checked, commonName: randomUUID() } : checked), ...others, subject };
       // A remote CA takes the key from a CSR: built here, with the key certctl just made, so the key stays in the core.
       const csrDer = remote
-        ? buildCsrDer({ commonName: names.commonName, subject, dnsNames: [], ipAddresses: [], spkiDer: key.spkiDer }, createDerSigner(key.privateKey()))
+        ? buildCsrDer(
+            { commonName: names.commonName, subject, dnsNames: [], ipAddresses: [], spkiDer: key.spkiDer, ocspNoCheck: profile.ocspNoCheck },
+            createDerSigner(key.privateKey()),
+          )
         : undefined;
       return { spec: this.leafSpec(profile, names, keyType, key.spkiDer, validity, csrDer), keyPem: key.pkcs8Pem };
     };
@@ -358,6 +361,7 @@ export class IssuanceService {
       keyUsage,
       extKeyUsage: profile.extKeyUsage,
       basicConstraints: { ca: false },
+      ...(profile.ocspNoCheck ? { ocspNoCheck: true } : {}),
       csrDer,
     };
   }

@@ -11,6 +11,7 @@ import { keystoneAuthentication } from './keystone/authenticator';
 import { magnumRoutes } from './magnum/routes';
 import { healthRoutes } from './routes/health';
 import { renewRoutes } from './routes/renew';
+import { revocationRoutes } from './revocation/routes';
 import { revokeRoutes } from './routes/revoke';
 import { certificateRecordSchema, issuedSchema, problemSchema } from './routes/schemas';
 import { signRoutes } from './routes/sign';
@@ -31,6 +32,7 @@ export const CORE_ROUTES: readonly RouteGroup[] = [
   enrollmentTokens,
   magnumRoutes,
   acmeRoutes,
+  revocationRoutes,
 ];
 
 /**

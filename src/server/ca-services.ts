@@ -61,7 +61,12 @@ export class CaServices {
 
   /** The kind of the signer (file, vault, pkcs11, …), for /health. */
   signerKind(ca = this.config.ca): string {
-    return this.container(ca).get<Signer>(Signer).kind;
+    return this.signer(ca).kind;
+  }
+
+  /** The signer of one CA's container (the OCSP responder asks it for the CA key's signer: capability caKeySigning). */
+  signer(ca = this.config.ca): Signer {
+    return this.container(ca).get<Signer>(Signer);
   }
 
   /** Every CA of the store. */

@@ -66,6 +66,18 @@ const serveSchema = z.strictObject({
       requests_per_minute: z.optional(z.number().check(z.int(), z.positive())),
     }),
   ),
+  /** A plain-HTTP listener (HOST:PORT) serving /crl and /ocsp only: OCSP and CRL clients (nginx) fetch over HTTP; the answers are signed. */
+  public_http_listen: z.optional(nonEmpty),
+  ocsp: z.optional(
+    z.strictObject({
+      /** Who signs OCSP answers: the CA key, a delegated responder certificate the server issues itself, or (auto) the CA key when the signer lends it. */
+      responder: z.optional(z.enum(['auto', 'ca', 'delegated'])),
+      /** How long an answer is valid (nextUpdate − thisUpdate). */
+      validity: z.optional(duration),
+      /** Lifetime of the delegated responder certificate (renewed two thirds in). */
+      responder_ttl: z.optional(duration),
+    }),
+  ),
   /** Magnum's certificate API: the profile its CSRs are signed with unless a cluster names its own. */
   magnum: z.optional(z.strictObject({ profile: z.optional(nonEmpty) })),
   /** Magnum's cluster UUIDs and the CA each one maps to (or its CAs per Magnum ca_cert_type, profile, project, name). */
@@ -112,6 +124,9 @@ export interface ServeOptions {
   clusters: Map<string, MagnumCluster>;
   /** The profile of Magnum CSRs for clusters that name none (default client). */
   magnumProfile: string;
+  /** serve.public_http_listen: the plain-HTTP listener of /crl and /ocsp, if any. */
+  publicHttp?: { host: string; port: number };
+  ocsp: { responder: 'auto' | 'ca' | 'delegated'; validitySeconds: number; responderTtlSeconds: number };
 }
 
 /** `serve.keystone`, resolved: how certctl validates callers' Keystone tokens with its own service credentials. */
@@ -170,6 +185,14 @@ export function parseServeOptions(config: ResolvedConfig, listenFlag?: string): 
     throw new ConfigError(`${where}.tls: give both cert and key, or neither (the server then issues its own certificate from the CA)`);
   }
   const seconds = (text: string | undefined, fallback: number, path: string) => (text ? parseDuration(text, `${where}.${path}`) : fallback);
+  const ocspValidity = seconds(raw.ocsp?.validity, 3600, 'ocsp.validity');
+  const responderTtl = seconds(raw.ocsp?.responder_ttl, 86400, 'ocsp.responder_ttl');
+  // Renewed two thirds in, the certificate must still outlive an answer signed just before.
+  if (responderTtl < 3 * ocspValidity) {
+    throw new ConfigError(
+      `${where}.ocsp.responder_ttl: must be at least three times ocsp.validity (${raw.ocsp?.validity ?? '1h'}), so every answer expires before the certificate that signed it`,
+    );
+  }
   const profile = (name: string, path: string): string => {
     if (Object.prototype.hasOwnProperty.call(config.profiles, name) && !config.profiles[name].isCa) return name;
     const leaves = Object.values(config.profiles).filter((p) => !p.isCa);
@@ -196,6 +219,12 @@ export function parseServeOptions(config: ResolvedConfig, listenFlag?: string): 
     },
     clusters: magnumClusters(raw.clusters ?? {}, profile),
     magnumProfile: raw.magnum?.profile ? profile(raw.magnum.profile, 'magnum.profile') : 'client',
+    publicHttp: raw.public_http_listen ? parseListen(raw.public_http_listen, `${where}.public_http_listen`) : undefined,
+    ocsp: {
+      responder: raw.ocsp?.responder ?? 'auto',
+      validitySeconds: ocspValidity,
+      responderTtlSeconds: responderTtl,
+    },
   };
 }
 
