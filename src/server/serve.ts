@@ -12,6 +12,7 @@ import { buildApp, CORE_ROUTES } from './app';
 import { CaServices } from './ca-services';
 import { parseServeOptions, type ServeOptions } from './config';
 import { ServerContext } from './context';
+import { groupCommitting } from './group-commit';
 import { ServerMetrics } from './metrics';
 import { listenPublicHttp, type PublicListener } from './revocation/public-listener';
 import { TlsRotation } from './tls-rotation';
@@ -44,7 +45,7 @@ export interface RunningServer {
 export async function startServer(input: ServeInput): Promise<RunningServer> {
   const metrics = new ServerMetrics();
   const services = new CaServices(input.config, input.passphrase, input.registry, (container) => {
-    container.onActivation<CertStore>(CertStore, (_ctx, store) => metrics.timed(store, 'store'));
+    container.onActivation<CertStore>(CertStore, (_ctx, store) => metrics.timed(groupCommitting(store), 'store'));
     container.onActivation<Signer>(Signer, (_ctx, signer) => metrics.timed(signer, 'signer'));
   });
   const ctx = new ServerContext(parseServeOptions(input.config, input.listen), services, metrics);

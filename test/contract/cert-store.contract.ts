@@ -23,11 +23,11 @@ export interface StoreFixture {
 
 const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
 
-function caRecord(name: string): CaRecord {
+export function caRecord(name: string): CaRecord {
   return { name, certPem: CA_PEM, chainPem: [], keyType: 'ec-p256', keyEncrypted: false, createdAt: new Date().toISOString() };
 }
 
-function issued(overrides: Partial<CertificateRecord> = {}, withKey = true): IssuedCertificate {
+export function issued(overrides: Partial<CertificateRecord> = {}, withKey = true): IssuedCertificate {
   const serial = serialToHex(newSerial());
   const certPem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(serial).toString('base64')}\n-----END CERTIFICATE-----\n`;
   return {
