@@ -26,6 +26,7 @@ export async function newAccount(acme: AcmeContext, req: AcmeRequest): Promise<{
   const existing = await state.accountIdOfKey(req.ca, print);
   if (existing) {
     const account = await state.account(existing);
+    if (account?.value.status === 'deactivated') throw new AcmeError('unauthorized', 'the account of this key is deactivated');
     if (account) return { account: account.value, created: false };
   }
   if (body.onlyReturnExisting === true) throw new AcmeError('accountDoesNotExist', 'no account has this key');

@@ -59,6 +59,7 @@ export async function respondToChallenge(
 export async function ownAuthz(acme: AcmeContext, req: AcmeRequest, authzId: string): Promise<Versioned<AuthzRecord>> {
   const found = await acme.state(req.ca).authz(authzId);
   if (!found) throw new AcmeError('malformed', `no authorization ${authzId}`, { status: 404 });
+  if (found.value.ca !== req.ca) throw new AcmeError('malformed', `no authorization ${authzId}`, { status: 404 });
   if (found.value.accountId !== req.account!.value.id) throw new AcmeError('unauthorized', `authorization ${authzId} belongs to another account`);
   return found;
 }

@@ -18,6 +18,8 @@ const acmeProfileSchema = z.strictObject({
 });
 
 const acmeSchema = z.strictObject({
+  /** The CAs that serve ACME; none unless listed (ACME lets anyone who controls a name get a certificate). */
+  cas: z.optional(z.array(nonEmpty)),
   /** Where http-01 and tls-alpn-01 validation connect, and which DNS server the VA asks (test set-ups). */
   http01_port: z.optional(port),
   tlsalpn01_port: z.optional(port),
@@ -46,6 +48,8 @@ export interface AcmeProfile {
 
 /** The `acme:` section of certctl.yaml, resolved. */
 export interface AcmeOptions {
+  /** The CAs whose directory is served. */
+  cas: string[];
   http01Port: number;
   tlsAlpn01Port: number;
   dnsResolver?: string;
@@ -60,7 +64,7 @@ export interface AcmeOptions {
 }
 
 /**
- * Reads `acme:` (absent: ports 80 and 443, the system resolver, one profile `default` = the server
+ * Reads `acme:` (absent: ACME served by no CA; `cas:` turns it on; ports 80 and 443, the system resolver, one profile `default` = the server
  * profile with its default lifetime, no EAB).
  * @throws ConfigError naming `acme.<key>`, or a profile that is not a leaf profile of certctl.yaml.
  */
@@ -86,6 +90,7 @@ export function parseAcmeOptions(config: ResolvedConfig): AcmeOptions {
   if (!profiles.has(defaultProfile)) throw new ConfigError(`${where}.default_profile: no ACME profile "${defaultProfile}" in acme.profiles`);
   const seconds = (text: string | undefined, fallback: number, key: string) => (text ? parseDuration(text, `${where}.${key}`) : fallback);
   return {
+    cas: raw.cas ?? [],
     http01Port: raw.http01_port ?? 80,
     tlsAlpn01Port: raw.tlsalpn01_port ?? 443,
     dnsResolver: raw.dns_resolver,

@@ -85,6 +85,11 @@ export class AcmeContext {
    * @throws NotSupportedError when the store keeps no server state (Barbican: no compare-and-set).
    */
   state(ca: string): AcmeState {
+    if (!this.options.cas.includes(ca)) {
+      throw new AcmeError('malformed', `CA "${ca}" serves no ACME directory (certctl.yaml acme.cas: ${this.options.cas.join(', ') || 'none'})`, {
+        status: 404,
+      });
+    }
     const store = this.server.services.store(ca);
     this.used.add(ca);
     if (!keepsState(store)) {
@@ -123,7 +128,9 @@ export class AcmeContext {
   private async accountOf(state: AcmeState, urls: AcmeUrls, kid: string): Promise<Versioned<AccountRecord>> {
     const prefix = `${urls.base}/acct/`;
     const account = kid.startsWith(prefix) ? await state.account(kid.slice(prefix.length)) : undefined;
-    if (!account) throw new AcmeError('accountDoesNotExist', `no account ${kid} in this directory`);
+    // One account store serves every CA: an account of another CA's directory does not exist here (its EAB, its policy).
+    if (!account || account.value.ca !== urls.base.slice(urls.base.lastIndexOf('/') + 1))
+      throw new AcmeError('accountDoesNotExist', `no account ${kid} in this directory`);
     if (account.value.status !== 'valid') throw new AcmeError('unauthorized', `account ${kid} is ${account.value.status}`);
     return account;
   }

@@ -10,7 +10,7 @@ import type { Versioned } from './state';
 /** An order of the requesting account. @throws AcmeError 404 / unauthorized. */
 export async function ownOrder(acme: AcmeContext, req: AcmeRequest, orderId: string): Promise<Versioned<OrderRecord>> {
   const found = await acme.state(req.ca).order(orderId);
-  if (!found) throw new AcmeError('malformed', `no order ${orderId}`, { status: 404 });
+  if (!found || found.value.ca !== req.ca) throw new AcmeError('malformed', `no order ${orderId}`, { status: 404 });
   if (found.value.accountId !== req.account!.value.id) throw new AcmeError('unauthorized', `order ${orderId} belongs to another account`);
   return found;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { checkNames } from '../core/policy/check';
+import { isIP } from 'node:net';
+import { checkNames, normaliseIp } from '../core/policy/check';
 import { chainNameConstraints, checkNameConstraints } from '../core/policy/name-constraints';
 import { leafProfile } from '../core/policy/profiles';
 import type { AcmeContext, AcmeRequest } from './context';
@@ -86,7 +87,9 @@ export function parseIdentifiers(raw: unknown): Identifier[] {
     if (!item || typeof item.value !== 'string' || item.value.length === 0) throw new AcmeError('malformed', 'each identifier needs a type and a value');
     if (item.type !== 'dns' && item.type !== 'ip')
       throw new AcmeError('unsupportedIdentifier', `identifier type "${String(item.type)}" is not supported; use dns or ip`);
-    const value = item.type === 'dns' ? item.value.toLowerCase().replace(/\.$/, '') : item.value;
+    if (item.type === 'ip' && isIP(item.value) === 0) throw new AcmeError('malformed', `"${item.value}" is not an IP address`);
+    // IP identifiers in their canonical text (RFC 5952), as the CSR's SAN will read.
+    const value = item.type === 'dns' ? item.value.toLowerCase().replace(/\.$/, '') : normaliseIp(item.value);
     if (!out.some((o) => o.type === item.type && o.value === value)) out.push({ type: item.type, value });
   }
   return out;

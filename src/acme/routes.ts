@@ -58,6 +58,8 @@ export function acmeRoutes(app: FastifyInstance, server: ServerContext): void {
 
 /** The encapsulated ACME instance: its body parser, hooks (fresh nonce, Link index, no-store), error handler and routes. */
 function acmeInstance(instance: FastifyInstance, acme: AcmeContext, server: ServerContext, refresh: () => void): void {
+  // ACME takes JWS bodies only (RFC 8555 §6.2): any other type is refused with 415.
+  instance.removeAllContentTypeParsers();
   instance.addContentTypeParser('application/jose+json', { parseAs: 'string' }, (_req, body, next) => {
     try {
       next(null, JSON.parse(body as string));
@@ -98,7 +100,8 @@ function acmeInstance(instance: FastifyInstance, acme: AcmeContext, server: Serv
 }
 
 function fromFastify(err: unknown): unknown {
-  const e = err as { validation?: unknown; statusCode?: number; message?: string };
+  const e = err as { validation?: unknown; statusCode?: number; message?: string; code?: string };
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AcmeError('malformed', 'ACME requests are application/jose+json', { status: 415 });
   if (e.validation || (typeof e.statusCode === 'number' && e.statusCode < 500 && !(err instanceof AcmeError))) {
     return new AcmeError('malformed', e.message ?? 'malformed request', { status: e.statusCode === 413 ? 413 : 400 });
   }
@@ -107,6 +110,7 @@ function fromFastify(err: unknown): unknown {
 
 function directoryRoutes(app: FastifyInstance, acme: AcmeContext): void {
   app.get<{ Params: Params }>('/directory', { schema: { params: caParam, tags: ['acme'], summary: 'ACME directory (RFC 8555 §7.1.1)' } }, async (request) => {
+    acme.state(request.params.ca);
     await acme.server.services.service(request.params.ca).requireCa(request.params.ca);
     const urls = AcmeUrls.of(request, request.params.ca);
     const o = acme.options;
@@ -131,6 +135,7 @@ function directoryRoutes(app: FastifyInstance, acme: AcmeContext): void {
     '/renewal-info/:id',
     { schema: { tags: ['acme'], summary: 'ACME Renewal Information (RFC 9773)' } },
     async (request, reply) => {
+      acme.state(request.params.ca);
       const { serial, record } = await parseCertId(acme, request.params.ca, request.params.id);
       const override = await acme.state(request.params.ca).renewalOverride(request.params.ca, serial);
       reply.header('retry-after', String(RENEWAL_INFO_RETRY_AFTER));

@@ -1,11 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ConflictError } from '../core/errors';
 import type { StateRecord, StateWriteOptions } from '../core/state-store';
 import type { StateStore } from '../core/cert-store';
 import type { AccountRecord, AuthzRecord, EabKeyRecord, IssuedByAcme, OrderRecord, RenewalOverride } from './records';
 
 /** The namespaces of ACME's records in the store's state (SA in Boulder's split). */
 const NS = {
+  /** Nonces used (one record each, until they expire). */
   nonce: 'acme-nonce',
+  key: 'acme-key',
   account: 'acme-account',
   accountKey: 'acme-account-key',
   order: 'acme-order',
@@ -15,10 +18,24 @@ const NS = {
   renewal: 'acme-renewal',
 } as const;
 
+/** How long a nonce is good for. */
+const NONCE_LIFETIME_S = 3600;
+/** Each store's nonce key, loaded once per process. */
+const nonceKeys = new WeakMap<StateStore, Promise<Buffer>>();
+
+function mac(key: Buffer, body: Buffer): Buffer {
+  return createHmac('sha256', key).update(body).digest().subarray(0, 16);
+}
+
 /** A record and the version its compare-and-set update names. */
 export interface Versioned<T> {
   value: T;
   version: number;
+}
+
+/** Whether ACME issued this certificate (it is renewed over ACME, where its names are validated again, not over /v1/renew). */
+export async function issuedByAcme(store: StateStore, ca: string, serial: string): Promise<boolean> {
+  return (await store.getState(NS.issued, `${ca}.${serial}`)) !== undefined;
 }
 
 /** A fresh random id: 128 bits, base64url (22 characters), valid as a state id and in a URL. */
@@ -34,17 +51,60 @@ export function newId(): string {
 export class AcmeState {
   constructor(private readonly store: StateStore) {}
 
-  /** A new nonce, good for an hour. */
-  async issueNonce(): Promise<string> {
-    const nonce = newId();
-    await this.store.createState(NS.nonce, nonce, {}, { expiresAt: new Date(Date.now() + 3600_000) });
-    return nonce;
+  /**
+   * A new nonce, good for an hour: 12 random bytes and the expiry, MACed with the store's nonce key
+   * (shared by every instance over the store), so issuing one writes nothing.
+   */
+  async issueNonce(now = Date.now()): Promise<string> {
+    const body = Buffer.alloc(16);
+    randomBytes(12).copy(body);
+    body.writeUInt32BE(Math.floor(now / 1000) + NONCE_LIFETIME_S, 12);
+    return Buffer.concat([body, mac(await this.nonceKey(), body)]).toString('base64url');
   }
 
-  /** Uses a nonce up: true for the one request that claims it, false for a replay, an expired or a made-up one. */
-  async consumeNonce(nonce: string): Promise<boolean> {
-    if (!/^[A-Za-z0-9_-]{22}$/.test(nonce)) return false;
-    return (await this.store.claimState(NS.nonce, nonce)).claimed;
+  /**
+   * Uses a nonce up: true for the one request that presents it first, on any instance; false for a
+   * replay, an expired, a forged or a made-up one. The use is recorded create-once, not flushed to
+   * disk (a crash forgets uses of nonces that expire within the hour: an accepted risk, as the
+   * signed requests they guard are each checked again on their own).
+   */
+  async consumeNonce(nonce: string, now = Date.now()): Promise<boolean> {
+    const raw = /^[A-Za-z0-9_-]{43}$/.test(nonce) ? Buffer.from(nonce, 'base64url') : undefined;
+    if (raw?.length !== 32) return false;
+    const body = raw.subarray(0, 16);
+    const expires = body.readUInt32BE(12) * 1000;
+    if (!timingSafeEqual(raw.subarray(16), mac(await this.nonceKey(), body)) || expires <= now) return false;
+    try {
+      await this.store.createState(NS.nonce, nonce, {}, { expiresAt: new Date(expires), durable: false });
+      return true;
+    } catch (err) {
+      if (err instanceof ConflictError) return false;
+      throw err;
+    }
+  }
+
+  /** The store's nonce MAC key, made once by whichever instance comes first, then read by all. */
+  private nonceKey(): Promise<Buffer> {
+    let key = nonceKeys.get(this.store);
+    if (!key) {
+      key = this.loadNonceKey();
+      nonceKeys.set(this.store, key);
+      key.catch(() => nonceKeys.delete(this.store));
+    }
+    return key;
+  }
+
+  private async loadNonceKey(): Promise<Buffer> {
+    const fresh = randomBytes(32).toString('base64url');
+    try {
+      await this.store.createState(NS.key, 'nonce', { key: fresh });
+      return Buffer.from(fresh, 'base64url');
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      const existing = await this.store.getState<{ key: string }>(NS.key, 'nonce');
+      if (!existing) throw err;
+      return Buffer.from(existing.value.key, 'base64url');
+    }
   }
 
   /** Drops what has expired: nonces (used ones expire too), orders and authorizations a day past their expiry. */
@@ -90,7 +150,7 @@ export class AcmeState {
 
   async createOrder(order: OrderRecord, authzs: AuthzRecord[]): Promise<void> {
     const expiresAt = new Date(Date.parse(order.expires) + 86400_000);
-    for (const authz of authzs) await this.store.createState(NS.authz, authz.id, authz, { expiresAt });
+    for (const authz of authzs) await this.store.createState(NS.authz, authz.id, authz, { expiresAt, durable: false });
     await this.store.createState(NS.order, order.id, order, { expiresAt });
   }
 
@@ -106,8 +166,9 @@ export class AcmeState {
     return versioned(await this.store.getState<AuthzRecord>(NS.authz, safe(id)));
   }
 
+  /** Not flushed to disk: a crash loses at most a validation the client then asks for again. */
   async updateAuthz(authz: AuthzRecord, version: number): Promise<Versioned<AuthzRecord>> {
-    return versioned(await this.store.updateState(NS.authz, authz.id, authz, version))!;
+    return versioned(await this.store.updateState(NS.authz, authz.id, authz, version, { durable: false }))!;
   }
 
   async recordIssued(ca: string, serial: string, issued: IssuedByAcme): Promise<void> {

@@ -4,6 +4,7 @@ import { registerAgent } from './commands/agent';
 import { registerCa } from './commands/ca';
 import { registerCheck } from './commands/check';
 import { registerCrl } from './commands/crl';
+import { registerEnroll } from './commands/enroll';
 import { registerExport } from './commands/export';
 import { registerInit } from './commands/init';
 import { registerIssue } from './commands/issue';
@@ -14,6 +15,7 @@ import { registerRevoke } from './commands/revoke';
 import { registerServe } from './commands/serve';
 import { registerShow } from './commands/show';
 import { registerSign } from './commands/sign';
+import { registerToken } from './commands/token';
 import { fail } from './runtime';
 import { InvalidInputError } from '../core/errors';
 
@@ -60,6 +62,8 @@ outcomes: 10 check: something expires within the window, 11 renew --expiring: so
     registerServe,
     registerAcme,
     registerAgent,
+    registerToken,
+    registerEnroll,
   ]) {
     register(program);
   }

@@ -20,7 +20,7 @@ export interface Runtime {
   service: IssuanceService;
   config: ResolvedConfig;
   passphrase: PassphraseSource;
-  /** The command's CertStore, for what the issuance workflow does not cover (server state: ACME keys). */
+  /** The command's CertStore, for what the issuance workflow does not cover (server state: ACME keys, enrollment tokens). */
   store(): CertStore;
 }
 

@@ -100,30 +100,40 @@ export function normalizeFingerprint(text: string): string {
 }
 
 /**
- * First contact with a server whose CA the client does not have yet: fetches `/v1/ca` without
- * trusting anyone, and keeps the answer only if its certificate has the fingerprint the operator
- * gave out of band. Every later request verifies TLS against that CA, so a server in the middle
- * that answered this one cannot go on.
- * @throws BackendAuthError when the fingerprint differs; InvalidInputError for a bad fingerprint.
+ * First contact with a server whose CA the client does not have yet: fetches `/v1/ca` (or
+ * `/v1/ca/{ca}`) without trusting anyone, and keeps the answer only if its certificate has the
+ * fingerprint the operator gave out of band, and each certificate of its chain signed the one
+ * below it. Every later request verifies TLS against that CA, so a server in the middle that
+ * answered this one cannot go on.
+ * @throws BackendAuthError when the fingerprint differs or the chain does not hold; InvalidInputError for a bad fingerprint.
  */
-export async function fetchPinnedCa(url: string, fingerprint: string, transport?: HttpTransport): Promise<{ caPem: string; chain: string[] }> {
+export async function fetchPinnedCa(
+  url: string,
+  fingerprint: string,
+  options: { ca?: string; transport?: HttpTransport } = {},
+): Promise<{ caPem: string; chain: string[] }> {
   const expected = normalizeFingerprint(fingerprint);
   const base = normalizeUrl(url);
   // Verification is off for this one request only: what it returns is checked against the fingerprint below.
-  const insecure = transport ?? new AxiosTransport({ timeoutMs: 30_000, insecure: true });
+  const insecure = options.transport ?? new AxiosTransport({ timeoutMs: 30_000, insecure: true });
   const client = new ServerClient({ url: base, caPem: '' }, insecure);
-  const answer = await client.call<{ certificate: string; chain: string[] }>('GET', '/v1/ca');
-  let actual: string;
+  const path = options.ca === undefined ? '/v1/ca' : `/v1/ca/${encodeURIComponent(options.ca)}`;
+  const answer = await client.call<{ certificate: string; chain: string[] }>('GET', path);
+  let certs: X509Certificate[];
   try {
-    actual = createHash('sha256').update(new X509Certificate(answer.certificate).raw).digest('hex');
+    certs = [answer.certificate, ...answer.chain].map((pem) => new X509Certificate(pem));
   } catch (err) {
-    throw new BackendAuthError(`${base}/v1/ca did not return a certificate`, { cause: err });
+    throw new BackendAuthError(`${base}${path} did not return certificates`, { cause: err });
   }
+  const actual = createHash('sha256').update(certs[0].raw).digest('hex');
   if (actual !== expected) {
     throw new BackendAuthError(
       `the CA of ${base} has SHA-256 fingerprint ${colons(actual)}, not the ${colons(expected)} you gave; do not enroll against this server until you know why`,
     );
   }
+  // The chain is trusted with the CA (TLS from an intermediate needs its root): only as far as each certificate signed the one below.
+  const broken = certs.findIndex((c, i) => i > 0 && !(certs[i - 1].checkIssued(c) && certs[i - 1].verify(c.publicKey)));
+  if (broken > 0) throw new BackendAuthError(`${base}${path}: certificate ${broken} of the CA's chain did not sign the one below it`);
   return { caPem: answer.certificate, chain: answer.chain };
 }
 

@@ -4,7 +4,7 @@ import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, Revoca
 /** An audit event a store keeps beside the inventory. */
 export interface AuditEvent {
   at: string;
-  action: 'ca.create' | 'issue' | 'revoke' | 'crl';
+  action: 'ca.create' | 'issue' | 'revoke' | 'crl' | 'token.create';
   ca: string;
   serials?: string[];
   detail?: Record<string, unknown>;
@@ -142,8 +142,24 @@ export interface StateStore extends CertStore {
   pruneState(ns: string, before: Date): Promise<number>;
 }
 
+/**
+ * Capability: a cheap token of a CA's revocations, so a cache of what depends on them (the
+ * server's CRL and OCSP answers) can check on every request that no process sharing the store
+ * revoked anything since the cache was filled: one small read instead of the inventory.
+ */
+export interface RevocationVersionStore extends CertStore {
+  /**
+   * A value that changes whenever a certificate of the CA is revoked, by this or any other process
+   * over the same store, and stays the same otherwise (issuing does not change it). A store
+   * changes it only after the revocation is readable, so a reader that sees the new value reads
+   * the new state. A CA nothing was ever revoked in may give any fixed value.
+   * @throws NotFoundError when the CA does not exist.
+   */
+  revocationVersion(ca: string): Promise<string>;
+}
+
 /** The names of the store capabilities, as backend descriptors declare them. */
-export type StoreCapability = 'raiseCrlNumber' | 'deleteCa' | 'audit' | 'removeCaKey' | 'cachesReads' | 'state';
+export type StoreCapability = 'raiseCrlNumber' | 'deleteCa' | 'audit' | 'removeCaKey' | 'cachesReads' | 'state' | 'revocationVersion';
 
 /** Whether the store is a {@link CrlNumberRaisingStore}. */
 export function canRaiseCrlNumber(s: CertStore): s is CrlNumberRaisingStore {
@@ -175,6 +191,11 @@ export function keepsState(s: CertStore): s is StateStore {
   return typeof (s as Partial<StateStore>).claimState === 'function';
 }
 
+/** Whether the store is a {@link RevocationVersionStore}. */
+export function tracksRevocations(s: CertStore): s is RevocationVersionStore {
+  return typeof (s as Partial<RevocationVersionStore>).revocationVersion === 'function';
+}
+
 /** The capabilities a store object has, by the guards above (checked against descriptors in tests). */
 export function storeCapabilities(s: CertStore): StoreCapability[] {
   const found: [StoreCapability, boolean][] = [
@@ -184,6 +205,7 @@ export function storeCapabilities(s: CertStore): StoreCapability[] {
     ['removeCaKey', canRemoveCaKey(s)],
     ['cachesReads', cachesReads(s)],
     ['state', keepsState(s)],
+    ['revocationVersion', tracksRevocations(s)],
   ];
   return found.filter(([, has]) => has).map(([name]) => name);
 }

@@ -79,8 +79,8 @@ export function writeFilesAtomic(files: FileToWrite[], durable = true): void {
 }
 
 /** Writes one file atomically and durably. */
-export function writeFileAtomic(path: string, data: string | Buffer, mode: number): void {
-  writeFilesAtomic([{ path, data, mode }]);
+export function writeFileAtomic(path: string, data: string | Buffer, mode: number, durable = true): void {
+  writeFilesAtomic([{ path, data, mode }], durable);
 }
 
 /**
@@ -89,8 +89,8 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode: numbe
  * where O_EXCL on the real name would show a reader a half-written file — and the temp name removed.
  * @throws the fs error (EEXIST when `path` exists), after removing the temp file (or naming it).
  */
-export function createFileExclusive(path: string, data: string | Buffer, mode: number): void {
-  const tmp = writeTemp({ path, data, mode }, true);
+export function createFileExclusive(path: string, data: string | Buffer, mode: number, durable = true): void {
+  const tmp = writeTemp({ path, data, mode }, durable);
   try {
     linkSync(tmp, path);
   } catch (err) {
@@ -99,7 +99,7 @@ export function createFileExclusive(path: string, data: string | Buffer, mode: n
   // The file is created: a temp name that cannot be removed now is a second link to it, which
   // nobody reads (temp names start with a dot), not a failure of the creation.
   removeTemps([tmp]);
-  fsyncDir(dirname(path));
+  if (durable) fsyncDir(dirname(path));
 }
 
 /** Removes temp files; returns those that could not be removed (anything but "already gone"). */

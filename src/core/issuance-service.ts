@@ -134,7 +134,10 @@ export class IssuanceService {
       const names = { ...(needsUuid ? { ...checked, commonName: randomUUID() } : checked), ...others, subject };
       // A remote CA takes the key from a CSR: built here, with the key certctl just made, so the key stays in the core.
       const csrDer = remote
-        ? buildCsrDer({ commonName: names.commonName, subject, dnsNames: [], ipAddresses: [], spkiDer: key.spkiDer }, createDerSigner(key.privateKey()))
+        ? buildCsrDer(
+            { commonName: names.commonName, subject, dnsNames: [], ipAddresses: [], spkiDer: key.spkiDer, ocspNoCheck: profile.ocspNoCheck },
+            createDerSigner(key.privateKey()),
+          )
         : undefined;
       return { spec: this.leafSpec(profile, names, keyType, key.spkiDer, validity, csrDer), keyPem: key.pkcs8Pem };
     };
@@ -194,8 +197,9 @@ export class IssuanceService {
     if (!csr.csrDer && isRemoteSigner(this.signer)) {
       throw new NotSupportedError(`the ${this.signer.kind} signer signs only CSRs; send a CSR with the request (a new key)`);
     }
-    await options.authorize?.({ profile: profile.name, ...names });
+    // Every policy check (the validity too) before `authorize`: it may spend a one-time token.
     const validity = checkValidity(profile, ttlSeconds, caNotAfter(ca), new Date(), options.defaultTtlSeconds);
+    await options.authorize?.({ profile: profile.name, ca: ca.name, ...names });
     const spec = this.leafSpec(profile, names, csr.keyType, csr.spkiDer, validity, csr.csrDer);
     const [item] = await signLeaves(this.signer, ca, profileName, 1, () => Promise.resolve({ spec }));
     await this.store.putIssued(ca.name, [item]);
@@ -357,6 +361,7 @@ export class IssuanceService {
       keyUsage,
       extKeyUsage: profile.extKeyUsage,
       basicConstraints: { ca: false },
+      ...(profile.ocspNoCheck ? { ocspNoCheck: true } : {}),
       csrDer,
     };
   }

@@ -42,6 +42,8 @@ export interface SignOptions {
 /** The names of a request after policy, as {@link SignOptions.authorize} sees them. */
 export interface AuthorizedNames {
   profile: string;
+  /** The CA that would sign. */
+  ca: string;
   commonName: string;
   dnsNames: string[];
   ipAddresses: string[];

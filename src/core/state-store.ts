@@ -18,9 +18,15 @@ export interface StateRecord<T = unknown> {
   claimedAt?: string;
 }
 
-/** Options of a write: when the record stops being good. */
+/** Options of a write: when the record stops being good, and whether it must survive a crash. */
 export interface StateWriteOptions {
   expiresAt?: Date;
+  /**
+   * false: the store may skip flushing this write to stable storage (the file store's fsync), so a
+   * crash can lose it — for records a client simply asks again for (ACME nonces, orders and
+   * authorizations), never for what makes a promise (tokens, accounts). Atomicity is kept either way.
+   */
+  durable?: boolean;
 }
 
 /** What StateStore.claimState (cert-store.ts) found: this caller won, or why not. */

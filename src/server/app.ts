@@ -7,17 +7,33 @@ import { HttpProblem, describeFailure, sendProblem, toProblem, type FailureLog }
 import { acmeRoutes } from '../acme/routes';
 import { caRoutes } from './routes/ca';
 import { certsRoutes } from './routes/certs';
+import { keystoneAuthentication } from './keystone/authenticator';
+import { magnumRoutes } from './magnum/routes';
 import { healthRoutes } from './routes/health';
 import { renewRoutes } from './routes/renew';
+import { revocationRoutes } from './revocation/routes';
 import { revokeRoutes } from './routes/revoke';
 import { certificateRecordSchema, issuedSchema, problemSchema } from './routes/schemas';
 import { signRoutes } from './routes/sign';
+import { enrollmentTokens } from './tokens/enrollment';
 
 /** A group of routes: one concern each (Fastify's "one plugin per concern"). */
 export type RouteGroup = (app: FastifyInstance, ctx: ServerContext) => void;
 
 /** The routes every server has; OCSP, CRL, tokens, Magnum and ACME add theirs through `extraRoutes`. */
-export const CORE_ROUTES: readonly RouteGroup[] = [caRoutes, signRoutes, renewRoutes, revokeRoutes, certsRoutes, healthRoutes, acmeRoutes];
+export const CORE_ROUTES: readonly RouteGroup[] = [
+  caRoutes,
+  signRoutes,
+  renewRoutes,
+  revokeRoutes,
+  certsRoutes,
+  healthRoutes,
+  keystoneAuthentication,
+  enrollmentTokens,
+  magnumRoutes,
+  acmeRoutes,
+  revocationRoutes,
+];
 
 /**
  * Builds the Fastify application over an HTTPS server made by `createServer` (TLS options, header

@@ -16,6 +16,8 @@ import type { CaRecord } from '../core/types';
  * the server itself are seen at once, the store keeping its own writes).
  */
 const STORE_CACHE_MS = 5000;
+/** At most this many CAs' containers are kept (the least recently used goes). */
+const MAX_CONTAINERS = 64;
 
 /**
  * The core, per CA: the server serves every CA of its store (`/v1/ca/{ca}`, `/crl/{ca}.crl`), and
@@ -59,7 +61,12 @@ export class CaServices {
 
   /** The kind of the signer (file, vault, pkcs11, …), for /health. */
   signerKind(ca = this.config.ca): string {
-    return this.container(ca).get<Signer>(Signer).kind;
+    return this.signer(ca).kind;
+  }
+
+  /** The signer of one CA's container (the OCSP responder asks it for the CA key's signer: capability caKeySigning). */
+  signer(ca = this.config.ca): Signer {
+    return this.container(ca).get<Signer>(Signer);
   }
 
   /** Every CA of the store. */
@@ -87,12 +94,17 @@ export class CaServices {
       this.decorate(container);
       entry = { container, freshAt: now };
       this.containers.set(ca, entry);
+      // Bounded: names that are not CAs (a client's typo, or a flood of made-up names) must not grow it for good.
+      if (this.containers.size > MAX_CONTAINERS) this.containers.delete(this.containers.keys().next().value as string);
     } else if (now - entry.freshAt > STORE_CACHE_MS) {
       // A store that keeps what it read (Barbican's inventory) sees other processes' writes once this has passed.
       const store = entry.container.get<CertStore>(CertStore);
       if (cachesReads(store)) store.dropCaches();
       entry.freshAt = now;
     }
+    // Most recently used last, so the first key is the one to evict.
+    this.containers.delete(ca);
+    this.containers.set(ca, entry);
     return entry.container;
   }
 }

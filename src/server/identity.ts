@@ -14,6 +14,8 @@ export interface CertIdentity {
   serial: string;
   record: CertificateRecord;
   certDer: Buffer;
+  /** Whether the certificate is for TLS clients (clientAuth EKU): only those hold roles. */
+  clientAuth: boolean;
   /** Subject attributes, for the role mapping of serve.clients. */
   cn: string;
   ou: string[];
@@ -87,7 +89,8 @@ export class ClientCertificates {
     }
     if (found.record.status === 'revoked')
       throw new UnauthorizedError(`the client certificate ${serial} was revoked (${found.record.revocationReason ?? 'unspecified'})`);
-    return { kind: 'certificate', ca: ca.name, serial, record: found.record, certDer: der, ...subjectOf(cert) };
+    const clientAuth = (cert.keyUsage ?? []).includes('1.3.6.1.5.5.7.3.2');
+    return { kind: 'certificate', ca: ca.name, serial, record: found.record, certDer: der, clientAuth, ...subjectOf(cert) };
   }
 
   private async issuerOf(cert: X509Certificate): Promise<LoadedCa> {

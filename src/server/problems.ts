@@ -46,7 +46,10 @@ export class HttpProblem extends CertctlError {
 /** Fastify's own errors (body too large, bad JSON, schema validation) as certctl errors with their status. */
 function fromFastify(err: FastifyError): { error: CertctlError; status: number } | undefined {
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return { error: new InvalidInputError('the request body is larger than the server accepts (serve.limits.body_bytes)'), status: 413 };
+    return {
+      error: new InvalidInputError('the request body is larger than the server accepts (serve.limits.body_bytes; an OCSP request: 16 KiB)'),
+      status: 413,
+    };
   }
   if (err.validation)
     return {

@@ -5,13 +5,16 @@ import type { FastifyInstance } from 'fastify';
 import type { BackendRegistry } from '../core/backend-registry';
 import { CertStore } from '../core/cert-store';
 import type { ResolvedConfig } from '../core/config/load';
+import { ConfigError } from '../core/errors';
 import type { PassphraseSource } from '../core/secrets';
 import { Signer } from '../core/signer';
 import { buildApp, CORE_ROUTES } from './app';
 import { CaServices } from './ca-services';
 import { parseServeOptions, type ServeOptions } from './config';
 import { ServerContext } from './context';
+import { groupCommitting } from './group-commit';
 import { ServerMetrics } from './metrics';
+import { listenPublicHttp, type PublicListener } from './revocation/public-listener';
 import { TlsRotation } from './tls-rotation';
 
 /** What `certctl serve` starts from; `reloadConfig` is called on SIGHUP. */
@@ -28,6 +31,8 @@ export interface RunningServer {
   app: FastifyInstance;
   url: string;
   port: number;
+  /** The plain-HTTP listener of /crl and /ocsp (serve.public_http_listen), when configured. */
+  publicUrl?: string;
   close(): Promise<void>;
 }
 
@@ -40,7 +45,7 @@ export interface RunningServer {
 export async function startServer(input: ServeInput): Promise<RunningServer> {
   const metrics = new ServerMetrics();
   const services = new CaServices(input.config, input.passphrase, input.registry, (container) => {
-    container.onActivation<CertStore>(CertStore, (_ctx, store) => metrics.timed(store, 'store'));
+    container.onActivation<CertStore>(CertStore, (_ctx, store) => metrics.timed(groupCommitting(store), 'store'));
     container.onActivation<Signer>(Signer, (_ctx, signer) => metrics.timed(signer, 'signer'));
   });
   const ctx = new ServerContext(parseServeOptions(input.config, input.listen), services, metrics);
@@ -49,14 +54,34 @@ export async function startServer(input: ServeInput): Promise<RunningServer> {
   const tls = await TlsRotation.start(ctx.options, services, () => app.log);
   const initial = await tls.secureContext();
   let server: Server | undefined;
-  const app = await buildApp(ctx, (handler) => (server = httpsServer(initial, ctx.options, handler)), CORE_ROUTES);
+  let handler: RequestListener | undefined;
+  const app = await buildApp(ctx, (h) => (server = httpsServer(initial, ctx.options, (handler = h))), CORE_ROUTES);
   const { host, port: wanted } = ctx.options;
   await app.listen({ host, port: wanted, listenTextResolver: (address) => `listening on ${address.replace(/^http:/, 'https:')}` });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : wanted;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let plain: PublicListener | undefined;
+  if (ctx.options.publicHttp && handler) {
+    try {
+      plain = await listenPublicHttp(ctx.options, handler, ctx.options.publicHttp);
+    } catch (err) {
+      await app.close();
+      throw new ConfigError(`serve.public_http_listen: cannot listen (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+    }
+  }
   const current = tls.certificate;
-  app.log.info({ url, tls: current.source, serial: current.serial, store: services.store().kind, signer: services.signerKind() }, 'certctl serve ready');
+  app.log.info(
+    {
+      url,
+      ...(plain ? { publicUrl: plain.url } : {}),
+      tls: current.source,
+      serial: current.serial,
+      store: services.store().kind,
+      signer: services.signerKind(),
+    },
+    'certctl serve ready',
+  );
   if (server) tls.attach(server, () => ctx.options);
 
   const onHup = () => void reload(input, ctx, tls, app);
@@ -65,10 +90,11 @@ export async function startServer(input: ServeInput): Promise<RunningServer> {
     app,
     url,
     port,
+    publicUrl: plain?.url,
     close: async () => {
       process.off('SIGHUP', onHup);
       tls.stop();
-      await app.close();
+      await Promise.all([app.close(), plain?.close()]);
     },
   };
 }

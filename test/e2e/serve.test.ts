@@ -6,8 +6,8 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Ajv2020 from 'ajv/dist/2020';
 import { ok, opensslEcCsr, requireBuiltCli, requireTool, run, tempDir } from '../support/cli';
+import { openApiValidator } from '../support/openapi';
 import { httpsCall, startServe, type HttpsAnswer, type ServeProcess } from '../support/serve';
 
 jest.setTimeout(120000);
@@ -35,7 +35,9 @@ describe('certctl serve (file backend)', () => {
     writeFileSync(join(dir, 'certctl.yaml'), CONFIG);
     ok(dir, ['init', '--cn', 'Serve Test CA']);
     ok(dir, ['issue', 'client', '--cn', 'ops-admin', '--out', join(dir, 'admin')]);
-    ok(dir, ['issue', 'server', '--cn', 'web1.nodes.example', '--dns', 'web1.nodes.example', '--out', join(dir, 'web1')]);
+    // A peer certificate (serverAuth + clientAuth): only client certificates hold roles.
+    ok(dir, ['issue', 'peer', '--cn', 'web1.nodes.example', '--dns', 'web1.nodes.example', '--out', join(dir, 'web1')]);
+    ok(dir, ['issue', 'server', '--cn', 'srv1.nodes.example', '--dns', 'srv1.nodes.example', '--out', join(dir, 'srv1')]);
     ok(dir, ['issue', 'client', '--cn', 'nobody', '--out', join(dir, 'nobody')]);
     server = await startServe(dir);
     validate = await openApiValidator(server);
@@ -148,7 +150,7 @@ describe('certctl serve (file backend)', () => {
   });
 
   it('renews a server certificate over mTLS (its EKU is serverAuth only): same names and key, new serial and validity', async () => {
-    const w = client('web1');
+    const w = client('srv1');
     const old = readFileSync(w.cert, 'utf8');
     const r = await httpsCall(server, 'POST', '/v1/renew', { ...w, json: {} });
     expect(r.status).toBe(201);
@@ -238,25 +240,3 @@ describe('certctl serve (file backend)', () => {
     expect(server.log()).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
   });
 });
-
-/** Checks an answer against the response schema /openapi.json gives for that path, method and status. */
-async function openApiValidator(server: ServeProcess): Promise<(path: string, method: string, answer: HttpsAnswer) => void> {
-  const doc = (await httpsCall(server, 'GET', '/openapi.json')).body;
-  expect(doc.openapi).toMatch(/^3\.1/);
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  ajv.addFormat('date-time', true);
-  for (const [name, schema] of Object.entries(doc.components?.schemas ?? {})) ajv.addSchema(schema as object, `#/components/schemas/${name}`);
-  return (path, method, answer) => {
-    const operation = doc.paths[path]?.[method];
-    if (!operation) throw new Error(`/openapi.json has no ${method} ${path}`);
-    const response = operation.responses[String(answer.status)];
-    if (!response) throw new Error(`/openapi.json documents no ${answer.status} for ${method} ${path}`);
-    const content = response.content ?? {};
-    const media = Object.keys(content)[0];
-    const schema = content[media]?.schema;
-    if (!schema) return;
-    const check = ajv.compile({ ...schema, $defs: undefined, components: doc.components });
-    if (!check(answer.body))
-      throw new Error(`${method} ${path} ${answer.status} does not match /openapi.json: ${ajv.errorsText(check.errors)}\n${answer.text}`);
-  };
-}

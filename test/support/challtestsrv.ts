@@ -1,23 +1,28 @@
 /**
- * pebble-challtestsrv (tools/install-challtestsrv.sh, pinned v2.10.3), started by one test file on
- * free loopback ports: the real DNS server of the ACME validation tests (its management API sets
- * TXT, A and AAAA answers) and an independent http-01 and tls-alpn-01 responder (Go's crypto/tls
- * and its own acmeIdentifier certificate). On a developer machine without it, the tests skip
- * loudly; under CI (CI set) a missing binary fails them: nothing may be skipped there.
+ * pebble-challtestsrv v2.10.3 (tools/install-acme-clients.sh), started by a test file on free
+ * 127.0.0.1 ports: the real DNS server of the ACME tests — every name answers A 127.0.0.1 and
+ * AAAA ::1 by default (so `x.acme.test` needs no /etc/hosts), its management API sets TXT, A and
+ * AAAA answers — and an independent http-01 and tls-alpn-01 responder (Go's net/http and
+ * crypto/tls, its own acmeIdentifier certificate). On a developer machine without it, the tests
+ * skip loudly; under CI (CI set) a missing binary fails them: nothing may be skipped there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
 import { promises as dnsPromises } from 'node:dns';
+import { acmeToolPaths } from './acme-tools';
+import { freePort } from './tls-check';
 
-const BIN = resolve(__dirname, '..', '..', '.cache', 'bin', 'pebble-challtestsrv');
-const HOW_TO_INSTALL = 'install it with `bash tools/install-challtestsrv.sh` (tools/install-test-deps.sh does; needs Go and the Go module proxy)';
+export { freePort };
+
+const HOW_TO_INSTALL = 'install it with `bash tools/install-acme-clients.sh` (tools/install-test-deps.sh does; needs Go and the Go module proxy)';
 
 /** A running pebble-challtestsrv. */
 export interface Challtestsrv {
-  /** `127.0.0.1:PORT` of its DNS server (UDP and TCP), for ValidationSettings.dnsResolver. */
+  pid: number;
+  /** `127.0.0.1:PORT` of its DNS server (UDP and TCP): ValidationSettings.dnsResolver, certctl's `acme.dns_resolver`, Pebble's -dnsserver. */
   dnsResolver: string;
+  /** Base URL of its management API (`http://127.0.0.1:PORT`). */
+  managementUrl: string;
   http01Port: number;
   tlsAlpn01Port: number;
   /** POSTs a JSON body to its management API (e.g. `/set-txt`, `/add-a`); throws unless it answers 200. */
@@ -25,18 +30,6 @@ export interface Challtestsrv {
   /** Everything it printed, for a failing test's message. */
   output(): string;
   stop(): Promise<void>;
-}
-
-/** A port free on 127.0.0.1 now (the OS's next ephemeral one). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 async function waitUntilReady(srv: Challtestsrv, child: ChildProcess): Promise<void> {
@@ -59,28 +52,38 @@ async function waitUntilReady(srv: Challtestsrv, child: ChildProcess): Promise<v
 
 /** The installed binary, or undefined after a loud warning outside CI; under CI a missing binary throws. */
 export function challtestsrvBinary(): string | undefined {
-  if (existsSync(BIN)) return BIN;
-  const why = `${join('.cache', 'bin', 'pebble-challtestsrv')} not found`;
-  if (process.env.CI) throw new Error(`ACME validation tests cannot run under CI: ${why}; ${HOW_TO_INSTALL}`);
+  const bin = acmeToolPaths().challtestsrv;
+  if (existsSync(bin)) return bin;
+  const why = `${bin} not found`;
+  if (process.env.CI) throw new Error(`ACME tests cannot run under CI: ${why}; ${HOW_TO_INSTALL}`);
   console.warn(`\n*** SKIPPING pebble-challtestsrv tests: ${why}.\n*** ${HOW_TO_INSTALL}.\n`);
   return undefined;
 }
 
-/** Starts pebble-challtestsrv on free loopback ports (DoH and HTTPS HTTP-01 off) and waits until its DNS answers. */
-export async function startChalltestsrv(bin: string): Promise<Challtestsrv> {
+/**
+ * Starts pebble-challtestsrv on free 127.0.0.1 ports (DoH and HTTPS HTTP-01 off) and waits until
+ * its DNS answers. `pidFile`: where its pid is recorded (for a stop from outside the test).
+ */
+export async function startChalltestsrv(bin: string, opts: { pidFile?: string } = {}): Promise<Challtestsrv> {
   const [dns, management, http01Port, tlsAlpn01Port] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const args = ['-dnsserver', `127.0.0.1:${dns}`, '-management', `127.0.0.1:${management}`, '-http01', `:${http01Port}`, '-tlsalpn01', `:${tlsAlpn01Port}`];
-  const child = spawn(bin, [...args, '-https01', '', '-doh', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['-dnsserver', `127.0.0.1:${dns}`, '-management', `127.0.0.1:${management}`];
+  args.push('-http01', `127.0.0.1:${http01Port}`, '-tlsalpn01', `127.0.0.1:${tlsAlpn01Port}`, '-https01', '', '-doh', '');
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid === undefined) throw new Error(`could not start ${bin}`);
+  if (opts.pidFile) writeFileSync(opts.pidFile, `${child.pid}\n`);
   let log = '';
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const managementUrl = `http://127.0.0.1:${management}`;
   const srv: Challtestsrv = {
+    pid: child.pid,
     dnsResolver: `127.0.0.1:${dns}`,
+    managementUrl,
     http01Port,
     tlsAlpn01Port,
     async post(path, body) {
-      const res = await fetch(`http://127.0.0.1:${management}${path}`, { method: 'POST', body: JSON.stringify(body) });
+      const res = await fetch(`${managementUrl}${path}`, { method: 'POST', body: JSON.stringify(body) });
       if (res.status !== 200) throw new Error(`pebble-challtestsrv ${path} answered ${res.status}: ${await res.text()}`);
     },
     output: () => log,

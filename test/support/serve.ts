@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -121,4 +121,22 @@ export function httpsCall(
     req.on('error', reject);
     req.end(payload);
   });
+}
+
+/**
+ * One request with curl (TLS verified against the server's CA), as an operator would send it:
+ * the status and the body parsed as JSON.
+ */
+export function curlJson(
+  server: { url: string; caFile: string },
+  path: string,
+  opts: { method?: string; json?: unknown; headers?: Record<string, string> } = {},
+): { status: number; body: any } {
+  const args = ['-sS', '-w', '\n%{http_code}', '--cacert', server.caFile, '-X', opts.method ?? (opts.json === undefined ? 'GET' : 'POST')];
+  for (const [name, value] of Object.entries(opts.headers ?? {})) args.push('-H', `${name}: ${value}`);
+  if (opts.json !== undefined) args.push('-H', 'content-type: application/json', '-d', JSON.stringify(opts.json));
+  const r = spawnSync('curl', [...args, `${server.url}${path}`], { encoding: 'utf8', timeout: 60000 });
+  if (r.error) throw r.error;
+  const cut = r.stdout.lastIndexOf('\n');
+  return { status: Number(r.stdout.slice(cut + 1)), body: JSON.parse(r.stdout.slice(0, cut)) };
 }

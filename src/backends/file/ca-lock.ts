@@ -23,6 +23,34 @@ export async function underCaLock<T>(dir: string, ca: string, fn: () => T, trans
  * @throws as {@link underCaLock}.
  */
 export async function underLock<T>(target: string, lockPath: string, what: string, fn: () => T, translate: (err: unknown) => CertctlError): Promise<T> {
+  const turn = await waitTurn(lockPath);
+  try {
+    return await lockedByFile(target, lockPath, what, fn, translate);
+  } finally {
+    turn();
+  }
+}
+
+/**
+ * Callers in this process wait for the lock in line, here, instead of each polling the lock
+ * directory with growing pauses (a server runs many requests at once: polling made them wait up
+ * to 250 ms for a lock freed long before). Returns the function that lets the next one in.
+ */
+const inProcess = new Map<string, Promise<void>>();
+async function waitTurn(lockPath: string): Promise<() => void> {
+  const before = inProcess.get(lockPath);
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => (done = resolve));
+  const tail = (before ?? Promise.resolve()).then(() => mine);
+  inProcess.set(lockPath, tail);
+  await before;
+  return () => {
+    done();
+    if (inProcess.get(lockPath) === tail) inProcess.delete(lockPath);
+  };
+}
+
+async function lockedByFile<T>(target: string, lockPath: string, what: string, fn: () => T, translate: (err: unknown) => CertctlError): Promise<T> {
   const release = await acquire(target, lockPath, what);
   let value: T;
   try {

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, 
 import { applyListFilter, revokedRecords } from '../../core/inventory';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { AuditEvent, CertStore, StateStore } from '../../core/cert-store';
+import type { AuditEvent, RevocationVersionStore, StateStore } from '../../core/cert-store';
 import { ConflictError, NotFoundError, withContext, type CertctlError } from '../../core/errors';
 import { ensureDir, fsyncDir, writeFileAtomic, writeFilesAtomic } from '../../core/fs-atomic';
 import { inject, injectable } from 'inversify';
@@ -20,6 +20,7 @@ import {
   type PackRef,
 } from './inventory-file';
 import { FileStoreOptions } from './options';
+import { RevocationCounter } from './revocation-counter';
 import { SerialIndex } from './serial-index';
 import { FileStateRecords } from './state-files';
 import type { ClaimOutcome, StateRecord, StateWriteOptions } from '../../core/state-store';
@@ -35,6 +36,7 @@ const INVENTORY = 'inventory.jsonl';
  * ```
  * <dir>/<ca>/ca.crt  chain.pem  ca.key (0600)  ca.json  crlnumber
  *           inventory.jsonl   append-only: one "issue" or "revoke" event per line
+ *           revocations       how many revocations were recorded (revocationVersion)
  *           audit.jsonl       who did what, when
  *           certs/<pack>.pem  certificates written in one command, concatenated
  *           keys/<pack>.pem   their private keys (0600)
@@ -49,9 +51,10 @@ const INVENTORY = 'inventory.jsonl';
  * is a configuration error (exit 3) naming the path.
  */
 @injectable()
-export class FileCertStore implements CertStore, StateStore {
+export class FileCertStore implements RevocationVersionStore, StateStore {
   readonly kind = 'file';
   private readonly state: FileStateRecords;
+  private readonly revocations = new RevocationCounter();
 
   constructor(@inject(FileStoreOptions) private readonly options: FileStoreOptions) {
     this.state = new FileStateRecords(options.dir, (err, what) => fileStoreError(err, what, options.dir));
@@ -253,7 +256,20 @@ export class FileCertStore implements CertStore, StateStore {
         start,
         serials.map((serial, i) => ({ serial, length: Buffer.byteLength(lines[i]) })),
       );
+      // After the events are appended: a reader that sees the new count reads them too.
+      this.revocations.add(this.caDir(ca), serials.length);
       return out;
+    });
+  }
+
+  /** The count of revocations recorded in the CA (the `revocations` file): one small read, for the server's caches. */
+  async revocationVersion(ca: string): Promise<string> {
+    return this.guarded(`read the revocation count of CA "${ca}"`, () => {
+      const count = this.revocations.read(this.caDir(ca));
+      if (count === 0 && !exists(join(this.caDir(ca), CA_META))) {
+        throw new NotFoundError(`no CA named "${ca}" in the file store at ${this.options.dir}; create it with \`certctl init --cn NAME\``);
+      }
+      return String(count);
     });
   }
 

@@ -36,7 +36,7 @@ export class FileStateRecords {
     ensureDir(join(this.root, ns));
     const record: StateRecord<T> = { ...stateBody(value, options), version: 1 };
     try {
-      createFileExclusive(path, JSON.stringify(record), 0o600);
+      createFileExclusive(path, JSON.stringify(record), 0o600, options?.durable !== false);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ConflictError(`state ${ns}/${id} already exists in the file store`, { cause: err });
       throw err;
@@ -55,7 +55,7 @@ export class FileStateRecords {
       if (old.version !== version) throw new ConflictError(`state ${ns}/${id} was changed by another writer (version ${old.version}, not ${version})`);
       const expiresAt = options?.expiresAt ?? (old.expiresAt ? new Date(old.expiresAt) : undefined);
       const record: StateRecord<T> = { ...stateBody(value, { expiresAt }, old.claimedAt), version: version + 1 };
-      writeFileAtomic(path, JSON.stringify(record), 0o600);
+      writeFileAtomic(path, JSON.stringify(record), 0o600, options?.durable !== false);
       return record;
     });
   }

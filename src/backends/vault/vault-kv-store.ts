@@ -1,4 +1,4 @@
-import type { CertStore, StateStore } from '../../core/cert-store';
+import type { RevocationVersionStore, StateStore } from '../../core/cert-store';
 import { ConflictError, NotFoundError, withContext } from '../../core/errors';
 import { mapLimit, retryEachWithin } from '../../core/concurrency';
 import { applyListFilter, checkDistinctSerials, revokedRecords } from '../../core/inventory';
@@ -35,12 +35,13 @@ const IN_FLIGHT = 4;
  * CertStore over a Vault KV v2 mount (DESIGN.md "Two interfaces, three backends"):
  * `<kv_prefix>/<ca>/ca` holds the CA record, `<kv_prefix>/<ca>/certs/<serial>` one certificate
  * (record, PEM, leaf key when certctl generated it), `<kv_prefix>/<ca>/crl-number` the counter,
+ * `<kv_prefix>/<ca>/revocations` a counter moved after every revocation (revocationVersion).
  * `<kv_prefix>/_state/<ns>/<id>` the server's state records (vault-state.ts).
  * Every write uses check-and-set: `cas=0` creates only, `cas=<version>` replaces only what was
  * read, so two certctl processes cannot overwrite each other's records.
  */
 @injectable()
-export class VaultKvStore implements CertStore, StateStore {
+export class VaultKvStore implements RevocationVersionStore, StateStore {
   readonly kind = 'vault-kv';
   private readonly cas = new Map<string, CaRecord>();
   private readonly state: VaultStateRecords;
@@ -160,7 +161,8 @@ export class VaultKvStore implements CertStore, StateStore {
 
   /**
    * Revokes all or none: every entry is read and checked first, then each is replaced with
-   * check-and-set; if one write fails, the ones already written are put back ({@link putBack}).
+   * check-and-set, then the revocation counter is moved; if one write fails, the ones already
+   * written are put back ({@link putBack}).
    */
   async markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date): Promise<CertificateRecord[]> {
     const entries = new Map<string, Versioned<CertEntry>>();
@@ -176,6 +178,8 @@ export class VaultKvStore implements CertStore, StateStore {
         const version = await this.write(`${ca}/certs/${record.serial}`, { ...old.data, record }, old.version);
         done.push({ serial: record.serial, version });
       }
+      // After the entries: an instance that sees the counter move reads them revoked.
+      await this.advanceCounter(`${ca}/revocations`, (n) => n + BigInt(out.length), `the revocation counter of CA "${ca}"`);
     } catch (err) {
       await this.putBack(ca, done.reverse(), entries, err);
     }
@@ -196,26 +200,34 @@ export class VaultKvStore implements CertStore, StateStore {
     throw withContext(err, message);
   }
 
+  /** The revocation counter of the CA (`<ca>/revocations`, "0" before the first revocation): one KV read. */
+  async revocationVersion(ca: string): Promise<string> {
+    const counter = await this.read<{ n: string }>(`${ca}/revocations`);
+    if (counter) return counter.data.n;
+    if (!(await this.getCa(ca))) throw new NotFoundError(`no CA "${ca}" in Vault KV; create it with \`certctl init\``);
+    return '0';
+  }
+
   /** A check-and-set counter: two processes can never draw the same number. */
   async nextCrlNumber(ca: string): Promise<bigint> {
-    return this.advanceCrlNumber(ca, (current) => current + 1n);
+    return this.advanceCounter(`${ca}/crl-number`, (current) => current + 1n, `the CRL number of CA "${ca}"`);
   }
 
   async raiseCrlNumber(ca: string, atLeast: bigint): Promise<bigint> {
     if (!(await this.getCa(ca))) throw new NotFoundError(`no CA "${ca}" in Vault KV; create it with \`certctl init\``);
-    return this.advanceCrlNumber(ca, (current) => (current >= atLeast ? current : atLeast));
+    return this.advanceCounter(`${ca}/crl-number`, (current) => (current >= atLeast ? current : atLeast), `the CRL number of CA "${ca}"`);
   }
 
-  /** Moves the counter to `next(current)` with check-and-set, retrying when another process moved it first. */
-  private async advanceCrlNumber(ca: string, next: (current: bigint) => bigint): Promise<bigint> {
+  /** Moves the counter at `path` to `next(current)` with check-and-set, retrying when another process moved it first. */
+  private async advanceCounter(path: string, next: (current: bigint) => bigint, what: string): Promise<bigint> {
     let lost: unknown;
     for (let attempt = 0; attempt < 10; attempt++) {
-      const current = await this.read<{ n: string }>(`${ca}/crl-number`);
+      const current = await this.read<{ n: string }>(path);
       const now = current ? BigInt(current.data.n) : 0n;
       const value = next(now);
       if (value === now) return now;
       try {
-        await this.write(`${ca}/crl-number`, { n: String(value) }, current?.version ?? 0);
+        await this.write(path, { n: String(value) }, current?.version ?? 0);
         return value;
       } catch (err) {
         // Another process moved the counter first: read it again.
@@ -223,7 +235,7 @@ export class VaultKvStore implements CertStore, StateStore {
         lost = err;
       }
     }
-    throw new ConflictError(`the CRL number of CA "${ca}" kept changing under certctl; retry`, { cause: lost });
+    throw new ConflictError(`${what} kept changing under certctl; retry`, { cause: lost });
   }
 
   /**

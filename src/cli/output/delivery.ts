@@ -23,12 +23,12 @@ export interface OutputFlags {
  * Validates the output flags before anything is issued: the format, the PKCS#12 password, the kubeconfig target.
  * @throws InvalidInputError naming the flag.
  */
-export function outputSpec(flags: OutputFlags, caName: string): OutputSpec {
+export function outputSpec(flags: OutputFlags, caName: string, serverFlag?: string): OutputSpec {
   const format = checkFormat(flags.format);
   return {
     format,
     password: format === 'p12' ? p12Password(flags.passwordFile) : undefined,
-    kubeconfig: kubeconfigTarget(format, flags, caName),
+    kubeconfig: kubeconfigTarget(format, flags, caName, serverFlag),
   };
 }
 

@@ -30,11 +30,18 @@ export interface ResolvedConfig {
   ca: string;
   /** The built-in profiles and certctl.yaml's custom ones, by name. */
   profiles: Profiles;
-  urls: { crl: string[]; issuingCa: string[] };
+  /** URLs written into issued certificates (CRL distribution points, AIA OCSP and caIssuers); `{ca}` stands for the issuing CA's name ({@link urlsOfCa}). */
+  urls: { crl: string[]; issuingCa: string[]; ocsp: string[] };
   crlValiditySeconds: number;
   /** Raw sections by key (`file:`, `vault:`, …, `serve:`); each backend, and the server, parses its own. */
   sections: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
+}
+
+/** certctl.yaml's `urls:` for certificates CA `ca` issues: `{ca}` replaced by its name (a server that serves several CAs, `/crl/{ca}.crl`). */
+export function urlsOfCa(urls: ResolvedConfig['urls'], ca: string): ResolvedConfig['urls'] {
+  const of = (list: string[]) => list.map((url) => url.replaceAll('{ca}', ca));
+  return { crl: of(urls.crl), issuingCa: of(urls.issuingCa), ocsp: of(urls.ocsp) };
 }
 
 /** inversify token of the {@link ResolvedConfig}. */
@@ -119,7 +126,7 @@ export function loadConfig(
     ...halves,
     ca,
     profiles: buildProfiles(file.profiles),
-    urls: { crl: file.urls?.crl ?? [], issuingCa: file.urls?.issuing_ca ?? [] },
+    urls: { crl: file.urls?.crl ?? [], issuingCa: file.urls?.issuing_ca ?? [], ocsp: file.urls?.ocsp ?? [] },
     crlValiditySeconds,
     sections: backendSections,
     env,

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { sha256Fingerprint } from '../../core/x509/fingerprint';
 import { pemBlocks } from '../../core/x509/pem';
 import type { ServerContext } from '../context';
 import { caParams, problemResponses } from './schemas';
@@ -20,8 +20,7 @@ const caSchema = {
 export function caRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const show = async (name: string) => {
     const record = await ctx.services.service(name).requireCa(name);
-    const der = pemBlocks(record.certPem, 'CERTIFICATE')[0];
-    const sha256 = createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)?.join(':') ?? '';
+    const sha256 = sha256Fingerprint(pemBlocks(record.certPem, 'CERTIFICATE')[0]);
     return { ca: record.name, certificate: record.certPem, chain: record.chainPem, sha256, keyType: record.keyType };
   };
   const response = { 200: caSchema, ...problemResponses };

@@ -6,6 +6,8 @@ import { InvalidInputError, PolicyError, UnauthorizedError } from '../../core/er
 import type { AuthorizedNames, RequestedCertificate } from '../../core/issuance-service';
 import type { CertificateRecord } from '../../core/types';
 import type { ServerContext } from '../context';
+import { keepsState } from '../../core/cert-store';
+import { issuedByAcme } from '../../acme/state';
 import { issuedBody } from './issued';
 import { problemResponses } from './schemas';
 
@@ -45,6 +47,10 @@ export function renewRoutes(app: FastifyInstance, ctx: ServerContext): void {
       if (!identity) throw new UnauthorizedError('renewal needs the certificate to renew as the TLS client certificate (mTLS)');
       const body = request.body ?? {};
       const record = identity.record;
+      const store = ctx.services.store(identity.ca);
+      if (keepsState(store) && (await issuedByAcme(store, identity.ca, identity.serial))) {
+        throw new PolicyError(`certificate ${identity.serial} was issued over ACME; renew it with its ACME client, which proves control of its names again`);
+      }
       const requested: RequestedCertificate = body.csr ? await parseCsr(body.csr, 'csr') : fromCertificate(identity.certDer, record);
       const lifetime = Math.round((Date.parse(record.notAfter) - Date.parse(record.notBefore)) / 1000) - 60;
       const result = await ctx.services
@@ -91,6 +97,15 @@ function sameNames(record: CertificateRecord, names: AuthorizedNames): void {
   for (const [what, had, asked] of pairs) {
     if (had !== asked)
       throw new PolicyError(`a renewal keeps the certificate's ${what} (${had || 'none'}); the CSR asks for ${asked || 'none'} — enroll again for other names`);
+  }
+  const subject = (attrs: Record<string, string[] | undefined> | undefined) =>
+    JSON.stringify(
+      Object.entries(attrs ?? {})
+        .filter(([, v]) => v && v.length)
+        .sort(([a], [b]) => a.localeCompare(b)),
+    );
+  if (subject(record.subject) !== subject(names.subject)) {
+    throw new PolicyError(`a renewal keeps the certificate's subject (${subject(record.subject)}); the CSR asks for ${subject(names.subject)}`);
   }
   if (names.profile !== record.profile) throw new InvalidInputError(`a renewal keeps the profile ${record.profile}`);
 }

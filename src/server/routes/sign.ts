@@ -17,9 +17,9 @@ const signBody = {
   additionalProperties: false,
   properties: {
     csr: { type: 'string', minLength: 1, description: 'PKCS#10 request, PEM' },
-    profile: { type: 'string', description: 'a built-in or custom profile (default: client)' },
+    profile: { type: 'string', description: 'a built-in or custom profile (default: an enrollment token’s profile, else client)' },
     ttl: { type: 'string', description: 'validity, e.g. 24h or 90d (default: the profile’s)' },
-    ca: { type: 'string', description: 'the CA to sign with (default: the server’s CA)' },
+    ca: { type: 'string', description: 'the CA to sign with (default: an enrollment token’s CA, else the server’s CA)' },
   },
   required: ['csr'],
 } as const;
@@ -36,8 +36,10 @@ export function signRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const principal = await ctx.requirePrincipal(request);
       const body = request.body;
       const ttl = body.ttl ? parseDuration(body.ttl, 'ttl') : undefined;
-      const result = await ctx.services.service(body.ca ?? ctx.services.defaultCa).signCsr(body.csr, body.profile ?? 'client', ttl, 'csr', {
-        authorize: (names) => authorizeSigning(principal, names),
+      // An enrollment token's caller gets the token's CA and profile when it names none.
+      const ca = body.ca ?? principal.bound?.ca ?? ctx.services.defaultCa;
+      const result = await ctx.services.service(ca).signCsr(body.csr, body.profile ?? principal.bound?.profile ?? 'client', ttl, 'csr', {
+        authorize: (names) => authorizeSigning(principal, names, ctx.options),
         auditDetail: { via: 'serve', principal: principal.id },
       });
       return reply.code(201).send(issuedBody(ctx, result));
