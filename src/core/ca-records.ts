@@ -54,5 +54,13 @@ export function requestedSubject(profile: Profile | undefined, subject: SubjectA
 
 /** The CA certificate's notAfter. */
 export function caNotAfter(ca: CaRecord): Date {
-  return new Date(new X509Certificate(ca.certPem).validTo);
+  // A server asks on every request: parsing the CA certificate each time cost ~0.3 ms (bench/RESULTS.md).
+  let notAfter = notAfterByPem.get(ca.certPem);
+  if (notAfter === undefined) {
+    notAfter = Date.parse(new X509Certificate(ca.certPem).validTo);
+    if (notAfterByPem.size > 256) notAfterByPem.clear();
+    notAfterByPem.set(ca.certPem, notAfter);
+  }
+  return new Date(notAfter);
 }
+const notAfterByPem = new Map<string, number>();
