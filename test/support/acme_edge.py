@@ -101,7 +101,9 @@ class Http01Responder:
 
 
 class Harness:
-    def __init__(self, directory_url: str, domain: str, http01_port: int):
+    def __init__(self, directory_url: str, domain: str, http01_port: int, second: str = ""):
+        self.directory_url = directory_url
+        self.second = second
         self.domain = domain
         self.http01_port = http01_port
         # REQUESTS_CA_BUNDLE is honoured by requests for this session and the library's.
@@ -201,6 +203,37 @@ def observe(response: requests.Response, **extra) -> dict:
 # --- the cases ------------------------------------------------------------------------------------
 
 
+def case_two_instances(h: Harness) -> dict:
+    """An order made and validated on the first instance is finalized on the second; a nonce of the
+    first spent on the second is refused when replayed on the first (needs --second-directory)."""
+    if not h.second:
+        raise RuntimeError("two-instances needs --second-directory")
+    base_a = h.directory_url.rsplit("/", 1)[0]
+    base_b = h.second.rsplit("/", 1)[0]
+    on_b = lambda url: base_b + url[len(base_a):]  # noqa: E731 (one line of URL arithmetic)
+    name = h.fresh_name("two")
+    orderr = h.order([name])
+    h.solve_http01(orderr)
+    kid_b = on_b(h.account.uri)
+    finalize_b = on_b(orderr.body.finalize)
+    finalized = h.post(finalize_b, h.jws(finalize_b, {"csr": h.csr_der([name])}, kid=kid_b, nonce=h.nonce()))
+    order_b = on_b(orderr.uri)
+    order = h.post(order_b, h.jws(order_b, None, kid=kid_b)).json()
+    cert_url = order.get("certificate")
+    cert = h.post(cert_url, h.jws(cert_url, None, kid=kid_b)) if cert_url else None
+    nonce = h.nonce()
+    used_on_b = h.post(kid_b, h.jws(kid_b, None, kid=kid_b, nonce=nonce))
+    replay_on_a = h.post(h.account.uri, h.jws(h.account.uri, None, nonce=nonce))
+    return {
+        "finalizedOnSecond": finalized.status_code,
+        "orderStatus": order.get("status"),
+        "certificateOnSecond": cert.status_code if cert is not None else None,
+        "certificateIsPem": bool(cert is not None and cert.text.startswith("-----BEGIN CERTIFICATE-----")),
+        "nonceOfFirstOnSecond": used_on_b.status_code,
+        **{f"replayOnFirst{k.capitalize()}": v for k, v in observe(replay_on_a).items() if k in ("status", "type")},
+    }
+
+
 def case_replayed_nonce(h: Harness) -> dict:
     nonce = h.nonce()
     first = h.post(h.account.uri, h.jws(h.account.uri, None, nonce=nonce))
@@ -270,6 +303,8 @@ CASES = {
     "csr-outside-order": case_csr_outside_order,
     "jws-algorithms": case_jws_algorithms,
 }
+# Only with --second-directory: never in the default run.
+EXTRA_CASES = {"two-instances": case_two_instances}
 
 
 def main() -> int:
@@ -278,16 +313,18 @@ def main() -> int:
     parser.add_argument("--http01-port", type=int, required=True)
     parser.add_argument("--domain", default="acme.test", help="names are made under this domain")
     parser.add_argument("--cases", default=",".join(CASES), help="comma-separated; default: all")
+    parser.add_argument("--second-directory", default="", help="a second instance's directory URL (two-instances)")
     args = parser.parse_args()
     wanted = [c for c in args.cases.split(",") if c]
-    unknown = [c for c in wanted if c not in CASES]
+    known = {**CASES, **EXTRA_CASES}
+    unknown = [c for c in wanted if c not in known]
     if unknown:
-        parser.error(f"unknown case(s) {unknown}; known: {list(CASES)}")
-    harness = Harness(args.directory, args.domain, args.http01_port)
+        parser.error(f"unknown case(s) {unknown}; known: {list(known)}")
+    harness = Harness(args.directory, args.domain, args.http01_port, args.second_directory)
     failed = False
     for name in wanted:
         try:
-            result = {"case": name, **CASES[name](harness)}
+            result = {"case": name, **known[name](harness)}
         except Exception as error:  # report and go on: one broken case must not hide the others
             failed = True
             result = {"case": name, "error": f"{type(error).__name__}: {error}"}
