@@ -12,7 +12,8 @@ import { Certbot, checkObtained, legoEveryChallenge, type AcmeDirectory } from '
 import { edgeMismatches, runAcmeEdge } from '../support/acme-edge';
 import { describeWithAcmeTools } from '../support/acme-tools';
 import { startChalltestsrv, type Challtestsrv } from '../support/challtestsrv';
-import { ok, requireBuiltCli, tempDir } from '../support/cli';
+import { ok, requireBuiltCli, run, tempDir } from '../support/cli';
+import { startNginx } from '../support/nginx';
 import { startServe, type ServeProcess } from '../support/serve';
 import { freePort } from '../support/tls-check';
 
@@ -72,6 +73,28 @@ describeWithAcmeTools('ACME clients against certctl serve', (tools) => {
     await certbot.renew({ force: true });
     const forced = checkObtained(certbot.lineage('www.acme.test'), server.caFile);
     expect(forced.serial).not.toBe(early.serial);
+
+    // nginx serves what certbot got to curl, which trusts only certctl's CA.
+    const lineage = certbot.lineage('www.acme.test');
+    const web = join(tmp.dir, 'nginx');
+    mkdirSync(web, { recursive: true });
+    const nginx = await startNginx(
+      web,
+      `    ssl_certificate ${lineage.fullchain};\n    ssl_certificate_key ${lineage.key};\n    location / { return 200 "acme ok\\n"; }`,
+    );
+    try {
+      const curl = run('curl', [
+        '-sS',
+        '--cacert',
+        server.caFile,
+        '--resolve',
+        `www.acme.test:${nginx.port}:127.0.0.1`,
+        `https://www.acme.test:${nginx.port}/`,
+      ]);
+      expect(curl.stdout).toBe('acme ok\n');
+    } finally {
+      await nginx.stop();
+    }
 
     await certbot.revoke(certbot.lineage('www.acme.test').certificate, 'keycompromise');
     const shown = certctl(['show', forced.serial, '--json']).json?.result;

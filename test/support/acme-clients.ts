@@ -23,11 +23,11 @@ export interface AcmeDirectory {
 
 /** A certificate a client obtained: files the client wrote, and what it printed. */
 export interface ObtainedCertificate {
-  /** The leaf alone (PEM). */
+  /** Path of the leaf alone (PEM). */
   certificate: string;
-  /** The leaf followed by the chain the server sent (PEM). */
+  /** Path of the leaf followed by the chain the server sent (PEM). */
   fullchain: string;
-  /** The certificate's private key (PEM). */
+  /** Path of the certificate's private key (PEM). */
   key: string;
   output: string;
 }
