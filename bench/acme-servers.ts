@@ -112,6 +112,7 @@ export async function benchCertctl(dir: string, v: Validation): Promise<BenchSer
       'serve:',
       '  limits: { requests_per_minute: 1000000000 }',
       'acme:',
+      '  cas: [default]',
       `  http01_port: ${v.http01Port}`,
       `  dns_resolver: ${v.dnsResolver}`,
       '  rate_limits: { orders_per_account_per_hour: 100000000, certificates_per_name_per_week: 100000000 }',
