@@ -149,15 +149,6 @@ export function stageFiles(files: FileToWrite[], durable = true): StagedFiles {
   };
 }
 
-/**
- * Makes already-written files durable: one syncfs for many files, an fsync each for a few
- * (or when syncfs is unavailable).
- */
-export function flushFiles(paths: string[]): void {
-  if (paths.length > 8 && syncFilesystem(dirname(paths[0]))) return;
-  paths.forEach(fsyncFile);
-}
-
 /** syncfs(2) on the filesystem holding `path`, via coreutils; false when that is not possible. */
 function syncFilesystem(path: string): boolean {
   // Required here, not at the top: child_process pulls in net and costs every command ~3 ms.

@@ -10,6 +10,7 @@ import { underCaLock } from './ca-lock';
 import { exists, fileStoreError } from './fs-errors';
 import {
   appendLines,
+  cutTornLine,
   eventsOfSerial,
   foldEvents,
   parseInventory,
@@ -57,6 +58,17 @@ export class FileCertStore implements CertStore {
 
   private index(ca: string): SerialIndex {
     return new SerialIndex(this.caDir(ca), join(this.caDir(ca), INVENTORY));
+  }
+
+  /**
+   * The serial index for a writer (caller holds the CA lock): a torn last inventory line is cut
+   * off first, so that the index, rebuilt if it does not describe the inventory, covers all of it.
+   */
+  private openIndexForWrite(ca: string): SerialIndex {
+    cutTornLine(join(this.caDir(ca), INVENTORY));
+    const index = this.index(ca);
+    index.ensureCurrent();
+    return index;
   }
 
   /**
@@ -166,8 +178,7 @@ export class FileCertStore implements CertStore {
     if (items.length === 0) return;
     await this.withLock(ca, `store ${plural(items.length, 'certificate')} in CA "${ca}"`, () => {
       const dir = this.caDir(ca);
-      const index = this.index(ca);
-      index.ensureCurrent();
+      const index = this.openIndexForWrite(ca);
       // A few serials: ask the index; a fleet batch: one scan of the inventory is cheaper.
       const used = new Set<string>();
       if (items.length > 64) {
@@ -176,7 +187,7 @@ export class FileCertStore implements CertStore {
           .matchAll(/"serial":"([0-9A-F]+)"/g))
           used.add(m[1]);
       } else {
-        for (const item of items) if (index.lookup(item.record.serial)?.length) used.add(item.record.serial);
+        for (const item of items) if (index.has(item.record.serial)) used.add(item.record.serial);
       }
       for (const item of items) {
         if (used.has(item.record.serial)) {
@@ -239,8 +250,7 @@ export class FileCertStore implements CertStore {
     return this.withLock(ca, `revoke in CA "${ca}"`, () => {
       const records = serials.length === 1 ? this.oneRecord(ca, serials[0]) : this.recordsBySerial(ca);
       const out = revokedRecords(ca, (serial) => records.get(serial), serials, reason, at);
-      const index = this.index(ca);
-      index.ensureCurrent();
+      const index = this.openIndexForWrite(ca);
       const lines = serials.map((serial) => JSON.stringify({ e: 'revoke', serial, revokedAt: at.toISOString(), reason } satisfies InventoryEvent));
       const start = this.appendInventory(ca, `${lines.join('\n')}\n`);
       index.append(
