@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fchmodSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidInputError, withContext } from './errors';
 
@@ -32,9 +32,31 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-function writeTemp(file: FileToWrite, durable: boolean): string {
-  const tmp = join(dirname(file.path), `.${basename(file.path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', file.mode);
+/**
+ * fsyncs files and directories all at once, on libuv's thread pool: the file system commits
+ * them together, so a handful costs about one fsync's wait instead of one wait each (8 files on
+ * this project's bench machine: 3-5 ms one after another, under 1 ms together).
+ * @throws the first fs error, after every fsync has finished and every descriptor is closed.
+ */
+export async function fsyncAll(paths: readonly string[]): Promise<void> {
+  const fds: number[] = [];
+  try {
+    for (const path of paths) fds.push(openSync(path, 'r'));
+    const results = await Promise.allSettled(fds.map((fd) => new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())))));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  } finally {
+    fds.forEach((fd) => closeSync(fd));
+  }
+}
+
+/**
+ * Creates a file that must not exist yet and writes it, with `file.mode` whatever the umask; when
+ * `durable`, fsyncs it (its directory entry is the caller's to fsync).
+ * @throws EEXIST when the path exists; any other fs error after removing what was created.
+ */
+export function writeNewFile(file: FileToWrite, durable = false): void {
+  const fd = openSync(file.path, 'wx', file.mode);
   try {
     fchmodSync(fd, file.mode);
     const buf = typeof file.data === 'string' ? Buffer.from(file.data) : file.data;
@@ -42,9 +64,14 @@ function writeTemp(file: FileToWrite, durable: boolean): string {
     if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
-    throw withLeftovers(err, removeTemps([tmp]));
+    throw withLeftovers(err, removeTemps([file.path]));
   }
   closeSync(fd);
+}
+
+function writeTemp(file: FileToWrite, durable: boolean): string {
+  const tmp = join(dirname(file.path), `.${basename(file.path)}.${randomBytes(6).toString('hex')}.tmp`);
+  writeNewFile({ ...file, path: tmp }, durable);
   return tmp;
 }
 
@@ -96,8 +123,12 @@ export function withLeftovers(err: unknown, left: readonly string[]): unknown {
 export interface StagedFiles {
   /** The final paths. */
   paths: string[];
-  /** Renames every file into place (and fsyncs their directories when durable). */
-  commit(): void;
+  /**
+   * When durable, waits until every temp file is on disk, then renames every file into place and
+   * fsyncs their directories.
+   * @throws the fs error, after removing the temp files (naming those it could not remove).
+   */
+  commit(): Promise<void>;
   /** Removes every temp file; nothing was ever visible. Returns the temp files it could not remove. */
   abort(): string[];
 }
@@ -107,9 +138,10 @@ const BATCH_FLUSH_THRESHOLD = 64;
 
 /**
  * Writes files under temp names next to their targets and returns them staged: nothing
- * is visible until `commit`. A fleet batch (thousands of files) is written without
- * per-file fsyncs and then flushed with one syncfs(2) (coreutils `sync -f`), ~10x faster
- * than 20,000 fsyncs; where `sync -f` is unavailable each file is fsynced instead.
+ * is visible until `commit`. A few files are fsynced together in the background (fsyncAll)
+ * while the caller goes on (the store write), and `commit` waits for them. A fleet batch
+ * (thousands of files) is flushed with one syncfs(2) (coreutils `sync -f`) instead, ~10x faster
+ * than 20,000 fsyncs; where `sync -f` is unavailable each file is fsynced.
  * @throws InvalidInputError when a target is an existing directory; the fs error otherwise, after removing temps.
  */
 export function stageFiles(files: FileToWrite[], durable = true): StagedFiles {
@@ -129,21 +161,26 @@ export function stageFiles(files: FileToWrite[], durable = true): StagedFiles {
   const batch = durable && files.length > BATCH_FLUSH_THRESHOLD;
   const temps: string[] = [];
   const abort = () => removeTemps(temps);
+  let flushed: Promise<void> | undefined;
   try {
-    for (const file of files) temps.push(writeTemp(file, durable && !batch));
+    for (const file of files) temps.push(writeTemp(file, false));
     if (batch && !syncFilesystem(dirs[0])) temps.forEach(fsyncFile);
+    if (durable && !batch) flushed = fsyncAll(temps);
   } catch (err) {
     throw withLeftovers(err, abort());
   }
+  // Awaited by commit; an aborted staging drops the outcome (its temp files are removed anyway).
+  flushed?.catch(() => undefined);
   return {
     paths: files.map((f) => f.path),
-    commit() {
+    async commit() {
       try {
+        await flushed;
         files.forEach((file, i) => renameSync(temps[i], file.path));
       } catch (err) {
         throw withLeftovers(err, abort());
       }
-      if (durable) dirs.forEach(fsyncDir);
+      if (durable) await fsyncAll(dirs);
     },
     abort,
   };

@@ -11,22 +11,20 @@ const STALE_MS = 30_000;
  * append to one CA at once. The lock is a directory made with mkdir(2), which only one process
  * can create; one left older than 30 s is stale and taken over. That is the protocol of
  * proper-lockfile, which certctl used before, so older certctl processes and this one exclude
- * each other. It is done here with synchronous calls because the store's work under the lock is
- * synchronous too: taking, using and releasing an uncontended lock is one stretch of code that no
- * other callback (timer, signal handler) can enter, and it costs three system calls instead of
- * loading a library and its thread-pool round trips on every command.
+ * each other. Taking and releasing an uncontended lock is two system calls, done synchronously;
+ * the library cost a module load and thread-pool round trips on every command.
  * `translate` turns a file-system error into certctl's kinds (fs-errors.ts) so a lock that cannot
  * be released can be named in the error that reaches the operator.
  * @throws BackendUnavailableError when another process holds the lock past the retries; the
  *   lock's file-system errors untranslated (the caller translates them); `fn`'s errors, translated.
  */
-export async function underCaLock<T>(dir: string, ca: string, fn: () => T, translate: (err: unknown) => CertctlError): Promise<T> {
+export async function underCaLock<T>(dir: string, ca: string, fn: () => T | Promise<T>, translate: (err: unknown) => CertctlError): Promise<T> {
   const lockPath = join(dir, '.lock');
   if (!tryLock(lockPath)) await waitForLock(lockPath, ca);
   held.add(lockPath);
   let value: T;
   try {
-    value = fn();
+    value = await fn();
   } catch (err) {
     const failure = translate(err);
     const stuck = releaseOrName(lockPath);
@@ -116,10 +114,11 @@ let signalsInstalled = false;
 
 /**
  * Makes sure a signal never leaves a lock behind, for the 30 s other processes would wait before
- * taking it over. With a listener installed, a signal that arrives while the lock is held is
- * handled only after the synchronous locked stretch has released it; the listener then removes
- * any lock still held (one taken while waiting) and, when nothing else in the process listens to
- * that signal, ends the process with it as the default action would.
+ * taking it over: when nothing else in the process listens to the signal (a server has its own
+ * shutdown), the listener removes the locks held and ends the process with the signal, as the
+ * default action would. Work cut short under the lock is what a crash leaves, which the store is
+ * built to survive (unreferenced packs, a torn last inventory line, an index that does not match).
+ * A process that exits otherwise (process.exit) removes its locks on `exit`.
  */
 function installSignalRelease(): void {
   if (signalsInstalled) return;
@@ -137,9 +136,10 @@ function installSignalRelease(): void {
   process.on('exit', releaseAll);
   for (const signal of SIGNALS) {
     const onSignal = () => {
+      if (process.listenerCount(signal) > 1) return;
       releaseAll();
       process.removeListener(signal, onSignal);
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      process.kill(process.pid, signal);
     };
     process.on(signal, onSignal);
   }

@@ -1,13 +1,13 @@
 import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { applyListFilter, revokedRecords } from '../../core/inventory';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AuditEvent, CertStore } from '../../core/cert-store';
 import { ConflictError, NotFoundError, withContext, type CertctlError } from '../../core/errors';
-import { ensureDir, fsyncDir, writeFileAtomic, writeFilesAtomic } from '../../core/fs-atomic';
+import { ensureDir, fsyncAll, fsyncDir, writeFileAtomic, writeFilesAtomic, writeNewFile, type FileToWrite } from '../../core/fs-atomic';
 import { inject, injectable } from 'inversify';
 import { underCaLock } from './ca-lock';
-import { exists, fileStoreError } from './fs-errors';
+import { exists, fileStoreError, isMissing } from './fs-errors';
 import {
   appendLines,
   cutTornLine,
@@ -176,7 +176,7 @@ export class FileCertStore implements CertStore {
 
   async putIssued(ca: string, items: IssuedCertificate[]): Promise<void> {
     if (items.length === 0) return;
-    await this.withLock(ca, `store ${plural(items.length, 'certificate')} in CA "${ca}"`, () => {
+    await this.withLock(ca, `store ${plural(items.length, 'certificate')} in CA "${ca}"`, async () => {
       const dir = this.caDir(ca);
       const index = this.openIndexForWrite(ca);
       // A few serials: ask the index; a fleet batch: one scan of the inventory is cheaper.
@@ -215,15 +215,35 @@ export class FileCertStore implements CertStore {
         }
         lines.push(JSON.stringify(event));
       }
-      const files = [{ path: join(dir, 'certs', certFile), data: Buffer.concat(certParts), mode: 0o600 }];
-      if (keyParts.length) files.push({ path: join(dir, 'keys', certFile), data: Buffer.concat(keyParts), mode: 0o600 });
-      writeFilesAtomic(files);
+      const packs = [{ path: join(dir, 'certs', certFile), data: Buffer.concat(certParts), mode: 0o600 }];
+      if (keyParts.length) packs.push({ path: join(dir, 'keys', certFile), data: Buffer.concat(keyParts), mode: 0o600 });
+      await this.writePacks(packs);
       const start = this.appendInventory(ca, `${lines.join('\n')}\n`);
       index.append(
         start,
         items.map((item, i) => ({ serial: item.record.serial, length: Buffer.byteLength(lines[i]) })),
       );
     });
+  }
+
+  /**
+   * Writes pack files under their final names and waits until they and their directory entries
+   * are on disk, all fsynced together (fsyncAll): no temp name and rename is needed, because a
+   * pack is only ever reached through the inventory line appended after this. A file already
+   * under a pack's name can only be one a failed or crashed attempt left unreferenced (the pack
+   * is named after a serial the inventory does not hold; a migration run again reuses it): it is
+   * replaced.
+   */
+  private async writePacks(packs: FileToWrite[]): Promise<void> {
+    for (const pack of packs) {
+      try {
+        unlinkSync(pack.path);
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+      writeNewFile(pack);
+    }
+    await fsyncAll([...packs.map((p) => p.path), ...new Set(packs.map((p) => dirname(p.path)))]);
   }
 
   async get(ca: string, serial: string): Promise<{ record: CertificateRecord; certPem: string } | undefined> {
@@ -371,7 +391,7 @@ export class FileCertStore implements CertStore {
    * Runs `fn` under the CA's lock (ca-lock.ts), translating file-system errors (see {@link guarded}).
    * @throws NotFoundError when there is no such CA; BackendUnavailableError when another process holds the lock.
    */
-  private async withLock<T>(ca: string, what: string, fn: () => T): Promise<T> {
+  private async withLock<T>(ca: string, what: string, fn: () => T | Promise<T>): Promise<T> {
     return this.guarded(what, () => {
       const dir = this.caDir(ca);
       if (!exists(join(dir, CA_META))) {

@@ -58,18 +58,16 @@ describe('CA lock', () => {
     expect(existsSync(lockPath)).toBe(false);
   });
 
-  it('a signal that arrives while the lock is held ends the process after the locked work, leaving no lock behind', () => {
-    // A child process (a signal must not reach the test runner) runs ca-lock.ts bundled as is.
-    const marker = join(dir, 'fn-finished');
+  /** Runs ca-lock.ts bundled as is in a child process (a signal must not reach the test runner) with `body` as fn. */
+  function runChild(body: string) {
     const { outputFiles } = buildSync({
       stdin: {
         contents: `
           const { underCaLock } = require(${JSON.stringify(resolve(__dirname, '../../../../src/backends/file/ca-lock.ts'))});
           const { writeFileSync } = require('node:fs');
-          void underCaLock(${JSON.stringify(dir)}, 'default', () => {
-            process.kill(process.pid, 'SIGINT');
-            writeFileSync(${JSON.stringify(marker)}, 'done');
-          }, (e) => e).then(() => setTimeout(() => writeFileSync(${JSON.stringify(marker)}, 'not killed'), 5000));
+          const marker = ${JSON.stringify(join(dir, 'marker'))};
+          void underCaLock(${JSON.stringify(dir)}, 'default', ${body}, (e) => e)
+            .then(() => setTimeout(() => writeFileSync(marker, 'not killed'), 5000));
         `,
         resolveDir: __dirname,
         loader: 'ts',
@@ -80,9 +78,25 @@ describe('CA lock', () => {
       write: false,
     });
     const child = spawnSync(process.execPath, ['-e', outputFiles[0].text], { encoding: 'utf8', timeout: 30000 });
+    const marker = existsSync(join(dir, 'marker')) ? readFileSync(join(dir, 'marker'), 'utf8') : undefined;
+    return { child, marker };
+  }
+
+  it('a signal that arrives during synchronous work under the lock ends the process once that work is done and the lock released', () => {
+    const { child, marker } = runChild(`() => { process.kill(process.pid, 'SIGINT'); writeFileSync(marker, 'done'); }`);
     expect(child.stderr).toBe('');
     expect(child.signal).toBe('SIGINT');
-    expect(readFileSync(marker, 'utf8')).toBe('done');
+    expect(marker).toBe('done');
+    expect(existsSync(lockPath)).toBe(false);
+  });
+
+  it('a signal that arrives while work under the lock waits (an fsync) ends the process at once, leaving no lock behind', () => {
+    const { child, marker } = runChild(
+      `async () => { process.kill(process.pid, 'SIGTERM'); await new Promise((r) => setTimeout(r, 2000)); writeFileSync(marker, 'done'); }`,
+    );
+    expect(child.stderr).toBe('');
+    expect(child.signal).toBe('SIGTERM');
+    expect(marker).toBeUndefined();
     expect(existsSync(lockPath)).toBe(false);
   });
 });

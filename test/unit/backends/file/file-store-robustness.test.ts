@@ -66,6 +66,18 @@ describe('file store robustness', () => {
     expect(await store.list('default')).toEqual([]);
   });
 
+  it('replaces a pack a failed attempt left under the same name, unreferenced (a migration run again)', async () => {
+    await store.createCa(ca, 'K');
+    const a = item();
+    const caDir = join(dir, 'pki', 'default');
+    writeFileSync(join(caDir, 'certs', `${a.record.serial}.pem`), 'half a certif');
+    writeFileSync(join(caDir, 'keys', `${a.record.serial}.pem`), 'half a key');
+    await store.putIssued('default', [a]);
+    expect((await store.get('default', a.record.serial))?.certPem).toBe(a.certPem);
+    expect(await store.getKey('default', a.record.serial)).toBe(a.keyPem);
+    expect((statSync(join(caDir, 'keys', `${a.record.serial}.pem`)).mode & 0o777).toString(8)).toBe('600');
+  });
+
   it('makes directories 0700 and files 0600 whatever the umask', async () => {
     const old = process.umask(0o000);
     try {
@@ -113,11 +125,11 @@ describe('stageFiles', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.each([3, 200])('shows nothing until commit, then all %d files with their modes', (n) => {
+  it.each([3, 200])('shows nothing until commit, then all %d files with their modes', async (n) => {
     const files = Array.from({ length: n }, (_, i) => ({ path: join(dir, 'out', `f${i}.pem`), data: `file ${i}\n`, mode: i % 2 ? 0o600 : 0o644 }));
     const staged = stageFiles(files);
     expect(readdirSync(join(dir, 'out')).filter((f) => !f.endsWith('.tmp'))).toEqual([]);
-    staged.commit();
+    await staged.commit();
     const names = readdirSync(join(dir, 'out'));
     expect(names.filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(names).toHaveLength(n);
