@@ -42,7 +42,7 @@ export async function fsyncAll(paths: readonly string[]): Promise<void> {
   const fds: number[] = [];
   try {
     for (const path of paths) fds.push(openSync(path, 'r'));
-    const results = await Promise.allSettled(fds.map((fd) => new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())))));
+    const results = await Promise.allSettled(fds.map(fsyncInBackground));
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
   } finally {
@@ -67,6 +67,11 @@ export function writeNewFile(file: FileToWrite, durable = false): void {
     throw withLeftovers(err, removeTemps([file.path]));
   }
   closeSync(fd);
+}
+
+/** fsync(2) on the thread pool, so that other work (other fsyncs) goes on meanwhile. */
+export function fsyncInBackground(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
 function writeTemp(file: FileToWrite, durable: boolean): string {

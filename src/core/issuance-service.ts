@@ -183,11 +183,12 @@ export class IssuanceService {
     const items = await signLeaves(this.signer, ca, req.profile, count, leaf, req.onProgress);
     warnings.push(...this.takeSignerWarnings());
     const result = { items, ca, warnings };
-    await this.storeAndDeliver(result, delivery);
-    await this.audit(
-      'issue',
-      items.map((i) => i.record.serial),
-      { profile: req.profile },
+    await this.storeAndDeliver(result, delivery, () =>
+      this.audit(
+        'issue',
+        items.map((i) => i.record.serial),
+        { profile: req.profile },
+      ),
     );
     return result;
   }
@@ -333,14 +334,20 @@ export class IssuanceService {
     return key;
   }
 
-  private async storeAndDeliver(result: IssueResult, delivery?: Delivery): Promise<void> {
+  /**
+   * Stores issued certificates between staging their outputs and making them visible; once
+   * stored, the outputs are committed and the issuance audited at the same time (their fsyncs
+   * overlap), and the first of their errors is thrown after both have finished.
+   */
+  private async storeAndDeliver(result: IssueResult, delivery: Delivery | undefined, audit: () => Promise<void>): Promise<void> {
     const staged = delivery ? await delivery(result) : undefined;
     try {
       await this.store.putIssued(result.ca.name, result.items);
     } catch (err) {
       throw withLeftovers(err, staged?.abort() ?? []);
     }
-    await staged?.commit();
+    const failed = (await Promise.allSettled([staged?.commit(), audit()])).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private leafSpec(

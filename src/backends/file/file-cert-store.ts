@@ -1,10 +1,10 @@
-import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { applyListFilter, revokedRecords } from '../../core/inventory';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AuditEvent, CertStore } from '../../core/cert-store';
 import { ConflictError, NotFoundError, withContext, type CertctlError } from '../../core/errors';
-import { ensureDir, fsyncAll, fsyncDir, writeFileAtomic, writeFilesAtomic, writeNewFile, type FileToWrite } from '../../core/fs-atomic';
+import { ensureDir, fsyncAll, fsyncDir, fsyncInBackground, writeFileAtomic, writeFilesAtomic, writeNewFile, type FileToWrite } from '../../core/fs-atomic';
 import { inject, injectable } from 'inversify';
 import { underCaLock } from './ca-lock';
 import { exists, fileStoreError, isMissing } from './fs-errors';
@@ -347,11 +347,12 @@ export class FileCertStore implements CertStore {
 
   async recordEvent(event: AuditEvent): Promise<void> {
     const path = join(this.caDir(event.ca), 'audit.jsonl');
-    await this.guarded(`append to the audit log of CA "${event.ca}"`, () => {
+    await this.guarded(`append to the audit log of CA "${event.ca}"`, async () => {
       const fd = openSync(path, 'a', 0o600);
       try {
         writeSync(fd, `${JSON.stringify({ ...event, user: process.env.USER ?? String(process.getuid?.() ?? '') })}\n`);
-        fsyncSync(fd);
+        // On the thread pool: the caller may be making other files durable at the same time.
+        await fsyncInBackground(fd);
       } finally {
         closeSync(fd);
       }
