@@ -122,13 +122,12 @@ export function cutTornLine(path: string): void {
 /** Cuts a torn last line off an open file; returns the size of its whole lines. */
 function cutTornLineOf(fd: number): number {
   let size = fstatSync(fd).size;
-  if (size > 0) {
-    const tail = Buffer.alloc(Math.min(size, 65536));
-    readSync(fd, tail, 0, tail.length, size - tail.length);
-    if (tail[tail.length - 1] !== 0x0a) {
-      size = size - tail.length + tail.lastIndexOf(0x0a) + 1;
-      ftruncateSync(fd, size);
-    }
-  }
+  // The last byte tells; the tail is only read to find where a torn line starts.
+  const last = Buffer.alloc(1);
+  if (size === 0 || (readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a)) return size;
+  const tail = Buffer.alloc(Math.min(size, 65536));
+  readSync(fd, tail, 0, tail.length, size - tail.length);
+  size = size - tail.length + tail.lastIndexOf(0x0a) + 1;
+  ftruncateSync(fd, size);
   return size;
 }
