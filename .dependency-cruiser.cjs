@@ -1,5 +1,5 @@
 // Import rules of certctl's architecture (DESIGN.md "Two interfaces, three backends", issue #10):
-// the core names no backend and no CLI; a backend is one folder that imports no other backend
+// the core names no backend, no CLI and no server; the server names no backend; a backend is one folder that imports no other backend
 // and no CLI; the CLI reaches backends only through the registry src/backends/index.ts.
 // Run by `npm run lint` (depcruise src). Lazy loads `require('…') as typeof import('…')` are
 // CommonJS requires and count like imports; so do type-only imports (`import type`,
@@ -12,7 +12,7 @@ module.exports = {
       comment: 'src/core is backend-neutral and knows nothing of the CLI: backends reach it through the descriptor, the CLI calls it.',
       severity: 'error',
       from: { path: '^src/core/' },
-      to: { path: '^src/(backends|cli)/' },
+      to: { path: '^src/(backends|cli|server)/' },
     },
     {
       name: 'backend-imports-no-other-backend',
@@ -24,10 +24,18 @@ module.exports = {
     },
     {
       name: 'backend-imports-no-cli',
-      comment: 'Backends serve the core; the CLI (and the server to come) are their callers, never their dependencies.',
+      comment: 'Backends serve the core; the CLI and the server are their callers, never their dependencies.',
       severity: 'error',
       from: { path: '^src/backends/' },
-      to: { path: '^src/cli/' },
+      to: { path: '^src/(cli|server)/' },
+    },
+    {
+      name: 'server-names-no-backend-and-no-cli',
+      comment:
+        'src/server (certctl serve) works over the core like the CLI: the registry is handed to it, so it names no backend (src/backends/http/, the shared REST library, is not one); the CLI starts it, never the other way round.',
+      severity: 'error',
+      from: { path: '^src/server/' },
+      to: { path: '^src/(backends|cli)/', pathNot: '^src/backends/http/' },
     },
     {
       name: 'cli-reaches-backends-through-registry',
@@ -35,6 +43,22 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/cli/' },
       to: { path: '^src/backends/.+/' },
+    },
+    {
+      name: 'acme-names-no-backend-and-no-cli',
+      comment:
+        'src/acme (ACME in certctl serve) works over the core and the server context; its state goes through the StateStore capability, never a named backend.',
+      severity: 'error',
+      from: { path: '^src/acme/' },
+      to: { path: '^src/(backends|cli)/' },
+    },
+    {
+      name: 'client-uses-only-the-http-library',
+      comment:
+        'src/client (enroll, agent: the clients of certctl serve) talks HTTPS through the shared REST library src/backends/http/; it names no backend, no server code and no CLI.',
+      severity: 'error',
+      from: { path: '^src/client/' },
+      to: { path: '^src/(backends/(?!http/)|server/|cli/)' },
     },
     {
       name: 'no-circular',

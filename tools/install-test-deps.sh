@@ -2,7 +2,11 @@
 # Install what certctl's tests and CI need besides `npm ci`:
 #   - Debian packages: openssl (reference CLI), curl, ca-certificates,
 #     golang-cfssl (cfssl + cfssljson; bookworm ships 1.2.0), hyperfine and easy-rsa (benchmarks),
-#     softhsm2 (the PKCS#11 token of the pkcs11 signer's tests), opensc (pkcs11-tool, their check), and
+#     softhsm2 (the PKCS#11 token of the pkcs11 signer's tests), opensc (pkcs11-tool, their check),
+#     nginx (a real TLS server for certctl serve's clients: the agent's renewals; a real client of its
+#     OCSP responder and CRL: ssl_ocsp, ssl_crl),
+#     python3-magnumclient and python3-openstackclient (`openstack coe ca show|sign` against certctl
+#     serve's Magnum API; python3-keystone depends on the latter anyway), and
 #     kubernetes-client (kubectl: reads the kubeconfig layout) unless a kubectl is already on PATH
 #   - pyca/cryptography, pinned, into the python3 first on PATH
 #     (tools/verify_chain.py)
@@ -10,13 +14,15 @@
 #   - the Go chain verifier into .cache/bin (tools/install-go-verifier.sh)
 #   - Keystone + Barbican from Debian packages (tools/openstack-dev.sh install)
 #   - the Vault-API server, built from Go modules (tools/vault-dev.sh build)
+#   - the ACME clients and reference servers: certbot + acme (PyPI, venv), lego, pebble,
+#     pebble-challtestsrv into .cache/acme-clients (tools/install-acme-clients.sh)
 # Idempotent and quiet on success; on failure prints the failing step and its
 # output and exits non-zero. Meant for a fresh Debian bookworm CI machine that
 # already has Go, Python 3 and Node, running as root (sudo is used otherwise).
 set -euo pipefail
 
 CRYPTOGRAPHY_VERSION="50.0.2"
-APT_PACKAGES=(openssl curl ca-certificates golang-cfssl hyperfine easy-rsa softhsm2 opensc)
+APT_PACKAGES=(openssl curl ca-certificates golang-cfssl hyperfine easy-rsa softhsm2 opensc nginx python3-magnumclient python3-openstackclient)
 # Debian's kubectl (bookworm: 1.20) is enough for `kubectl config view`; a kubectl from another
 # source (Google Cloud SDK, upstream packages) would clash with its /usr/bin/kubectl, so keep that one.
 if ! command -v kubectl >/dev/null 2>&1; then APT_PACKAGES+=(kubernetes-client); fi
@@ -88,3 +94,6 @@ step "tools/openstack-dev.sh install" bash "$here/openstack-dev.sh" install
 
 # --- Vault-API server (built from Go modules into .cache/vault-server) ---------------
 step "tools/vault-dev.sh build" bash "$here/vault-dev.sh" build
+
+# --- ACME clients + Pebble (certbot/acme venv, lego, pebble, challtestsrv in .cache/acme-clients)
+step "tools/install-acme-clients.sh" bash "$here/install-acme-clients.sh"

@@ -1,7 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
+import { registerAcme } from './commands/acme';
+import { registerAgent } from './commands/agent';
 import { registerCa } from './commands/ca';
 import { registerCheck } from './commands/check';
 import { registerCrl } from './commands/crl';
+import { registerEnroll } from './commands/enroll';
 import { registerExport } from './commands/export';
 import { registerInit } from './commands/init';
 import { registerIssue } from './commands/issue';
@@ -9,8 +12,10 @@ import { registerList } from './commands/list';
 import { registerMigrate } from './commands/migrate';
 import { registerRenew } from './commands/renew';
 import { registerRevoke } from './commands/revoke';
+import { registerServe } from './commands/serve';
 import { registerShow } from './commands/show';
 import { registerSign } from './commands/sign';
+import { registerToken } from './commands/token';
 import { fail } from './runtime';
 import { InvalidInputError } from '../core/errors';
 
@@ -38,7 +43,8 @@ Examples:
 
 Exit codes: 0 ok, 1 internal, 2 invalid input, 3 invalid config, 4 not found, 5 policy violation,
 6 backend unavailable (retry), 7 backend auth, 8 conflict, 9 not supported;
-outcomes: 10 check: something expires within the window, 11 renew --expiring: some renewals failed.`,
+outcomes: 10 check: something expires within the window, 11 renew --expiring: some renewals failed,
+12 agent --once: renewed, but the --exec hook failed.`,
     );
   for (const register of [
     registerInit,
@@ -53,6 +59,11 @@ outcomes: 10 check: something expires within the window, 11 renew --expiring: so
     registerCheck,
     registerExport,
     registerMigrate,
+    registerServe,
+    registerAcme,
+    registerAgent,
+    registerToken,
+    registerEnroll,
   ]) {
     register(program);
   }

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import type { Command } from 'commander';
 import type { IssuanceService } from '../core/issuance-service';
+import type { CertStore } from '../core/cert-store';
 import type { ResolvedConfig } from '../core/config/load';
 import type { PassphraseSource } from '../core/secrets';
 import { CertctlError, EXIT_CODES, toCertctlError } from '../core/errors';
@@ -19,6 +20,8 @@ export interface Runtime {
   service: IssuanceService;
   config: ResolvedConfig;
   passphrase: PassphraseSource;
+  /** The command's CertStore, for what the issuance workflow does not cover (server state: ACME keys, enrollment tokens). */
+  store(): CertStore;
 }
 
 /** Global options of the running command. */
@@ -35,7 +38,9 @@ export function loadRuntimeConfig(globals: GlobalOptions): { config: ResolvedCon
   const { loadConfig } = require('../core/config/load') as typeof import('../core/config/load');
   const { registry } = require('../backends') as typeof import('../backends');
   const { passphraseSource } = require('../core/secrets') as typeof import('../core/secrets');
-  const config = loadConfig({ configPath: globals.config, backend: globals.backend, ca: globals.ca }, process.env, process.cwd(), registry.sections());
+  const { SERVER_SECTIONS } = require('../server/section') as typeof import('../server/section');
+  const sections = [...registry.sections(), ...SERVER_SECTIONS];
+  const config = loadConfig({ configPath: globals.config, backend: globals.backend, ca: globals.ca }, process.env, process.cwd(), sections);
   return { config, passphrase: passphraseSource(globals.passphraseFile, config.env) };
 }
 
@@ -50,7 +55,8 @@ export function createRuntime(globals: GlobalOptions): Runtime {
   const { IssuanceService } = require('../core/issuance-service') as typeof import('../core/issuance-service');
   const { config, passphrase } = loadRuntimeConfig(globals);
   const container = createContainer(config, passphrase, registry);
-  return { service: container.get(IssuanceService), config, passphrase };
+  const { CertStore } = require('../core/cert-store') as typeof import('../core/cert-store');
+  return { service: container.get(IssuanceService), config, passphrase, store: () => container.get<CertStore>(CertStore) };
 }
 
 /**
@@ -62,6 +68,8 @@ export const OUTCOME_CODES = {
   expiring: 10,
   /** `renew --expiring`: at least one renewal failed (the others were renewed). */
   someFailed: 11,
+  /** `agent --once`: renewed and the files replaced, but the --exec hook failed (the service may still use the old certificate). */
+  hookFailed: 12,
 } as const;
 
 /**

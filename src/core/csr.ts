@@ -85,12 +85,32 @@ export async function parseCsr(pem: string, source: string): Promise<ParsedCsr> 
   return { ...readRequested(csr, x509, source), spkiDer, keyType, csrDer: Buffer.from(csr.rawData) };
 }
 
+/** The names a certificate carries, read as a CSR's are: what a renewal asks for again. */
+export type CertificateNames = Pick<ParsedCsr, 'commonName' | 'subject' | 'dnsNames' | 'ipAddresses' | 'uris' | 'emails'>;
+
 /**
- * The names a CSR asks for, and what in it certctl ignores.
+ * The CN, subject attributes (O, OU, C, ST, L, serialNumber) and DNS, IP, URI and email SANs of a
+ * certificate, so that a client renewing with a new key (`certctl agent`) asks for exactly them.
+ * @throws InvalidInputError when `pem` is not a certificate; PolicyError for a SAN type certctl does not sign.
+ */
+export function certificateNames(pem: string, source: string): CertificateNames {
+  const x509 = peculiarX509();
+  let cert: import('@peculiar/x509').X509Certificate;
+  try {
+    cert = new x509.X509Certificate(pem);
+  } catch (err) {
+    throw new InvalidInputError(`${source}: not a PEM certificate: ${(err as Error).message}`, { cause: err });
+  }
+  const { commonName, subject, dnsNames, ipAddresses, uris, emails } = readRequested(cert, x509, source);
+  return { commonName, subject, dnsNames, ipAddresses, uris, emails };
+}
+
+/**
+ * The names a CSR (or a certificate) asks for, and what in it certctl ignores.
  * @throws PolicyError for CA:true or a SAN type other than DNS, IP, URI and email.
  */
 function readRequested(
-  csr: import('@peculiar/x509').Pkcs10CertificateRequest,
+  csr: Pick<import('@peculiar/x509').Pkcs10CertificateRequest, 'subjectName' | 'extensions'>,
   x509: typeof import('@peculiar/x509'),
   source: string,
 ): Pick<ParsedCsr, 'commonName' | 'subject' | 'dnsNames' | 'ipAddresses' | 'uris' | 'emails' | 'ignored'> {

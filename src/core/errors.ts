@@ -6,7 +6,16 @@
  * Messages must never contain key material, passphrases or tokens.
  */
 export type ErrorCode =
-  'internal' | 'invalid_input' | 'invalid_config' | 'not_found' | 'policy_violation' | 'backend_unavailable' | 'backend_auth' | 'conflict' | 'not_supported';
+  | 'internal'
+  | 'invalid_input'
+  | 'invalid_config'
+  | 'not_found'
+  | 'policy_violation'
+  | 'backend_unavailable'
+  | 'backend_auth'
+  | 'conflict'
+  | 'not_supported'
+  | 'unauthorized';
 
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   internal: 1,
@@ -18,6 +27,8 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   backend_auth: 7,
   conflict: 8,
   not_supported: 9,
+  // Credentials refused, as backend_auth: a client of `certctl serve` whose token or certificate the server refused.
+  unauthorized: 7,
 };
 
 /** Base class of every error certctl reports on purpose. */
@@ -80,6 +91,36 @@ export class ConflictError extends CertctlError {
 /** The chosen backend or command cannot do this: exit 9. */
 export class NotSupportedError extends CertctlError {
   readonly code = 'not_supported' as const;
+}
+
+/**
+ * The caller of `certctl serve` did not prove who it is (no or a refused client certificate, a bad,
+ * expired or used token, a refused Keystone token): HTTP 401, exit 7 for the CLI client that got it.
+ */
+export class UnauthorizedError extends CertctlError {
+  readonly code = 'unauthorized' as const;
+}
+
+const KINDS: Readonly<Record<ErrorCode, new (message: string, options?: { cause?: unknown }) => CertctlError>> = {
+  internal: InternalError,
+  invalid_input: InvalidInputError,
+  invalid_config: ConfigError,
+  not_found: NotFoundError,
+  policy_violation: PolicyError,
+  backend_unavailable: BackendUnavailableError,
+  backend_auth: BackendAuthError,
+  conflict: ConflictError,
+  not_supported: NotSupportedError,
+  unauthorized: UnauthorizedError,
+};
+
+/**
+ * The error kind of a code another certctl reported (a problem document of `certctl serve`), so a
+ * client exits as the server's CLI would have; an unknown code is an InternalError.
+ */
+export function errorForCode(code: string, message: string): CertctlError {
+  const Kind = (KINDS as Record<string, (typeof KINDS)[ErrorCode] | undefined>)[code] ?? InternalError;
+  return new Kind(message);
 }
 
 /** Wraps anything thrown into a CertctlError, keeping the original as `cause`. */

@@ -1,5 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fchmodSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fchmodSync,
+  fsync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidInputError, withContext } from './errors';
 
@@ -98,8 +112,27 @@ export function writeFilesAtomic(files: FileToWrite[], durable = true): void {
 }
 
 /** Writes one file atomically and durably. */
-export function writeFileAtomic(path: string, data: string | Buffer, mode: number): void {
-  writeFilesAtomic([{ path, data, mode }]);
+export function writeFileAtomic(path: string, data: string | Buffer, mode: number, durable = true): void {
+  writeFilesAtomic([{ path, data, mode }], durable);
+}
+
+/**
+ * Creates a file only if nothing of that name exists, with its whole content at once: written and
+ * fsynced under a temp name, then link(2)ed to `path` — atomic and exclusive across processes,
+ * where O_EXCL on the real name would show a reader a half-written file — and the temp name removed.
+ * @throws the fs error (EEXIST when `path` exists), after removing the temp file (or naming it).
+ */
+export function createFileExclusive(path: string, data: string | Buffer, mode: number, durable = true): void {
+  const tmp = writeTemp({ path, data, mode }, durable);
+  try {
+    linkSync(tmp, path);
+  } catch (err) {
+    throw withLeftovers(err, removeTemps([tmp]));
+  }
+  // The file is created: a temp name that cannot be removed now is a second link to it, which
+  // nobody reads (temp names start with a dot), not a failure of the creation.
+  removeTemps([tmp]);
+  if (durable) fsyncDir(dirname(path));
 }
 
 /** Removes temp files; returns those that could not be removed (anything but "already gone"). */
@@ -129,12 +162,23 @@ export interface StagedFiles {
   /** The final paths. */
   paths: string[];
   /**
+   * Renames every file into place (and fsyncs their directories when durable).
+   * @throws the fs error, after removing the temp files (naming those it could not remove).
+   */
+  commit(): void;
+  /** Removes every temp file; nothing was ever visible. Returns the temp files it could not remove. */
+  abort(): string[];
+}
+
+/** {@link StagedFiles} whose temp files are still being flushed: `commit` waits for that first. */
+export interface StagedFilesFlushing {
+  paths: string[];
+  /**
    * When durable, waits until every temp file is on disk, then renames every file into place and
-   * fsyncs their directories.
+   * fsyncs their directories together.
    * @throws the fs error, after removing the temp files (naming those it could not remove).
    */
   commit(): Promise<void>;
-  /** Removes every temp file; nothing was ever visible. Returns the temp files it could not remove. */
   abort(): string[];
 }
 
@@ -143,13 +187,53 @@ const BATCH_FLUSH_THRESHOLD = 64;
 
 /**
  * Writes files under temp names next to their targets and returns them staged: nothing
- * is visible until `commit`. A few files are fsynced together in the background (fsyncAll)
- * while the caller goes on (the store write), and `commit` waits for them. A fleet batch
- * (thousands of files) is flushed with one syncfs(2) (coreutils `sync -f`) instead, ~10x faster
- * than 20,000 fsyncs; where `sync -f` is unavailable each file is fsynced.
+ * is visible until `commit`. A fleet batch (thousands of files) is written without
+ * per-file fsyncs and then flushed with one syncfs(2) (coreutils `sync -f`), ~10x faster
+ * than 20,000 fsyncs; where `sync -f` is unavailable each file is fsynced instead.
  * @throws InvalidInputError when a target is an existing directory; the fs error otherwise, after removing temps.
  */
 export function stageFiles(files: FileToWrite[], durable = true): StagedFiles {
+  const { temps, dirs, abort } = writeStaged(files, durable, false);
+  return {
+    paths: files.map((f) => f.path),
+    commit() {
+      renameStaged(files, temps, abort);
+      if (durable) dirs.forEach(fsyncDir);
+    },
+    abort,
+  };
+}
+
+/**
+ * {@link stageFiles} for a caller with other work before the commit (the store write): a few
+ * files are fsynced together in the background (fsyncAll) meanwhile, and `commit` waits for them.
+ * @throws as {@link stageFiles}.
+ */
+export function stageFilesFlushing(files: FileToWrite[], durable = true): StagedFilesFlushing {
+  const { temps, dirs, abort, flushed } = writeStaged(files, durable, true);
+  // Awaited by commit; an aborted staging drops the outcome (its temp files are removed anyway).
+  flushed?.catch(() => undefined);
+  return {
+    paths: files.map((f) => f.path),
+    async commit() {
+      try {
+        await flushed;
+      } catch (err) {
+        throw withLeftovers(err, abort());
+      }
+      renameStaged(files, temps, abort);
+      if (durable) await fsyncAll(dirs);
+    },
+    abort,
+  };
+}
+
+/** Checks the targets, writes the temp files, and flushes them: now, or started in the background. */
+function writeStaged(
+  files: FileToWrite[],
+  durable: boolean,
+  background: boolean,
+): { temps: string[]; dirs: string[]; abort: () => string[]; flushed?: Promise<void> } {
   const dirs = [...new Set(files.map((f) => dirname(f.path)))];
   // One readdir per directory instead of a stat per file.
   for (const dir of dirs) {
@@ -168,27 +252,22 @@ export function stageFiles(files: FileToWrite[], durable = true): StagedFiles {
   const abort = () => removeTemps(temps);
   let flushed: Promise<void> | undefined;
   try {
-    for (const file of files) temps.push(writeTemp(file, false));
+    for (const file of files) temps.push(writeTemp(file, durable && !batch && !background));
     if (batch && !syncFilesystem(dirs[0])) temps.forEach(fsyncFile);
-    if (durable && !batch) flushed = fsyncAll(temps);
+    if (durable && !batch && background) flushed = fsyncAll(temps);
   } catch (err) {
     throw withLeftovers(err, abort());
   }
-  // Awaited by commit; an aborted staging drops the outcome (its temp files are removed anyway).
-  flushed?.catch(() => undefined);
-  return {
-    paths: files.map((f) => f.path),
-    async commit() {
-      try {
-        await flushed;
-        files.forEach((file, i) => renameSync(temps[i], file.path));
-      } catch (err) {
-        throw withLeftovers(err, abort());
-      }
-      if (durable) await fsyncAll(dirs);
-    },
-    abort,
-  };
+  return { temps, dirs, abort, flushed };
+}
+
+/** Renames staged temp files to their targets. @throws the fs error, after removing the temps left. */
+function renameStaged(files: FileToWrite[], temps: string[], abort: () => string[]): void {
+  try {
+    files.forEach((file, i) => renameSync(temps[i], file.path));
+  } catch (err) {
+    throw withLeftovers(err, abort());
+  }
 }
 
 /** syncfs(2) on the filesystem holding `path`, via coreutils; false when that is not possible. */

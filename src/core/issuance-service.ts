@@ -3,7 +3,7 @@ import { inject, injectable } from 'inversify';
 import { CertStore, keepsAudit } from './cert-store';
 import { ResolvedConfig } from './config/load';
 import { parseCsr } from './csr';
-import { InvalidInputError, NotFoundError } from './errors';
+import { InvalidInputError, NotFoundError, NotSupportedError } from './errors';
 import { expiryReport, type ExpiryReport } from './expiry';
 import { withLeftovers } from './fs-atomic';
 import { generateEncodedKey } from './key-encoding';
@@ -15,62 +15,16 @@ import { keyUsageFor, leafProfile, type Profile } from './policy/profiles';
 import { checkSubject } from './policy/subject-policy';
 import { newSerial } from './serial';
 import { caNotAfter, intermediateItem, requestedSubject, rootConstraintsRefused } from './ca-records';
-import { Signer, canRevoke, listsIssuedSerials, reportsWarnings, type LeafSpec } from './signer';
-import type { CaRecord, CertificateRecord, IssuedCertificate, KeyType, ListFilter, RevocationReason } from './types';
+import { Signer, canRevoke, isRemoteSigner, listsIssuedSerials, reportsWarnings, type LeafSpec } from './signer';
+import type { CaRecord, CertificateRecord, KeyType, ListFilter, RevocationReason } from './types';
 import { PolicyError } from './errors';
 import type { SubjectAttributes } from './x509/subject';
 import { buildCsrDer } from './x509/csr-builder';
-import type { NameConstraints } from './x509/name-constraints';
 import { createDerSigner } from './x509/signing';
+import { withOwnWarnings } from './warning-scope';
+import type { Delivery, InitRequest, IssueRequest, IssueResult, RequestedCertificate, SignOptions } from './issuance-types';
 
-/** What `certctl issue` asks for. */
-export interface IssueRequest {
-  /** A built-in leaf profile or a custom one of certctl.yaml. */
-  profile: string;
-  commonName?: string;
-  /** Subject attributes besides CN (`--org`, `--ou`, …), under the profile's `allowed_*`. */
-  subject?: SubjectAttributes;
-  dnsNames?: string[];
-  ipAddresses?: string[];
-  /** URI and email SANs, under the profile's `allowed_uris` / `allowed_emails`. */
-  uris?: string[];
-  emails?: string[];
-  ttlSeconds?: number;
-  /** The TTL when none is asked for (default: the profile's); shortened to end with the CA. */
-  defaultTtlSeconds?: number;
-  keyType?: KeyType;
-  /** How many certificates (fleet bootstrap); each gets its own key and serial. */
-  count?: number;
-  onProgress?: (done: number, total: number) => void;
-}
-
-/** What `certctl init` asks for. */
-export interface InitRequest {
-  commonName: string;
-  keyType?: KeyType;
-  ttlSeconds?: number;
-  parent?: string;
-  passphrase?: string;
-  /** Use this existing key of the signer's token instead of generating one (`init --key-label`). */
-  existingKeyLabel?: string;
-  /** NameConstraints for an intermediate (policy/name-constraints.ts parses the flags). */
-  nameConstraints?: NameConstraints;
-}
-
-/**
- * Hands issued certificates to their recipient in two phases around the store write:
- * `prepare` stages the outputs (temp files) before anything is stored; `commit` makes
- * them visible once the store has the certificates; `abort` drops them if storing failed.
- * So a failed command leaves neither an unreceived certificate in the store nor a file out.
- */
-export type Delivery = (result: IssueResult) => Promise<{ commit(): Promise<void>; abort(): string[] }>;
-
-/** Issued certificates with the CA material an output layout needs. */
-export interface IssueResult {
-  items: IssuedCertificate[];
-  ca: CaRecord;
-  warnings: string[];
-}
+export type { AuthorizedNames, Delivery, InitRequest, IssueRequest, IssueResult, RequestedCertificate, SignOptions } from './issuance-types';
 
 /**
  * The one issuance workflow (DESIGN.md "The flow of one request"): resolve profile,
@@ -145,6 +99,10 @@ export class IssuanceService {
    * @throws InvalidInputError / PolicyError before any backend call when the request breaks policy.
    */
   async issue(req: IssueRequest, delivery?: Delivery): Promise<IssueResult> {
+    return withOwnWarnings(() => this.issueInScope(req, delivery));
+  }
+
+  private async issueInScope(req: IssueRequest, delivery?: Delivery): Promise<IssueResult> {
     const ca = await this.requireCa();
     const profile = leafProfile(this.config.profiles, req.profile, 'issue');
     const count = req.count ?? 1;
@@ -176,7 +134,10 @@ export class IssuanceService {
       const names = { ...(needsUuid ? { ...checked, commonName: randomUUID() } : checked), ...others, subject };
       // A remote CA takes the key from a CSR: built here, with the key certctl just made, so the key stays in the core.
       const csrDer = remote
-        ? buildCsrDer({ commonName: names.commonName, subject, dnsNames: [], ipAddresses: [], spkiDer: key.spkiDer }, createDerSigner(key.privateKey()))
+        ? buildCsrDer(
+            { commonName: names.commonName, subject, dnsNames: [], ipAddresses: [], spkiDer: key.spkiDer, ocspNoCheck: profile.ocspNoCheck },
+            createDerSigner(key.privateKey()),
+          )
         : undefined;
       return { spec: this.leafSpec(profile, names, keyType, key.spkiDer, validity, csrDer), keyPem: key.pkcs8Pem };
     };
@@ -195,12 +156,37 @@ export class IssuanceService {
 
   /**
    * Signs a CSR (Magnum's ca-sign). The CSR's CA bit, key usages and EKUs are never honoured.
-   * @throws InvalidInputError for a malformed or badly signed CSR; PolicyError for CA:true, weak keys, names outside policy.
+   * @throws InvalidInputError for a malformed or badly signed CSR; PolicyError for CA:true, weak keys, names outside policy
+   *   (or refused by `options.authorize`).
    */
-  async signCsr(csrPem: string, profileName: string, ttlSeconds: number | undefined, source: string): Promise<IssueResult> {
+  async signCsr(csrPem: string, profileName: string, ttlSeconds: number | undefined, source: string, options: SignOptions = {}): Promise<IssueResult> {
+    return this.signRequest(await parseCsr(csrPem, source), profileName, ttlSeconds, source, options);
+  }
+
+  /**
+   * Signs what a caller asked for with its own key: a parsed CSR, or (a renewal over mTLS without a CSR) the names and
+   * public key of the certificate being renewed, with no `csrDer`.
+   * @throws as {@link signCsr}; NotSupportedError without a CSR when the signer is a remote CA (it signs only CSRs).
+   */
+  async signRequest(
+    request: RequestedCertificate,
+    profileName: string,
+    ttlSeconds: number | undefined,
+    source: string,
+    options: SignOptions = {},
+  ): Promise<IssueResult> {
+    return withOwnWarnings(() => this.signInScope(request, profileName, ttlSeconds, source, options));
+  }
+
+  private async signInScope(
+    csr: RequestedCertificate,
+    profileName: string,
+    ttlSeconds: number | undefined,
+    source: string,
+    options: SignOptions,
+  ): Promise<IssueResult> {
     const ca = await this.requireCa();
     const profile = leafProfile(this.config.profiles, profileName, '--profile');
-    const csr = await parseCsr(csrPem, source);
     checkKeyType(profile, csr.keyType, source);
     const checked = checkNames(profile, csr.commonName, csr.dnsNames, csr.ipAddresses, source);
     const { subject, ignored } = checkSubject(profile.name, profile.subject, csr.subject, true, source);
@@ -209,11 +195,16 @@ export class IssuanceService {
     if (!names.commonName && names.dnsNames.length === 0 && names.ipAddresses.length === 0 && names.uris.length === 0 && names.emails.length === 0) {
       throw new InvalidInputError(`${source}: the request has neither a subject CN nor a SAN; a certificate must name its subject`);
     }
-    const validity = checkValidity(profile, ttlSeconds, caNotAfter(ca));
+    if (!csr.csrDer && isRemoteSigner(this.signer)) {
+      throw new NotSupportedError(`the ${this.signer.kind} signer signs only CSRs; send a CSR with the request (a new key)`);
+    }
+    // Every policy check (the validity too) before `authorize`: it may spend a one-time token.
+    const validity = checkValidity(profile, ttlSeconds, caNotAfter(ca), new Date(), options.defaultTtlSeconds);
+    await options.authorize?.({ profile: profile.name, ca: ca.name, ...names });
     const spec = this.leafSpec(profile, names, csr.keyType, csr.spkiDer, validity, csr.csrDer);
     const [item] = await signLeaves(this.signer, ca, profileName, 1, () => Promise.resolve({ spec }));
     await this.store.putIssued(ca.name, [item]);
-    await this.audit('issue', [item.record.serial], { profile: profileName, csr: true });
+    await this.audit('issue', [item.record.serial], { profile: profileName, csr: Boolean(csr.csrDer), ...options.auditDetail });
     const warnings = validity.warning ? [validity.warning] : [];
     warnings.push(...this.takeSignerWarnings());
     if (ignored.length || csr.ignored.length) warnings.push(`not taken from the CSR: ${[...ignored, ...csr.ignored].join(', ')}`);
@@ -377,6 +368,7 @@ export class IssuanceService {
       keyUsage,
       extKeyUsage: profile.extKeyUsage,
       basicConstraints: { ca: false },
+      ...(profile.ocspNoCheck ? { ocspNoCheck: true } : {}),
       csrDer,
     };
   }

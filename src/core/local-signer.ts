@@ -2,10 +2,10 @@ import { X509Certificate } from 'node:crypto';
 import { inject, injectable } from 'inversify';
 import { CaKeys } from './ca-keys';
 import { CertStore } from './cert-store';
-import { ResolvedConfig } from './config/load';
+import { ResolvedConfig, urlsOfCa } from './config/load';
 import { ConflictError, NotFoundError } from './errors';
 import { newSerial, serialFromHex } from './serial';
-import type { CaSpec, CreatedCa, LeafSpec, Signer } from './signer';
+import type { CaKeySigningSigner, CaSpec, CreatedCa, LeafSpec } from './signer';
 import type { CaRecord, CertificateRecord } from './types';
 import { certificateParts } from './x509/der-reader';
 import { buildCertificateDer, type CertificateTemplate } from './x509/certificate-builder';
@@ -31,7 +31,7 @@ interface LoadedCa {
  * key never leaves it. Backend-neutral, so it lives in the core (DESIGN.md "Two interfaces").
  */
 @injectable()
-export class LocalSigner implements Signer {
+export class LocalSigner implements CaKeySigningSigner {
   readonly kind: string = 'local';
   private readonly loaded = new Map<string, LoadedCa>();
 
@@ -50,6 +50,7 @@ export class LocalSigner implements Signer {
     const spkiDer = key.spkiDer;
     const subjectDer = encodeName([{ type: 'CN', value: spec.commonName }]);
     const notAfter = parent && spec.notAfter > parent.notAfter ? parent.notAfter : spec.notAfter;
+    const urls = parent ? urlsOfCa(this.config.urls, parent.record.name) : undefined;
     const template: CertificateTemplate = {
       serial: newSerial(),
       issuerDer: parent ? parent.subjectDer : subjectDer,
@@ -64,8 +65,9 @@ export class LocalSigner implements Signer {
       authorityKeyId: parent?.subjectKeyId,
       dnsNames: [],
       ipAddresses: [],
-      crlUrls: parent ? this.config.urls.crl : undefined,
-      issuingCaUrls: parent ? this.config.urls.issuingCa : undefined,
+      crlUrls: urls?.crl,
+      issuingCaUrls: urls?.issuingCa,
+      ocspUrls: urls?.ocsp,
       nameConstraints: spec.nameConstraints,
     };
     const der = buildCertificateDer(template, parent ? parent.signer : key.signer);
@@ -84,7 +86,7 @@ export class LocalSigner implements Signer {
 
   async sign(ca: string, specs: LeafSpec[]): Promise<Buffer[]> {
     const loaded = await this.load(ca);
-    const { crl, issuingCa } = this.config.urls;
+    const { crl, issuingCa, ocsp } = urlsOfCa(this.config.urls, ca);
     return specs.map((spec) =>
       buildCertificateDer(
         {
@@ -105,6 +107,8 @@ export class LocalSigner implements Signer {
           emails: spec.emails,
           crlUrls: crl,
           issuingCaUrls: issuingCa,
+          ocspUrls: ocsp,
+          ocspNoCheck: spec.ocspNoCheck,
         },
         loaded.signer,
       ),
@@ -131,6 +135,11 @@ export class LocalSigner implements Signer {
       loaded.signer,
     );
     return toPem(der, 'X509 CRL');
+  }
+
+  /** The CA key's signer, loaded once per process as for certificates (OCSP responses signed by the CA). */
+  async caKeySigner(ca: string): Promise<DerSigner> {
+    return (await this.load(ca)).signer;
   }
 
   /** Loads the CA certificate and its signer from the key source (checked against the certificate), once per process. */

@@ -1,6 +1,7 @@
 import type { CaRecord, CertificateRecord, KeyType } from './types';
 import type { ExtKeyUsageName, KeyUsageName } from './x509/certificate-builder';
 import type { NameConstraints } from './x509/name-constraints';
+import type { DerSigner } from './x509/signing';
 import type { SubjectAttributes } from './x509/subject';
 
 /** A certificate the core has built and checked against policy, ready for a signer. */
@@ -22,6 +23,8 @@ export interface LeafSpec {
   keyUsage: KeyUsageName[];
   extKeyUsage: ExtKeyUsageName[];
   basicConstraints: { ca: boolean; pathLen?: number };
+  /** id-pkix-ocsp-nocheck (the `ocsp` profile): relying parties skip the revocation check of this OCSP responder certificate. */
+  ocspNoCheck?: boolean;
   /**
    * A PKCS#10 request for the certified key, for a {@link RemoteSigner} (a remote CA takes the key
    * from a CSR). The core builds it, from the operator's CSR or with the key it generated, so no
@@ -135,8 +138,22 @@ export interface CaKeyImportingSigner extends Signer {
   adoptCa(record: CaRecord, keyPem: string): Promise<string[]>;
 }
 
+/**
+ * Capability: signs data the core built with the CA key itself — OCSP responses signed by the CA
+ * (RFC 6960 4.2.2.2). A remote CA signs only what it builds (certificates, its CRL), so it lacks
+ * this, and OCSP over it goes through a delegated responder certificate the CA issues.
+ */
+export interface CaKeySigningSigner extends Signer {
+  /**
+   * A synchronous signer over the CA's key; the key stays where the signer keeps it (this
+   * process's memory, or a token). For OCSP responses only: never hand it a certificate or CRL.
+   * @throws NotFoundError when the CA is absent; what loading its key throws (a wrong passphrase: InvalidInputError).
+   */
+  caKeySigner(ca: string): Promise<DerSigner>;
+}
+
 /** The names of the signer capabilities, as backend descriptors declare them. */
-export type SignerCapability = 'remote' | 'warnings' | 'revoke' | 'issuedSerials' | 'caKeyImport';
+export type SignerCapability = 'remote' | 'warnings' | 'revoke' | 'issuedSerials' | 'caKeyImport' | 'caKeySigning';
 
 /** Whether the signer is a {@link RemoteSigner}. */
 export function isRemoteSigner(s: Signer): s is RemoteSigner {
@@ -165,6 +182,11 @@ export function canImportCaKey(s: Signer): s is CaKeyImportingSigner {
   return typeof c.adoptCa === 'function' && typeof c.checkAdoptable === 'function';
 }
 
+/** Whether the signer is a {@link CaKeySigningSigner}. */
+export function signsWithCaKey(s: Signer): s is CaKeySigningSigner {
+  return typeof (s as Partial<CaKeySigningSigner>).caKeySigner === 'function';
+}
+
 /** The capabilities a signer object has, by the guards above (checked against descriptors in tests). */
 export function signerCapabilities(s: Signer): SignerCapability[] {
   const found: [SignerCapability, boolean][] = [
@@ -173,6 +195,7 @@ export function signerCapabilities(s: Signer): SignerCapability[] {
     ['revoke', canRevoke(s)],
     ['issuedSerials', listsIssuedSerials(s)],
     ['caKeyImport', canImportCaKey(s)],
+    ['caKeySigning', signsWithCaKey(s)],
   ];
   return found.filter(([, has]) => has).map(([name]) => name);
 }

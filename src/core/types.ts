@@ -5,7 +5,8 @@ export type KeyType = (typeof KEY_TYPES)[number];
 /** Certificate profiles of DESIGN.md. */
 export const LEAF_PROFILES = ['server', 'client', 'peer', 'node'] as const;
 export type LeafProfileName = (typeof LEAF_PROFILES)[number];
-export const PROFILE_NAMES = [...LEAF_PROFILES, 'intermediate'] as const;
+/** Every built-in profile: the TLS leaves, `ocsp` (a delegated OCSP responder's certificate) and `intermediate`. */
+export const PROFILE_NAMES = [...LEAF_PROFILES, 'ocsp', 'intermediate'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 /** CRL reason codes certctl lets an operator give (RFC 5280 5.3.1). */

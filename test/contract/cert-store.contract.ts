@@ -1,8 +1,17 @@
 import { createHash } from 'node:crypto';
-import { canDeleteCa, canRaiseCrlNumber, canRemoveCaKey, storeCapabilities, type CertStore, type StoreCapability } from '../../src/core/cert-store';
+import {
+  canDeleteCa,
+  canRaiseCrlNumber,
+  canRemoveCaKey,
+  storeCapabilities,
+  tracksRevocations,
+  type CertStore,
+  type StoreCapability,
+} from '../../src/core/cert-store';
 import { ConflictError, NotFoundError } from '../../src/core/errors';
 import { newSerial, serialToHex } from '../../src/core/serial';
 import type { CaRecord, CertificateRecord, IssuedCertificate } from '../../src/core/types';
+import { stateStoreTests } from './state-store.contract';
 
 /** A store under test and how to throw it away. */
 export interface StoreFixture {
@@ -14,11 +23,11 @@ export interface StoreFixture {
 
 const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
 
-function caRecord(name: string): CaRecord {
+export function caRecord(name: string): CaRecord {
   return { name, certPem: CA_PEM, chainPem: [], keyType: 'ec-p256', keyEncrypted: false, createdAt: new Date().toISOString() };
 }
 
-function issued(overrides: Partial<CertificateRecord> = {}, withKey = true): IssuedCertificate {
+export function issued(overrides: Partial<CertificateRecord> = {}, withKey = true): IssuedCertificate {
   const serial = serialToHex(newSerial());
   const certPem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(serial).toString('base64')}\n-----END CERTIFICATE-----\n`;
   return {
@@ -150,6 +159,29 @@ export function describeCertStoreContract(name: string, make: () => Promise<Stor
       await expect(store.raiseCrlNumber('nope', 1n)).rejects.toBeInstanceOf(NotFoundError);
     });
 
+    it('moves the revocation version on every revocation and only then (capability revocationVersion)', async () => {
+      const store = fx.store;
+      if (!tracksRevocations(store)) return;
+      await store.createCa(caRecord('alpha'), 'K1');
+      await store.createCa(caRecord('beta'), 'K2');
+      const start = await store.revocationVersion('alpha');
+      const [a, b] = [issued(), issued()];
+      await store.putIssued('alpha', [a, b]);
+      expect(await store.revocationVersion('alpha')).toBe(start);
+      const betaBefore = await store.revocationVersion('beta');
+      await store.markRevoked('alpha', [a.record.serial], 'keyCompromise', new Date());
+      const once = await store.revocationVersion('alpha');
+      expect(once).not.toBe(start);
+      // A refused revocation changes nothing.
+      await expect(store.markRevoked('alpha', [a.record.serial], 'superseded', new Date())).rejects.toBeInstanceOf(ConflictError);
+      expect(await store.revocationVersion('alpha')).toBe(once);
+      await store.markRevoked('alpha', [b.record.serial], 'superseded', new Date());
+      const twice = await store.revocationVersion('alpha');
+      expect([start, once]).not.toContain(twice);
+      expect(await store.revocationVersion('beta')).toBe(betaBefore);
+      await expect(store.revocationVersion('nope')).rejects.toBeInstanceOf(NotFoundError);
+    });
+
     it('deletes a CA with everything of it and nothing of another (capability deleteCa)', async () => {
       const store = fx.store;
       if (!canDeleteCa(store)) return;
@@ -186,6 +218,8 @@ export function describeCertStoreContract(name: string, make: () => Promise<Stor
       await store.removeCaKey('alpha'); // a second call is no error
       await expect(store.removeCaKey('nope')).rejects.toBeInstanceOf(NotFoundError);
     });
+
+    stateStoreTests(() => fx.store);
 
     it('keeps CAs apart', async () => {
       await fx.store.createCa(caRecord('alpha'), 'K1');

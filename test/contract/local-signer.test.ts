@@ -11,5 +11,5 @@ describeSignerContract('local signer over the file store', async () => {
   const config = loadConfig({}, { XDG_CONFIG_HOME: join(dir, 'xdg'), CERTCTL_FILE_DIR: join(dir, 'pki') }, dir);
   // The file backend cannot sign: the container gives it the core's LocalSigner, with the file store injected.
   const { signer, store } = openSignerAndStore(config, 'file');
-  return { signer, store, declared: [], cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  return { signer, store, declared: ['caKeySigning'], cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 });

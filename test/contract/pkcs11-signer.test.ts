@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/core/config/load';
+import { fileBackend } from '../../src/backends/file';
 import { openSignerAndStore } from '../support/containers';
 import { describeWithSoftHsm } from '../support/softhsm';
 import { describeCertStoreContract } from './cert-store.contract';
@@ -32,6 +33,6 @@ describeWithSoftHsm('PKCS#11 signer (SoftHSM2) over the file store', (hsm) => {
   describeCertStoreContract('file store beside the pkcs11 signer', async () => {
     const fx = fixture();
     const { store } = openSignerAndStore(fx.config, 'pkcs11', undefined, 'file');
-    return { store, declared: ['raiseCrlNumber', 'deleteCa', 'audit', 'removeCaKey'], cleanup: fx.cleanup };
+    return { store, declared: fileBackend.capabilities.store, cleanup: fx.cleanup };
   });
 });

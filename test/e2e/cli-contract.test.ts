@@ -6,7 +6,22 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CERTCTL_BIN, certctl, ok, run, tempDir, opensslEcCsr } from '../support/cli';
 
-const COMMANDS = [['init'], ['ca', 'show'], ['issue'], ['sign'], ['list'], ['show'], ['revoke'], ['crl'], ['renew'], ['check'], ['export']];
+const COMMANDS = [
+  ['init'],
+  ['ca', 'show'],
+  ['issue'],
+  ['sign'],
+  ['list'],
+  ['show'],
+  ['revoke'],
+  ['crl'],
+  ['renew'],
+  ['check'],
+  ['export'],
+  ['agent'],
+  ['token', 'create'],
+  ['enroll'],
+];
 
 describe('certctl CLI contract', () => {
   const { dir, cleanup } = tempDir();

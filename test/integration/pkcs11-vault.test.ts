@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { vaultBackend } from '../../src/backends/vault';
 import { loadConfig } from '../../src/core/config/load';
 import { describeCertStoreContract } from '../contract/cert-store.contract';
 import { describeSignerContract } from '../contract/signer.contract';
@@ -49,7 +50,7 @@ describeWithVault('PKCS#11 signer over Vault KV', (vault) => {
     describeCertStoreContract('vault KV v2 beside the pkcs11 signer', async () => {
       const fx = fixture();
       const { store } = openSignerAndStore(fx.config, 'pkcs11', undefined, 'vault-kv');
-      return { store, declared: ['raiseCrlNumber', 'deleteCa'], cleanup: fx.cleanup };
+      return { store, declared: vaultBackend.capabilities.store, cleanup: fx.cleanup };
     });
   });
 });

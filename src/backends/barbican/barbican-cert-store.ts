@@ -30,6 +30,8 @@ export class BarbicanCertStore implements CertStore {
   private readonly log: InventoryLog;
   private readonly docs = new Map<string, CaDoc>();
   private readonly inventories = new Map<string, Inventory>();
+  /** When each inventory was read from Barbican (ms). */
+  private readonly readAt = new Map<string, number>();
 
   constructor(
     @inject(BarbicanClient) private readonly client: BarbicanClient,
@@ -143,14 +145,14 @@ export class BarbicanCertStore implements CertStore {
 
   async get(ca: string, serial: string): Promise<{ record: CertificateRecord; certPem: string } | undefined> {
     if (!(await this.doc(ca))) return undefined;
-    const entry = (await this.inventory(ca)).entries.get(serial);
+    const entry = (await this.inventoryKnowing(ca, [serial])).entries.get(serial);
     if (!entry) return undefined;
     return { record: entry.record, certPem: await this.client.getPayload(entry.cert, `the certificate ${serial}`) };
   }
 
   async getKey(ca: string, serial: string): Promise<string | undefined> {
     if (!(await this.doc(ca))) return undefined;
-    const entry = (await this.inventory(ca)).entries.get(serial);
+    const entry = (await this.inventoryKnowing(ca, [serial])).entries.get(serial);
     if (!entry?.key) return undefined;
     return this.client.getPayload(entry.key, `the key of certificate ${serial}`);
   }
@@ -171,7 +173,7 @@ export class BarbicanCertStore implements CertStore {
 
   async markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date): Promise<CertificateRecord[]> {
     await this.requireDoc(ca);
-    const inventory = await this.inventory(ca);
+    const inventory = await this.inventoryKnowing(ca, serials, 0);
     const out = revokedRecords(ca, (s) => inventory.entries.get(s)?.record, serials, reason, at);
     const events: InventoryEvent[] = serials.map((serial) => ({ t: 'revoke', serial, reason, at: at.toISOString() }));
     await this.rollback.run(`revoking ${plural(serials.length, 'certificate')}`, (journal) => this.log.append(ca, events, journal));
@@ -233,6 +235,12 @@ export class BarbicanCertStore implements CertStore {
     }
   }
 
+  /** Forgets the CA documents and inventories read so far (CachingStore: a long-running server calls it now and then). */
+  dropCaches(): void {
+    this.docs.clear();
+    this.inventories.clear();
+  }
+
   private async doc(ca: string): Promise<CaDoc | undefined> {
     const cached = this.docs.get(ca);
     if (cached) return cached;
@@ -256,6 +264,20 @@ export class BarbicanCertStore implements CertStore {
     if (cached) return cached;
     const inventory = await this.log.read(ca);
     this.inventories.set(ca, inventory);
+    this.readAt.set(ca, Date.now());
     return inventory;
+  }
+
+  /**
+   * The inventory, read again when it lacks one of `serials` and was read over `minAgeMs` ago: a
+   * long-lived store object (certctl serve) then finds a certificate another process issued
+   * since, while lookups of unknown serials (OCSP, client certificates: anyone can send those)
+   * cannot make it re-read the log more than once a second. A revocation always looks again.
+   */
+  private async inventoryKnowing(ca: string, serials: string[], minAgeMs = 1000): Promise<Inventory> {
+    const inventory = await this.inventory(ca);
+    if (serials.every((s) => inventory.entries.has(s)) || Date.now() - (this.readAt.get(ca) ?? 0) < minAgeMs) return inventory;
+    this.inventories.delete(ca);
+    return this.inventory(ca);
   }
 }

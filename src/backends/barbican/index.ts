@@ -18,7 +18,7 @@ export const barbicanBackend: BackendDescriptor<BarbicanOptions> = {
   summary: 'OpenStack Barbican: secrets and certificate containers keep everything; certctl signs with the CA key in memory',
   section: 'barbican',
   provides: { store: true, signer: false },
-  capabilities: { store: ['raiseCrlNumber', 'deleteCa'], signer: [] },
+  capabilities: { store: ['raiseCrlNumber', 'deleteCa', 'cachesReads'], signer: [] },
   // Loaded on use: every command loads every descriptor, and option parsing is only for the chosen backends.
   parseOptions: (config) => (require('./options') as typeof import('./options')).parseBarbicanOptions(config),
   module(options) {

@@ -19,8 +19,44 @@ const STALE_MS = 30_000;
  *   lock's file-system errors untranslated (the caller translates them); `fn`'s errors, translated.
  */
 export async function underCaLock<T>(dir: string, ca: string, fn: () => T | Promise<T>, translate: (err: unknown) => CertctlError): Promise<T> {
-  const lockPath = join(dir, '.lock');
-  if (!tryLock(lockPath)) await waitForLock(lockPath, ca);
+  return underLock(join(dir, '.lock'), `CA "${ca}"`, fn, translate);
+}
+
+/**
+ * Runs `fn` holding the lock directory `lockPath` (of a CA directory, a state record), as
+ * {@link underCaLock} describes; `what` names what it guards in messages.
+ * @throws as {@link underCaLock}.
+ */
+export async function underLock<T>(lockPath: string, what: string, fn: () => T | Promise<T>, translate: (err: unknown) => CertctlError): Promise<T> {
+  const turn = await waitTurn(lockPath);
+  try {
+    return await lockedByDirectory(lockPath, what, fn, translate);
+  } finally {
+    turn();
+  }
+}
+
+/**
+ * Callers in this process wait for the lock in line, here, instead of each polling the lock
+ * directory with growing pauses (a server runs many requests at once: polling made them wait up
+ * to 250 ms for a lock freed long before). Returns the function that lets the next one in.
+ */
+const inProcess = new Map<string, Promise<void>>();
+async function waitTurn(lockPath: string): Promise<() => void> {
+  const before = inProcess.get(lockPath);
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => (done = resolve));
+  const tail = (before ?? Promise.resolve()).then(() => mine);
+  inProcess.set(lockPath, tail);
+  await before;
+  return () => {
+    done();
+    if (inProcess.get(lockPath) === tail) inProcess.delete(lockPath);
+  };
+}
+
+async function lockedByDirectory<T>(lockPath: string, what: string, fn: () => T | Promise<T>, translate: (err: unknown) => CertctlError): Promise<T> {
+  if (!tryLock(lockPath)) await waitForLock(lockPath, what);
   held.add(lockPath);
   let value: T;
   try {
@@ -31,7 +67,7 @@ export async function underCaLock<T>(dir: string, ca: string, fn: () => T | Prom
     throw stuck ? withContext(failure, `${failure.message}; ${stuck.message}`) : failure;
   }
   const stuck = releaseOrName(lockPath);
-  if (stuck) throw withContext(translate(stuck.error), `the change to CA "${ca}" was made, but ${stuck.message}`);
+  if (stuck) throw withContext(translate(stuck.error), `the change to ${what} was made, but ${stuck.message}`);
   return value;
 }
 
@@ -43,12 +79,12 @@ const lockPause = (attempt: number) => Math.min(5 * 1.3 ** attempt, 250);
  * Waits while another process holds the lock. Only contention is retried: a lock that cannot be
  * created (EACCES) is thrown at once, not retried for ~47 s to then look like contention.
  */
-async function waitForLock(lockPath: string, ca: string): Promise<void> {
+async function waitForLock(lockPath: string, what: string): Promise<void> {
   for (let attempt = 0; attempt + 1 < LOCK_TRIES; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, lockPause(attempt)));
     if (tryLock(lockPath)) return;
   }
-  throw new BackendUnavailableError(`the file store of CA "${ca}" is locked by another certctl process (${lockPath}); try again`);
+  throw new BackendUnavailableError(`${what} in the file store is locked by another certctl process (${lockPath}); try again`);
 }
 
 /**

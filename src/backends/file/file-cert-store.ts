@@ -2,7 +2,7 @@ import { closeSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unl
 import { applyListFilter, revokedRecords } from '../../core/inventory';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { AuditEvent, CertStore } from '../../core/cert-store';
+import type { AuditEvent, RevocationVersionStore, StateStore } from '../../core/cert-store';
 import { ConflictError, NotFoundError, withContext, type CertctlError } from '../../core/errors';
 import { ensureDir, fsyncAll, fsyncDir, fsyncInBackground, writeFileAtomic, writeFilesAtomic, writeNewFile, type FileToWrite } from '../../core/fs-atomic';
 import { inject, injectable } from 'inversify';
@@ -21,7 +21,10 @@ import {
   type PackRef,
 } from './inventory-file';
 import { FileStoreOptions } from './options';
+import { RevocationCounter } from './revocation-counter';
 import { SerialIndex } from './serial-index';
+import { FileStateRecords } from './state-files';
+import type { ClaimOutcome, StateRecord, StateWriteOptions } from '../../core/state-store';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
 import { plural } from '../../core/text';
 
@@ -34,9 +37,11 @@ const INVENTORY = 'inventory.jsonl';
  * ```
  * <dir>/<ca>/ca.crt  chain.pem  ca.key (0600)  ca.json  crlnumber
  *           inventory.jsonl   append-only: one "issue" or "revoke" event per line
+ *           revocations       how many revocations were recorded (revocationVersion)
  *           audit.jsonl       who did what, when
  *           certs/<pack>.pem  certificates written in one command, concatenated
  *           keys/<pack>.pem   their private keys (0600)
+ * <dir>/_state/<ns>/<id>.json  server state records (state-files.ts)
  * ```
  * Certificates issued together share one pack file so a batch of 10,000 is made durable
  * with a handful of fsyncs, not 20,000. A pack becomes visible only when its inventory
@@ -47,10 +52,14 @@ const INVENTORY = 'inventory.jsonl';
  * is a configuration error (exit 3) naming the path.
  */
 @injectable()
-export class FileCertStore implements CertStore {
+export class FileCertStore implements RevocationVersionStore, StateStore {
   readonly kind = 'file';
+  private readonly state: FileStateRecords;
+  private readonly revocations = new RevocationCounter();
 
-  constructor(@inject(FileStoreOptions) private readonly options: FileStoreOptions) {}
+  constructor(@inject(FileStoreOptions) private readonly options: FileStoreOptions) {
+    this.state = new FileStateRecords(options.dir, (err, what) => fileStoreError(err, what, options.dir));
+  }
 
   private caDir(ca: string): string {
     return join(this.options.dir, ca);
@@ -277,7 +286,20 @@ export class FileCertStore implements CertStore {
         start,
         serials.map((serial, i) => ({ serial, length: Buffer.byteLength(lines[i]) })),
       );
+      // After the events are appended: a reader that sees the new count reads them too.
+      this.revocations.add(this.caDir(ca), serials.length);
       return out;
+    });
+  }
+
+  /** The count of revocations recorded in the CA (the `revocations` file): one small read, for the server's caches. */
+  async revocationVersion(ca: string): Promise<string> {
+    return this.guarded(`read the revocation count of CA "${ca}"`, () => {
+      const count = this.revocations.read(this.caDir(ca));
+      if (count === 0 && !exists(join(this.caDir(ca), CA_META))) {
+        throw new NotFoundError(`no CA named "${ca}" in the file store at ${this.options.dir}; create it with \`certctl init --cn NAME\``);
+      }
+      return String(count);
     });
   }
 
@@ -357,6 +379,30 @@ export class FileCertStore implements CertStore {
         closeSync(fd);
       }
     });
+  }
+
+  async createState<T>(ns: string, id: string, value: T, options?: StateWriteOptions): Promise<StateRecord<T>> {
+    return this.guarded(`create a state record in ${ns}`, () => this.state.create(ns, id, value, options));
+  }
+
+  async getState<T>(ns: string, id: string): Promise<StateRecord<T> | undefined> {
+    return this.guarded(`read a state record of ${ns}`, () => this.state.get<T>(ns, id));
+  }
+
+  async updateState<T>(ns: string, id: string, value: T, version: number, options?: StateWriteOptions): Promise<StateRecord<T>> {
+    return this.guarded(`update a state record of ${ns}`, () => this.state.update(ns, id, value, version, options));
+  }
+
+  async deleteState(ns: string, id: string): Promise<void> {
+    return this.guarded(`delete a state record of ${ns}`, () => this.state.delete(ns, id));
+  }
+
+  async claimState<T>(ns: string, id: string, now = new Date()): Promise<ClaimOutcome<T>> {
+    return this.guarded(`claim a state record of ${ns}`, () => this.state.claim<T>(ns, id, now));
+  }
+
+  async pruneState(ns: string, before: Date): Promise<number> {
+    return this.guarded(`prune the state records of ${ns}`, () => this.state.prune(ns, before));
   }
 
   /** One serial's record and pack references, through the serial index when it is current. */

@@ -11,7 +11,7 @@ export const fileBackend: BackendDescriptor<FileStoreOptions> = {
   summary: 'a directory on this host; certctl signs with the CA key kept there (encrypted with a passphrase if set)',
   section: 'file',
   provides: { store: true, signer: false },
-  capabilities: { store: ['raiseCrlNumber', 'deleteCa', 'audit', 'removeCaKey'], signer: [] },
+  capabilities: { store: ['raiseCrlNumber', 'deleteCa', 'audit', 'removeCaKey', 'state', 'revocationVersion'], signer: [] },
   parseOptions: parseFileOptions,
   module(options) {
     return new ContainerModule(({ bind }) => {

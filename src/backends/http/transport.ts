@@ -76,11 +76,20 @@ export interface AxiosTransportOptions {
   caFile?: string;
   /** Where `caFile` came from, for error messages (`barbican.ca_file`, `OS_CACERT`). */
   caFileOrigin?: string;
+  /** PEM text of the CAs to trust (a client of `certctl serve` that holds its CA in memory); `caFile` wins. */
+  caPem?: string;
+  /** A TLS client certificate and key, PEM (mTLS to `certctl serve`). */
+  clientCertificate?: { certPem: string; keyPem: string };
+  /**
+   * No TLS verification: only for `certctl enroll`'s first request, whose answer (the CA
+   * certificate) is checked against a fingerprint the operator gave (src/client/server-client.ts).
+   */
+  insecure?: boolean;
 }
 
 /**
- * HttpTransport over axios with keep-alive agents. TLS verification is always on; a custom CA
- * bundle is the set of trusted roots.
+ * HttpTransport over axios with keep-alive agents. TLS verification is on (the one exception is
+ * `insecure`, for a fingerprint-pinned first contact); a custom CA bundle is the set of trusted roots.
  * @throws ConfigError when the CA bundle cannot be read.
  */
 export class AxiosTransport implements HttpTransport {
@@ -91,7 +100,7 @@ export class AxiosTransport implements HttpTransport {
     const axios = require('axios') as typeof import('axios').default;
     const http = require('node:http') as typeof import('node:http');
     const https = require('node:https') as typeof import('node:https');
-    let ca: string | undefined;
+    let ca: string | undefined = options.caPem;
     if (options.caFile) {
       try {
         // The bundle replaces the system roots, as VAULT_CACERT and OS_CACERT do for the vault and
@@ -108,7 +117,12 @@ export class AxiosTransport implements HttpTransport {
     this.axios = axios.create({
       timeout: options.timeoutMs,
       httpAgent: new http.Agent({ keepAlive: true }),
-      httpsAgent: new https.Agent({ keepAlive: true, ca, rejectUnauthorized: true }),
+      httpsAgent: new https.Agent({
+        keepAlive: true,
+        ca,
+        rejectUnauthorized: options.insecure !== true,
+        ...(options.clientCertificate ? { cert: options.clientCertificate.certPem, key: options.clientCertificate.keyPem } : {}),
+      }),
       validateStatus: () => true,
       maxRedirects: 0,
       // Bodies are parsed below: axios would silently keep a non-JSON error page as a string anyway.

@@ -15,7 +15,7 @@ export const pkcs11Backend: BackendDescriptor<Pkcs11Options> = {
   summary: 'a PKCS#11 token (HSM) holds the CA key and signs; use with store: file, vault-kv or barbican',
   section: 'pkcs11',
   provides: { store: false, signer: true },
-  capabilities: { store: [], signer: ['caKeyImport'] },
+  capabilities: { store: [], signer: ['caKeyImport', 'caKeySigning'] },
   // Loaded on use: every command loads every descriptor, and option parsing is only for the chosen backends.
   parseOptions: (config) => (require('./options') as typeof import('./options')).parsePkcs11Options(config),
   module(options) {

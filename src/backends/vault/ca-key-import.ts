@@ -55,7 +55,7 @@ export class CaKeyImport {
     }
     await this.checkAdoptable(record);
     const cert = new X509Certificate(record.certPem);
-    const notes = await this.setup.ensureMount({ notAfter: new Date(cert.validTo) });
+    const notes = await this.setup.ensureMount({ notAfter: new Date(cert.validTo), name: record.name });
     const res = await this.client.write<ImportedBundle>(`${this.mount}/issuers/import/bundle`, { pem_bundle: `${keyPem.trim()}\n${record.certPem.trim()}\n` });
     // The import's warnings are about the CRL rebuild and AIA URLs of the mount, not about the CA.
     this.client.takeWarnings();

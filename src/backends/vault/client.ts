@@ -4,6 +4,7 @@ import { TransportError, type HttpTransport } from '../http/transport';
 import { inject, injectable } from 'inversify';
 import { VaultOptions } from './options';
 import { VaultTransport } from './tokens';
+import { scopedWarnings } from '../../core/warning-scope';
 
 type Method = 'GET' | 'LIST' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -99,7 +100,7 @@ export interface VaultResponse<T = Record<string, unknown>> {
  */
 @injectable()
 export class VaultClient {
-  /** Warnings Vault returned since the last {@link takeWarnings}. */
+  /** Warnings Vault returned since the last {@link takeWarnings}, outside any operation's own scope. */
   private warnings: string[] = [];
   private readonly vault: NodeVaultClient;
   /** The AppRole login in effect, shared by every request; undefined with a plain token or before the first request. */
@@ -133,8 +134,10 @@ export class VaultClient {
     return { statusCode: res.status, body: res.data, request: { path: new URL(o.uri).pathname } };
   }
 
-  /** Warnings Vault returned since the last call, then forgets them. */
+  /** Warnings Vault returned since the last call (in this operation's scope, src/core/warning-scope.ts), then forgets them. */
   takeWarnings(): string[] {
+    const scoped = scopedWarnings();
+    if (scoped) return scoped.splice(0);
     const w = this.warnings;
     this.warnings = [];
     return w;
@@ -187,7 +190,7 @@ export class VaultClient {
         // Vault takes PATCH only as a JSON merge patch (RFC 7396).
         const headers = method === 'PATCH' ? { 'Content-Type': 'application/merge-patch+json' } : undefined;
         const body = (await this.vault.request({ path: `/${path}`, method, json: data, headers })) as VaultResponse<T> | string | undefined;
-        if (body && typeof body === 'object' && Array.isArray(body.warnings)) this.warnings.push(...body.warnings);
+        if (body && typeof body === 'object' && Array.isArray(body.warnings)) (scopedWarnings() ?? this.warnings).push(...body.warnings);
         return opts.raw ? body : (body ?? {});
       } catch (err) {
         const response = responseOf(err);

@@ -18,7 +18,10 @@ export const vaultBackend: BackendDescriptor<VaultOptions> = {
   summary: 'HashiCorp Vault: its PKI engine holds the CA key and signs; a KV v2 mount stores the rest',
   section: 'vault',
   provides: { store: true, signer: true },
-  capabilities: { store: ['raiseCrlNumber', 'deleteCa'], signer: ['remote', 'warnings', 'revoke', 'issuedSerials', 'caKeyImport'] },
+  capabilities: {
+    store: ['raiseCrlNumber', 'deleteCa', 'state', 'revocationVersion'],
+    signer: ['remote', 'warnings', 'revoke', 'issuedSerials', 'caKeyImport'],
+  },
   // Loaded on use: every command loads every descriptor, and option parsing is only for the chosen backends.
   parseOptions: (config) => (require('./options') as typeof import('./options')).parseVaultOptions(config),
   module(options, roles) {

@@ -4,7 +4,8 @@ import type { LeafSpec } from '../../core/signer';
 import { extKeyUsageOid, type ExtKeyUsageName, type KeyUsageName } from '../../core/x509/certificate-builder';
 import { issuerName } from './pki-issuers';
 
-const KEY_USAGE: Record<KeyUsageName, string> = {
+/** Key usages by the names Vault takes. */
+export const KEY_USAGE: Record<KeyUsageName, string> = {
   digitalSignature: 'DigitalSignature',
   contentCommitment: 'ContentCommitment',
   keyEncipherment: 'KeyEncipherment',

@@ -1,4 +1,4 @@
-import type { ResolvedConfig } from '../../core/config/load';
+import { urlsOfCa, type ResolvedConfig } from '../../core/config/load';
 import { ConflictError, InternalError, NotFoundError, NotSupportedError } from '../../core/errors';
 import type { CaSpec, CreatedCa } from '../../core/signer';
 import type { KeyType } from '../../core/types';
@@ -149,13 +149,14 @@ export class PkiSetup {
 
   /**
    * Enables the PKI engine at the mount when missing and raises its max TTL so it covers the CA;
-   * configures the CRL/issuer URLs from certctl.yaml. Idempotent; says what it changed.
+   * configures the CRL/issuer/OCSP URLs from certctl.yaml (`{ca}`: this CA's name; the mount's, so the
+   * last CA set up names them). Idempotent; says what it changed.
    * Whether the mount exists comes from `GET sys/mounts` (needs `read` on `sys/mounts`): Vault
    * 1.14 answers `GET sys/mounts/<path>` for a missing mount with a 400 that only its wording
    * tells apart from other refusals.
    * @throws NotSupportedError when the path holds another kind of engine.
    */
-  async ensureMount(spec: Pick<CaSpec, 'notAfter'>): Promise<string[]> {
+  async ensureMount(spec: Pick<CaSpec, 'notAfter' | 'name'>): Promise<string[]> {
     const notes: string[] = [];
     const hoursNeeded = Math.ceil((spec.notAfter.getTime() - Date.now()) / 3600000);
     const wanted = Math.max(MOUNT_MAX_TTL_HOURS, hoursNeeded);
@@ -176,9 +177,9 @@ export class PkiSetup {
         notes.push(`using the existing PKI mount ${this.mount}/`);
       }
     }
-    const { crl, issuingCa } = this.config.urls;
-    if (crl.length || issuingCa.length) {
-      await this.client.write(`${this.mount}/config/urls`, { crl_distribution_points: crl, issuing_certificates: issuingCa });
+    const { crl, issuingCa, ocsp } = urlsOfCa(this.config.urls, spec.name);
+    if (crl.length || issuingCa.length || ocsp.length) {
+      await this.client.write(`${this.mount}/config/urls`, { crl_distribution_points: crl, issuing_certificates: issuingCa, ocsp_servers: ocsp });
       notes.push(`set ${this.mount}/config/urls from certctl.yaml's urls:`);
     }
     return notes;

@@ -1,18 +1,15 @@
-import type { CertStore } from '../../core/cert-store';
-import { ConfigError, ConflictError, NotFoundError, withContext } from '../../core/errors';
+import type { RevocationVersionStore, StateStore } from '../../core/cert-store';
+import { ConflictError, NotFoundError, withContext } from '../../core/errors';
 import { mapLimit, retryEachWithin } from '../../core/concurrency';
 import { applyListFilter, checkDistinctSerials, revokedRecords } from '../../core/inventory';
 import type { CaRecord, CertificateRecord, IssuedCertificate, ListFilter, RevocationReason } from '../../core/types';
 import { inject, injectable, optional } from 'inversify';
 import { VaultClient } from './client';
+import { readEntry, writeEntry, type Versioned } from './kv-entries';
+import { VaultStateRecords } from './vault-state';
+import type { ClaimOutcome, StateRecord, StateWriteOptions } from '../../core/state-store';
 import { VaultOptions } from './options';
 import { RollbackWindowMs } from './tokens';
-
-/** A KV v2 read: the data and the version check-and-set must name to replace it. */
-interface Versioned<T> {
-  data: T;
-  version: number;
-}
 
 /** What one certificate's KV entry holds. */
 interface CertEntry {
@@ -37,14 +34,17 @@ const IN_FLIGHT = 4;
 /**
  * CertStore over a Vault KV v2 mount (DESIGN.md "Two interfaces, three backends"):
  * `<kv_prefix>/<ca>/ca` holds the CA record, `<kv_prefix>/<ca>/certs/<serial>` one certificate
- * (record, PEM, leaf key when certctl generated it), `<kv_prefix>/<ca>/crl-number` the counter.
+ * (record, PEM, leaf key when certctl generated it), `<kv_prefix>/<ca>/crl-number` the counter,
+ * `<kv_prefix>/<ca>/revocations` a counter moved after every revocation (revocationVersion).
+ * `<kv_prefix>/_state/<ns>/<id>` the server's state records (vault-state.ts).
  * Every write uses check-and-set: `cas=0` creates only, `cas=<version>` replaces only what was
  * read, so two certctl processes cannot overwrite each other's records.
  */
 @injectable()
-export class VaultKvStore implements CertStore {
+export class VaultKvStore implements RevocationVersionStore, StateStore {
   readonly kind = 'vault-kv';
   private readonly cas = new Map<string, CaRecord>();
+  private readonly state: VaultStateRecords;
 
   private readonly mount: string;
   private readonly prefix: string;
@@ -57,6 +57,7 @@ export class VaultKvStore implements CertStore {
   ) {
     this.mount = options.kvMount;
     this.prefix = options.kvPrefix;
+    this.state = new VaultStateRecords(client, this.mount, this.prefix);
   }
 
   private data(path: string): string {
@@ -67,27 +68,13 @@ export class VaultKvStore implements CertStore {
     return `${this.mount}/metadata/${this.prefix}/${path}`;
   }
 
-  private async read<T>(path: string): Promise<Versioned<T> | undefined> {
-    const res = await this.client.read<{ data: T | null; metadata: { version: number; deletion_time?: string } }>(this.data(path));
-    // A deleted or destroyed version reads as 404, or as data null with a deletion_time.
-    if (!res?.data?.data) return undefined;
-    return { data: res.data.data, version: res.data.metadata.version };
+  private read<T>(path: string): Promise<Versioned<T> | undefined> {
+    return readEntry<T>(this.client, this.data(path));
   }
 
   /** Writes with check-and-set: `cas` 0 creates, otherwise replaces exactly version `cas`. */
-  private async write(path: string, value: unknown, cas: number): Promise<number> {
-    try {
-      const res = await this.client.write<{ version: number }>(this.data(path), { options: { cas }, data: value });
-      return res.data?.version ?? cas + 1;
-    } catch (err) {
-      if (err instanceof NotFoundError) {
-        throw new ConfigError(
-          `Vault has no KV v2 mount at ${this.mount}/ (vault.kv_mount); enable one with \`vault secrets enable -path=${this.mount} kv-v2\``,
-          { cause: err },
-        );
-      }
-      throw err;
-    }
+  private write(path: string, value: unknown, cas: number): Promise<number> {
+    return writeEntry(this.client, this.mount, this.data(path), value, cas);
   }
 
   async getCa(ca: string): Promise<CaRecord | undefined> {
@@ -174,7 +161,8 @@ export class VaultKvStore implements CertStore {
 
   /**
    * Revokes all or none: every entry is read and checked first, then each is replaced with
-   * check-and-set; if one write fails, the ones already written are put back ({@link putBack}).
+   * check-and-set, then the revocation counter is moved; if one write fails, the ones already
+   * written are put back ({@link putBack}).
    */
   async markRevoked(ca: string, serials: string[], reason: RevocationReason, at: Date): Promise<CertificateRecord[]> {
     const entries = new Map<string, Versioned<CertEntry>>();
@@ -190,6 +178,8 @@ export class VaultKvStore implements CertStore {
         const version = await this.write(`${ca}/certs/${record.serial}`, { ...old.data, record }, old.version);
         done.push({ serial: record.serial, version });
       }
+      // After the entries: an instance that sees the counter move reads them revoked.
+      await this.advanceCounter(`${ca}/revocations`, (n) => n + BigInt(out.length), `the revocation counter of CA "${ca}"`);
     } catch (err) {
       await this.putBack(ca, done.reverse(), entries, err);
     }
@@ -210,26 +200,34 @@ export class VaultKvStore implements CertStore {
     throw withContext(err, message);
   }
 
+  /** The revocation counter of the CA (`<ca>/revocations`, "0" before the first revocation): one KV read. */
+  async revocationVersion(ca: string): Promise<string> {
+    const counter = await this.read<{ n: string }>(`${ca}/revocations`);
+    if (counter) return counter.data.n;
+    if (!(await this.getCa(ca))) throw new NotFoundError(`no CA "${ca}" in Vault KV; create it with \`certctl init\``);
+    return '0';
+  }
+
   /** A check-and-set counter: two processes can never draw the same number. */
   async nextCrlNumber(ca: string): Promise<bigint> {
-    return this.advanceCrlNumber(ca, (current) => current + 1n);
+    return this.advanceCounter(`${ca}/crl-number`, (current) => current + 1n, `the CRL number of CA "${ca}"`);
   }
 
   async raiseCrlNumber(ca: string, atLeast: bigint): Promise<bigint> {
     if (!(await this.getCa(ca))) throw new NotFoundError(`no CA "${ca}" in Vault KV; create it with \`certctl init\``);
-    return this.advanceCrlNumber(ca, (current) => (current >= atLeast ? current : atLeast));
+    return this.advanceCounter(`${ca}/crl-number`, (current) => (current >= atLeast ? current : atLeast), `the CRL number of CA "${ca}"`);
   }
 
-  /** Moves the counter to `next(current)` with check-and-set, retrying when another process moved it first. */
-  private async advanceCrlNumber(ca: string, next: (current: bigint) => bigint): Promise<bigint> {
+  /** Moves the counter at `path` to `next(current)` with check-and-set, retrying when another process moved it first. */
+  private async advanceCounter(path: string, next: (current: bigint) => bigint, what: string): Promise<bigint> {
     let lost: unknown;
     for (let attempt = 0; attempt < 10; attempt++) {
-      const current = await this.read<{ n: string }>(`${ca}/crl-number`);
+      const current = await this.read<{ n: string }>(path);
       const now = current ? BigInt(current.data.n) : 0n;
       const value = next(now);
       if (value === now) return now;
       try {
-        await this.write(`${ca}/crl-number`, { n: String(value) }, current?.version ?? 0);
+        await this.write(path, { n: String(value) }, current?.version ?? 0);
         return value;
       } catch (err) {
         // Another process moved the counter first: read it again.
@@ -237,7 +235,7 @@ export class VaultKvStore implements CertStore {
         lost = err;
       }
     }
-    throw new ConflictError(`the CRL number of CA "${ca}" kept changing under certctl; retry`, { cause: lost });
+    throw new ConflictError(`${what} kept changing under certctl; retry`, { cause: lost });
   }
 
   /**
@@ -278,6 +276,30 @@ export class VaultKvStore implements CertStore {
         throw withContext(err, message);
       }
     }
+  }
+
+  createState<T>(ns: string, id: string, value: T, options?: StateWriteOptions): Promise<StateRecord<T>> {
+    return this.state.create(ns, id, value, options);
+  }
+
+  getState<T>(ns: string, id: string): Promise<StateRecord<T> | undefined> {
+    return this.state.get<T>(ns, id);
+  }
+
+  updateState<T>(ns: string, id: string, value: T, version: number, options?: StateWriteOptions): Promise<StateRecord<T>> {
+    return this.state.update(ns, id, value, version, options);
+  }
+
+  deleteState(ns: string, id: string): Promise<void> {
+    return this.state.delete(ns, id);
+  }
+
+  claimState<T>(ns: string, id: string, now = new Date()): Promise<ClaimOutcome<T>> {
+    return this.state.claim<T>(ns, id, now);
+  }
+
+  pruneState(ns: string, before: Date): Promise<number> {
+    return this.state.prune(ns, before);
   }
 
   /**

@@ -13,6 +13,7 @@ import { VaultOptions } from './options';
 import { issuerName, normalizePem, PkiIssuers, requirePem, vaultTime } from './pki-issuers';
 import { checkExpressible, roleBody, roleFor, ROLE_SHAPES, roleName } from './pki-roles';
 import { PkiSetup } from './pki-setup';
+import { verbatimBody } from './verbatim';
 
 /** Vault's serial form: lower-case hex pairs joined by colons. */
 export function vaultSerial(serial: string): string {
@@ -93,6 +94,7 @@ export class VaultPkiSigner implements RemoteSigner, WarningSigner, RevokingSign
 
   private async signOne(ca: string, spec: LeafSpec): Promise<Buffer> {
     if (spec.basicConstraints.ca) throw new NotSupportedError('Vault signs CA certificates only through `certctl init --parent`');
+    if (spec.ocspNoCheck) return this.signVerbatim(ca, spec);
     checkExpressible(spec);
     const { name: role, shape } = roleFor(ca, spec);
     if (!ROLE_SHAPES.some((r) => roleName(ca, r.ext, r.ku) === role)) await this.ensureRole(role, roleBody(ca, shape));
@@ -117,6 +119,13 @@ export class VaultPkiSigner implements RemoteSigner, WarningSigner, RevokingSign
     // not_after is not capped by the mount's max TTL (only `ttl` is); the core checks the validity
     // of what comes back (core/x509/signed-check.ts) before anything is stored.
     return pemBlocks(pem, 'CERTIFICATE')[0];
+  }
+
+  /** A delegated OCSP responder's certificate, through sign-verbatim (see {@link verbatimBody}). */
+  private async signVerbatim(ca: string, spec: LeafSpec): Promise<Buffer> {
+    const path = `${this.mount}/issuer/${issuerName(ca)}/sign-verbatim`;
+    const res = await this.client.write<{ certificate: string }>(path, verbatimBody(spec, toCsrPem(spec), vaultTime(spec.notAfter)));
+    return pemBlocks(requirePem(res.data?.certificate, 'sign-verbatim'), 'CERTIFICATE')[0];
   }
 
   /**

@@ -65,7 +65,7 @@ async function runExport({ service }: Runtime, globals: GlobalOptions, serialTex
         : k8sSecret(k8sName(record.commonName || record.dnsNames[0] || '', serial.toLowerCase()), fullChainOf(certPem, ca), keyPem as string, rootOf(ca));
     files = [{ path: opts.out, data, mode: 0o600 }];
   }
-  await stageFiles(files).commit();
+  stageFiles(files).commit();
   note(globals, `exported ${serial} as ${opts.format}: ${files.map((f) => f.path).join(', ')}`);
   emit(globals, { serial, format: opts.format, files: files.map((f) => f.path) });
 }

@@ -25,23 +25,29 @@ export function withKubeconfigOptions(cmd: Command): Command {
  * The cluster name defaults to the CA's name: one CA per cluster, as Magnum keeps them.
  * @throws InvalidInputError naming --server or --cluster-name.
  */
-export function kubeconfigTarget(format: string, opts: { server?: string; clusterName?: string }, caName: string): KubeconfigTarget | undefined {
+export function kubeconfigTarget(
+  format: string,
+  opts: { server?: string; clusterName?: string },
+  caName: string,
+  /** The flag that gave `server` (`enroll` has its own --server: the CA's). */
+  serverFlag = '--server',
+): KubeconfigTarget | undefined {
   if (format !== 'kubeconfig') {
-    if (opts.server !== undefined) throw new InvalidInputError('--server is only used with --format kubeconfig');
+    if (opts.server !== undefined) throw new InvalidInputError(`${serverFlag} is only used with --format kubeconfig`);
     if (opts.clusterName !== undefined) throw new InvalidInputError('--cluster-name is only used with --format kubeconfig');
     return undefined;
   }
-  if (opts.server === undefined) throw new InvalidInputError('--format kubeconfig needs --server https://HOST:PORT (the Kubernetes API server)');
+  if (opts.server === undefined) throw new InvalidInputError(`--format kubeconfig needs ${serverFlag} https://HOST:PORT (the Kubernetes API server)`);
   let url: URL;
   try {
     url = new URL(opts.server);
   } catch {
-    throw new InvalidInputError(`--server "${opts.server}" is not a URL; write https://HOST:PORT`);
+    throw new InvalidInputError(`${serverFlag} "${opts.server}" is not a URL; write https://HOST:PORT`);
   }
-  if (url.protocol !== 'https:' || !url.hostname) throw new InvalidInputError(`--server "${opts.server}" must be an https:// URL with a host`);
+  if (url.protocol !== 'https:' || !url.hostname) throw new InvalidInputError(`${serverFlag} "${opts.server}" must be an https:// URL with a host`);
   if (url.username || url.password)
-    throw new InvalidInputError('--server must not carry credentials; the kubeconfig authenticates with the client certificate');
-  if (url.search || url.hash) throw new InvalidInputError(`--server "${opts.server}" must not have a query or fragment`);
+    throw new InvalidInputError(`${serverFlag} must not carry credentials; the kubeconfig authenticates with the client certificate`);
+  if (url.search || url.hash) throw new InvalidInputError(`${serverFlag} "${opts.server}" must not have a query or fragment`);
   const clusterName = opts.clusterName ?? caName;
   if (!clusterName.trim() || /[\p{Cc}]/u.test(clusterName)) throw new InvalidInputError('--cluster-name must be a non-empty name without control characters');
   // Keep what the user typed (minus a trailing slash): kubectl compares it as text with its own config.

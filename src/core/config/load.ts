@@ -36,11 +36,18 @@ export interface ResolvedConfig {
   ca: string;
   /** The built-in profiles and certctl.yaml's custom ones, by name. */
   profiles: Profiles;
-  urls: { crl: string[]; issuingCa: string[] };
+  /** URLs written into issued certificates (CRL distribution points, AIA OCSP and caIssuers); `{ca}` stands for the issuing CA's name ({@link urlsOfCa}). */
+  urls: { crl: string[]; issuingCa: string[]; ocsp: string[] };
   crlValiditySeconds: number;
-  /** Raw backend sections by key (`file:`, `vault:`, …); each backend parses its own. */
+  /** Raw sections by key (`file:`, `vault:`, …, `serve:`); each backend, and the server, parses its own. */
   sections: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
+}
+
+/** certctl.yaml's `urls:` for certificates CA `ca` issues: `{ca}` replaced by its name (a server that serves several CAs, `/crl/{ca}.crl`). */
+export function urlsOfCa(urls: ResolvedConfig['urls'], ca: string): ResolvedConfig['urls'] {
+  const of = (list: string[]) => list.map((url) => url.replaceAll('{ca}', ca));
+  return { crl: of(urls.crl), issuingCa: of(urls.issuingCa), ocsp: of(urls.ocsp) };
 }
 
 /** inversify token of the {@link ResolvedConfig}. */
@@ -93,8 +100,8 @@ export function findConfigFile(overrides: ConfigOverrides, env: NodeJS.ProcessEn
 
 /**
  * Loads and validates the configuration.
- * @param sections the backend sections certctl.yaml may hold (the registry's `sections()`): any
- *   other top-level key is an error. Omitted (library callers and tests), any mapping-valued key
+ * @param sections the sections certctl.yaml may hold besides the core keys (the registry's backend
+ *   `sections()` and the server's): any other top-level key is an error. Omitted (library callers and tests), any mapping-valued key
  *   is taken as a backend section and left to that backend to validate.
  * @throws ConfigError naming the path of the bad key and what was expected.
  */
@@ -125,7 +132,7 @@ export function loadConfig(
     ...halves,
     ca,
     profiles: buildProfiles(file.profiles),
-    urls: { crl: file.urls?.crl ?? [], issuingCa: file.urls?.issuing_ca ?? [] },
+    urls: { crl: file.urls?.crl ?? [], issuingCa: file.urls?.issuing_ca ?? [], ocsp: file.urls?.ocsp ?? [] },
     crlValiditySeconds,
     sections: backendSections,
     env,
@@ -164,9 +171,7 @@ function readConfigFile(path: string, sections: readonly string[] | undefined): 
   const parsed = coreSchema().configSchema.safeParse(raw);
   const problems = [
     ...(unknown.length
-      ? [
-          `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}${sections ? ` (backend sections: ${sections.join(', ')})` : ''}`,
-        ]
+      ? [`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}${sections ? ` (sections: ${sections.join(', ')})` : ''}`]
       : []),
     ...(parsed.success ? [] : [coreSchema().describeIssues(parsed.error.issues)]),
   ];

@@ -73,7 +73,7 @@ const coreConfigShape = {
     z.record(z.string().check(z.regex(PROFILE_NAME_PATTERN, 'expected a profile name of lower-case letters, digits and hyphens')), profileSchema),
   ),
   /** URLs embedded in issued certificates so relying parties can fetch the CRL and the issuer. */
-  urls: z.optional(z.strictObject({ crl: z.optional(z.array(httpUrl)), issuing_ca: z.optional(z.array(httpUrl)) })),
+  urls: z.optional(z.strictObject({ crl: z.optional(z.array(httpUrl)), issuing_ca: z.optional(z.array(httpUrl)), ocsp: z.optional(z.array(httpUrl)) })),
   crl: z.optional(z.strictObject({ validity: z.optional(duration) })),
 };
 

@@ -21,6 +21,8 @@ export interface Profile {
   uuidCommonName: boolean;
   /** A CN that is a host name or IP is added to the SANs (TLS clients ignore the CN). */
   commonNameInSan: boolean;
+  /** The certificate carries id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1): a delegated OCSP responder's, short-lived. */
+  ocspNoCheck: boolean;
   maxTtlSeconds: number;
   defaultTtlSeconds: number;
   defaultKeyType: KeyType;
@@ -39,7 +41,7 @@ export interface Profile {
 /** Every profile by name: the built-ins (intermediate among them) and certctl.yaml's custom ones. */
 export type Profiles = Record<ProfileName, Profile> & Record<string, Profile>;
 
-type Shape = Pick<Profile, 'extKeyUsage' | 'isCa' | 'requiresSan' | 'uuidCommonName' | 'commonNameInSan'> & { max: number; def: number };
+type Shape = Pick<Profile, 'extKeyUsage' | 'isCa' | 'requiresSan' | 'uuidCommonName' | 'commonNameInSan'> & { max: number; def: number; ocspNoCheck?: boolean };
 
 const DAY = 86400;
 const BUILTIN: Record<ProfileName, Shape> = {
@@ -63,6 +65,18 @@ const BUILTIN: Record<ProfileName, Shape> = {
     commonNameInSan: false,
     max: 398 * DAY,
     def: 365 * DAY,
+  },
+  // A delegated OCSP responder (certctl serve's, or one the operator runs): clients do not check its
+  // own revocation (nocheck), so it lives briefly and is renewed often.
+  ocsp: {
+    extKeyUsage: ['OCSPSigning'],
+    isCa: false,
+    requiresSan: false,
+    uuidCommonName: false,
+    commonNameInSan: false,
+    ocspNoCheck: true,
+    max: 30 * DAY,
+    def: 7 * DAY,
   },
   intermediate: { extKeyUsage: [], isCa: true, requiresSan: false, uuidCommonName: false, commonNameInSan: false, max: 10 * 365 * DAY, def: 5 * 365 * DAY },
 };
@@ -161,6 +175,7 @@ function buildOne(name: string, shape: Shape, c: ProfileConfig, kind: 'builtin' 
   return {
     name,
     ...shape,
+    ocspNoCheck: shape.ocspNoCheck ?? false,
     extKeyUsage,
     keyUsage: c.key_usage,
     requiresSan: c.require_san ?? shape.requiresSan,

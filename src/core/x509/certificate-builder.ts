@@ -6,7 +6,7 @@
  * from the same inputs.
  */
 import { InvalidInputError } from '../errors';
-import { bitString, boolean, explicit, implicit, integer, namedBitString, objectIdentifier, octetString, sequence, Tag, time } from './der';
+import { bitString, boolean, explicit, implicit, integer, namedBitString, NULL_DER, objectIdentifier, octetString, sequence, Tag, time } from './der';
 import { isSingleSequence } from './der-reader';
 import { encodeAuthorityKeyIdentifierExtension, encodeExtension, encodeSerialNumber, subjectAltNameExtension, uriGeneralName } from './fields';
 import { nameConstraintsExtension, type NameConstraints } from './name-constraints';
@@ -64,6 +64,10 @@ export interface CertificateTemplate {
   crlUrls?: string[];
   /** AuthorityInfoAccess caIssuers when non-empty. */
   issuingCaUrls?: string[];
+  /** AuthorityInfoAccess ocsp (the responder's URL), before caIssuers, when non-empty. */
+  ocspUrls?: string[];
+  /** id-pkix-ocsp-nocheck, non-critical (RFC 6960 4.2.2.2.1), last: a delegated OCSP responder's certificate. */
+  ocspNoCheck?: boolean;
   /** A critical NameConstraints extension (CA certificates only), when given. */
   nameConstraints?: NameConstraints;
 }
@@ -76,6 +80,8 @@ const OID = {
   cRLDistributionPoints: '2.5.29.31',
   authorityInfoAccess: '1.3.6.1.5.5.7.1.1',
   caIssuers: '1.3.6.1.5.5.7.48.2',
+  ocsp: '1.3.6.1.5.5.7.48.1',
+  ocspNoCheck: '1.3.6.1.5.5.7.48.1.5',
 } as const;
 
 // Named-bit positions of RFC 5280 KeyUsage.
@@ -158,10 +164,16 @@ function crlDistributionPointsExtension(urls: string[]): Buffer {
   return encodeExtension(OID.cRLDistributionPoints, false, sequence(points));
 }
 
-function authorityInfoAccessExtension(urls: string[]): Buffer {
-  const descriptions = urls.map((url) => sequence([objectIdentifier(OID.caIssuers), uriGeneralName(url)]));
+function authorityInfoAccessExtension(ocspUrls: string[], caIssuerUrls: string[]): Buffer {
+  const descriptions = [
+    ...ocspUrls.map((url) => sequence([objectIdentifier(OID.ocsp), uriGeneralName(url)])),
+    ...caIssuerUrls.map((url) => sequence([objectIdentifier(OID.caIssuers), uriGeneralName(url)])),
+  ];
   return encodeExtension(OID.authorityInfoAccess, false, sequence(descriptions));
 }
+
+// The extnValue of id-pkix-ocsp-nocheck is NULL (RFC 6960 4.2.2.2.1).
+const OCSP_NOCHECK_EXTENSION = encodeExtension(OID.ocspNoCheck, false, NULL_DER);
 
 function checkDer(value: Buffer, field: string): void {
   if (!Buffer.isBuffer(value) || !isSingleSequence(value)) throw new InvalidInputError(`${field} is not a single DER SEQUENCE`);
@@ -170,7 +182,7 @@ function checkDer(value: Buffer, field: string): void {
 /**
  * TBSCertificate DER for `t`, signed with the algorithm `signatureAlgorithmDer` names. Extension
  * order is fixed: basicConstraints, keyUsage, extKeyUsage, subjectKeyIdentifier,
- * authorityKeyIdentifier, subjectAltName, nameConstraints, cRLDistributionPoints, authorityInfoAccess.
+ * authorityKeyIdentifier, subjectAltName, nameConstraints, cRLDistributionPoints, authorityInfoAccess, ocspNoCheck.
  * @throws InvalidInputError for a zero or over-long serial, malformed name/SPKI DER, notAfter before
  * notBefore, an empty subject without SANs, a missing AKI on a certificate that is not self-issued,
  * an invalid IP address, non-ASCII DNS name or URI, contradictory basicConstraints/keyUsage, or name
@@ -203,7 +215,8 @@ export function encodeTbsCertificate(t: CertificateTemplate, signatureAlgorithmD
     extensions.push(nameConstraintsExtension(t.nameConstraints));
   }
   if (t.crlUrls?.length) extensions.push(crlDistributionPointsExtension(t.crlUrls));
-  if (t.issuingCaUrls?.length) extensions.push(authorityInfoAccessExtension(t.issuingCaUrls));
+  if (t.issuingCaUrls?.length || t.ocspUrls?.length) extensions.push(authorityInfoAccessExtension(t.ocspUrls ?? [], t.issuingCaUrls ?? []));
+  if (t.ocspNoCheck) extensions.push(OCSP_NOCHECK_EXTENSION);
 
   return sequence([
     VERSION_V3,

@@ -30,8 +30,8 @@ const OID_CRL_REASON = '2.5.29.21';
 const VERSION_V2 = integer(1);
 const MAX_CRL_NUMBER = 1n << 159n; // 20 octets as a positive INTEGER
 
-// CRLReason codes (RFC 5280 5.3.1) of the reasons an operator can give (core/types.ts).
-const REASON_CODES: Readonly<Record<RevocationReason, number>> = {
+/** CRLReason codes (RFC 5280 5.3.1) of the reasons an operator can give (core/types.ts); OCSP answers use them too. */
+export const REASON_CODES: Readonly<Record<RevocationReason, number>> = {
   unspecified: 0,
   keyCompromise: 1,
   affiliationChanged: 3,

@@ -1,9 +1,10 @@
-import { bitString, constructed, integer, objectIdentifier, sequence, setOf } from './der';
-import { subjectAltNameExtension } from './fields';
+import { bitString, constructed, integer, NULL_DER, objectIdentifier, sequence, setOf } from './der';
+import { encodeExtension, subjectAltNameExtension } from './fields';
 import { encodeSubject, type SubjectAttributes } from './subject';
 import type { DerSigner } from './signing';
 
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const OCSP_NOCHECK = '1.3.6.1.5.5.7.48.1.5';
 
 /** What a PKCS#10 request built for a remote signer carries: the subject, its SANs and its key. */
 export interface CsrTemplate {
@@ -14,6 +15,8 @@ export interface CsrTemplate {
   uris?: string[];
   emails?: string[];
   spkiDer: Buffer;
+  /** Ask for id-pkix-ocsp-nocheck (the `ocsp` profile): a remote CA that copies extensions from the CSR (Vault's sign-verbatim) writes it only from here. */
+  ocspNoCheck?: boolean;
 }
 
 /**
@@ -24,10 +27,12 @@ export interface CsrTemplate {
  */
 export function buildCsrDer(t: CsrTemplate, subjectSigner: DerSigner): Buffer {
   const attributes: Buffer[] = [];
+  const requested: Buffer[] = [];
   if (t.dnsNames.length || t.ipAddresses.length || t.uris?.length || t.emails?.length) {
-    const extensions = sequence([subjectAltNameExtension(t.dnsNames, t.ipAddresses, !t.commonName, t.uris, t.emails)]);
-    attributes.push(sequence([objectIdentifier(EXTENSION_REQUEST), setOf([extensions])]));
+    requested.push(subjectAltNameExtension(t.dnsNames, t.ipAddresses, !t.commonName, t.uris, t.emails));
   }
+  if (t.ocspNoCheck) requested.push(encodeExtension(OCSP_NOCHECK, false, NULL_DER));
+  if (requested.length) attributes.push(sequence([objectIdentifier(EXTENSION_REQUEST), setOf([sequence(requested)])]));
   const info = sequence([
     integer(0),
     encodeSubject(t.commonName, t.subject),

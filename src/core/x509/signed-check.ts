@@ -18,6 +18,9 @@ export interface SignedFacts {
 /** How far a remote CA's validity may stray from the request: Vault rounds to the second and may backdate by its own clock. */
 const VALIDITY_SLACK_MS = 120_000;
 
+/** id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1): present exactly when the profile asks for it (`ocsp`). */
+const OID_OCSP_NOCHECK = '1.3.6.1.5.5.7.48.1.5';
+
 const KEY_USAGE_FLAGS: Record<KeyUsageName, number> = {
   digitalSignature: 1,
   contentCommitment: 2,
@@ -31,8 +34,8 @@ const KEY_USAGE_FLAGS: Record<KeyUsageName, number> = {
 /**
  * Checks a certificate a remote signer returned against what the core asked for, before anything
  * is stored: the public key, subject CN and attributes (as values per type: a remote CA may order
- * and encode them its own way), DNS, IP, URI and email SANs, key usage, extended key usage and
- * basic constraints exactly as in `spec`, validity within two minutes of it, issued by `caPem`
+ * and encode them its own way), DNS, IP, URI and email SANs, key usage, extended key usage,
+ * id-pkix-ocsp-nocheck and basic constraints exactly as in `spec`, validity within two minutes of it, issued by `caPem`
  * (names and signature). A remote CA is trusted to sign, not to decide what it signs.
  * @returns the serial and validity as the certificate states them (a remote CA picks its serial).
  * @throws InternalError naming the field that differs and the serial, so the operator can revoke
@@ -119,7 +122,13 @@ function checkExtensions(der: Buffer, spec: LeafSpec, fail: Fail): void {
     fail,
   );
 
+  const nocheck = cert.extensions.some((e) => e.type === OID_OCSP_NOCHECK);
+  if (nocheck !== Boolean(spec.ocspNoCheck)) throw fail('id-pkix-ocsp-nocheck', nocheck ? 'present' : 'absent', spec.ocspNoCheck ? 'present' : 'absent');
+
   const bc = cert.getExtension(x509.BasicConstraintsExtension);
+  // A remote CA writes nocheck only by copying it from the CSR (Vault's sign-verbatim), and then no
+  // basicConstraints at all: for a leaf that is CA:false (RFC 5280 4.2.1.9), so it is let through.
+  if (!bc && spec.ocspNoCheck && !spec.basicConstraints.ca) return;
   if (!bc || !bc.critical || bc.ca !== spec.basicConstraints.ca) {
     throw fail('basic constraints', bc ? `CA:${bc.ca}${bc.critical ? '' : ' (not critical)'}` : '(none)', `critical CA:${spec.basicConstraints.ca}`);
   }

@@ -14,7 +14,7 @@ export const memoryBackend: BackendDescriptor<MemoryOptions> = {
   summary: 'an in-memory store for tests; certctl signs with the CA key kept there',
   section: 'memory',
   provides: { store: true, signer: false },
-  capabilities: { store: ['raiseCrlNumber', 'deleteCa'], signer: [] },
+  capabilities: { store: ['raiseCrlNumber', 'deleteCa', 'state'], signer: [] },
   parseOptions: parseMemoryOptions,
   module(options) {
     return new ContainerModule(({ bind }) => {

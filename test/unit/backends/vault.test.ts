@@ -11,6 +11,7 @@ import { TransportError, type HttpRequest, type HttpResponse, type HttpTransport
 import type { ResolvedConfig } from '../../../src/core/config/load';
 import { VaultKvStore } from '../../../src/backends/vault/vault-kv-store';
 import type { CertificateRecord } from '../../../src/core/types';
+import { SCRIPTED_VAULT_OPTIONS, scriptedTransport } from '../../support/scripted-transport';
 import {
   BackendAuthError,
   BackendUnavailableError,
@@ -108,19 +109,7 @@ describe('vault naming', () => {
 });
 
 describe('VaultClient over a scripted transport', () => {
-  /** Answers each request with the next scripted outcome and keeps what was sent. */
-  function scripted(outcomes: (Partial<HttpResponse> | Error)[]): HttpTransport & { sent: HttpRequest[] } {
-    const t = {
-      sent: [] as HttpRequest[],
-      async send(r: HttpRequest): Promise<HttpResponse> {
-        t.sent.push(r);
-        const o = outcomes[t.sent.length - 1];
-        if (o instanceof Error) throw o;
-        return { status: 200, headers: {}, data: {}, ...o };
-      },
-    };
-    return t;
-  }
+  const scripted = scriptedTransport;
   const options: VaultOptions = {
     address: 'https://vault.example:8200',
     namespace: 'team-a',
@@ -299,31 +288,15 @@ describe('VaultKvStore.markRevoked rollback', () => {
   });
   const entry = (serial: string) => ({ data: { data: { record: record(serial), cert_pem: 'PEM' }, metadata: { version: 1 } } });
   /** Answers in order: reads of A and B, the write of A, a failed write of B, then the put-back of A; a fake to inject the failures. */
-  function script(putBack: Partial<HttpResponse>): HttpTransport & { sent: HttpRequest[] } {
-    const outcomes: Partial<HttpResponse>[] = [
+  const script = (putBack: Partial<HttpResponse>) =>
+    scriptedTransport([
       { data: entry('0A') },
       { data: entry('0B') },
       { data: { data: { version: 2 } } },
       { status: 503, data: { errors: ['Vault is sealed'] } },
       putBack,
-    ];
-    const t = {
-      sent: [] as HttpRequest[],
-      async send(r: HttpRequest): Promise<HttpResponse> {
-        t.sent.push(r);
-        return { status: 200, headers: {}, data: {}, ...outcomes[t.sent.length - 1] };
-      },
-    };
-    return t;
-  }
-  const options: VaultOptions = {
-    address: 'https://vault.example:8200',
-    pkiMount: 'pki',
-    kvMount: 'secret',
-    kvPrefix: 'certctl',
-    timeoutMs: 30000,
-    auth: { method: 'token', token: 't', origin: 'VAULT_TOKEN' },
-  };
+    ]);
+  const options = SCRIPTED_VAULT_OPTIONS;
 
   it('puts back what was already revoked (check-and-set on the version written), then rethrows the failure', async () => {
     const t = script({ data: { data: { version: 3 } } });

@@ -93,6 +93,7 @@ describe('the core checks what a remote signer returns', () => {
     ['an O the request did not ask for', (s) => ({ ...s, subject: { O: ['system:masters'] } }), /subject O \[system:masters\], not \[\]/],
     ['an extra URI SAN', (s) => ({ ...s, uris: ['spiffe://evil.example/x'] }), /URIs \[spiffe:\/\/evil\.example\/x\], not \[\]/],
     ['an extra email SAN', (s) => ({ ...s, emails: ['a@evil.example'] }), /email addresses \[a@evil\.example\], not \[\]/],
+    ['id-pkix-ocsp-nocheck the profile does not carry', (s) => ({ ...s, ocspNoCheck: true }), /id-pkix-ocsp-nocheck present, not absent/],
   ])('refuses %s with exit 1 naming the field, and stores nothing', async (_label, tamper, message) => {
     const err = await issueThrough(tamper).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InternalError);
@@ -100,6 +101,15 @@ describe('the core checks what a remote signer returns', () => {
     expect((err as Error).message).toMatch(message);
     expect((err as Error).message).toMatch(/nothing was stored — revoke serial [0-9A-F]+ at that CA/);
     expect(await container.get<CertStore>(CertStore).list('default')).toEqual([]);
+  });
+
+  it('refuses an OCSP responder certificate without the id-pkix-ocsp-nocheck its profile asks for', async () => {
+    const signer = new FaultInjectingRemoteSigner(container.get<Signer>(Signer), (s) => ({ ...s, ocspNoCheck: undefined }));
+    const service = new IssuanceService(signer, container.get(CertStore), container.get(Symbol.for('certctl.ResolvedConfig')));
+    const err = await service.issue({ profile: 'ocsp', commonName: 'OCSP responder' }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/id-pkix-ocsp-nocheck absent, not present/);
+    const ok = await issueThrough((s) => s);
+    expect(ok.items).toHaveLength(1);
   });
 
   it('refuses a certificate signed by another CA', async () => {

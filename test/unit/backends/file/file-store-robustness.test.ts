@@ -125,16 +125,26 @@ describe('stageFiles', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.each([3, 200])('shows nothing until commit, then all %d files with their modes', async (n) => {
+  it.each([3, 200])('shows nothing until commit, then all %d files with their modes', (n) => {
     const files = Array.from({ length: n }, (_, i) => ({ path: join(dir, 'out', `f${i}.pem`), data: `file ${i}\n`, mode: i % 2 ? 0o600 : 0o644 }));
     const staged = stageFiles(files);
     expect(readdirSync(join(dir, 'out')).filter((f) => !f.endsWith('.tmp'))).toEqual([]);
-    await staged.commit();
+    staged.commit();
     const names = readdirSync(join(dir, 'out'));
     expect(names.filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(names).toHaveLength(n);
     expect(readFileSync(join(dir, 'out', 'f1.pem'), 'utf8')).toBe('file 1\n');
     expect((statSync(join(dir, 'out', 'f1.pem')).mode & 0o777).toString(8)).toBe('600');
+  });
+
+  it('stageFilesFlushing: nothing visible until commit, which waits for the flush and then shows every file', async () => {
+    const { stageFilesFlushing } = require('../../../../src/core/fs-atomic') as typeof import('../../../../src/core/fs-atomic');
+    const files = Array.from({ length: 4 }, (_, i) => ({ path: join(dir, 'out', `f${i}.pem`), data: `file ${i}\n`, mode: 0o600 }));
+    const staged = stageFilesFlushing(files);
+    expect(readdirSync(join(dir, 'out')).filter((f) => !f.endsWith('.tmp'))).toEqual([]);
+    await staged.commit();
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['f0.pem', 'f1.pem', 'f2.pem', 'f3.pem']);
+    expect(readFileSync(join(dir, 'out', 'f3.pem'), 'utf8')).toBe('file 3\n');
   });
 
   it('abort leaves nothing behind', () => {

@@ -93,7 +93,7 @@ describe('custom profiles', () => {
   it('names an unknown profile and lists the known ones, intermediate excluded', () => {
     const err = thrown(() => leafProfile(profiles, 'intermediate', 'issue'));
     expect(err).toBeInstanceOf(InvalidInputError);
-    expect(err.message).toContain('choose server, client, peer, node, kube-admin, workload, signer');
+    expect(err.message).toContain('choose server, client, peer, node, ocsp, kube-admin, workload, signer');
     expect(leafProfile(profiles, 'workload', 'issue').name).toBe('workload');
     expect(() => leafProfile(profiles, 'toString', 'issue')).toThrow(InvalidInputError);
   });

@@ -88,7 +88,9 @@ function libraryExtensions(t: CertificateTemplate, subjectEmpty: boolean): x509.
     );
   }
   if (t.crlUrls?.length) exts.push(new x509.CRLDistributionPointsExtension(t.crlUrls, false));
-  if (t.issuingCaUrls?.length) exts.push(new x509.AuthorityInfoAccessExtension({ caIssuers: t.issuingCaUrls }, false));
+  if (t.issuingCaUrls?.length || t.ocspUrls?.length)
+    exts.push(new x509.AuthorityInfoAccessExtension({ ocsp: t.ocspUrls ?? [], caIssuers: t.issuingCaUrls ?? [] }, false));
+  if (t.ocspNoCheck) exts.push(new x509.Extension('1.3.6.1.5.5.7.48.1.5', false, new Uint8Array([0x05, 0x00])));
   return exts;
 }
 
@@ -168,8 +170,8 @@ beforeAll(async () => {
   }
 });
 
-type Profile = 'server' | 'client' | 'peer' | 'node' | 'intermediate' | 'empty-subject' | 'with-urls';
-const PROFILES: Profile[] = ['server', 'client', 'peer', 'node', 'intermediate', 'empty-subject', 'with-urls'];
+type Profile = 'server' | 'client' | 'peer' | 'node' | 'intermediate' | 'empty-subject' | 'with-urls' | 'ocsp';
+const PROFILES: Profile[] = ['server', 'client', 'peer', 'node', 'intermediate', 'empty-subject', 'with-urls', 'ocsp'];
 
 let serialCounter = 0;
 function nextSerial(): Buffer {
@@ -245,7 +247,12 @@ function leaf(profile: Profile, ca: Ca, subject: TestKey): { template: Certifica
         dnsNames: ['api.example.test'],
         crlUrls: ['http://pki.example.test/ca.crl', 'http://pki2.example.test/ca.crl'],
         issuingCaUrls: ['http://pki.example.test/ca.crt'],
+        ocspUrls: ['http://pki.example.test:8080/ocsp/default'],
       };
+      break;
+    case 'ocsp':
+      subjectNames = [{ type: 'CN', value: 'OCSP responder' }];
+      template = { ...base, dnsNames: [], ipAddresses: [], extKeyUsage: ['OCSPSigning'], ocspNoCheck: true };
       break;
   }
   return { template: { ...template, subjectDer: encodeName(subjectNames) }, subjectNames };
@@ -345,10 +352,25 @@ describe('openssl reads and verifies what the builder writes', () => {
       expect(text).toContain('DNS:api.example.test');
       expect(text).toContain('URI:http://pki.example.test/ca.crl');
       expect(text).toContain('CA Issuers - URI:http://pki.example.test/ca.crt');
+      expect(text).toContain('OCSP - URI:http://pki.example.test:8080/ocsp/default');
       const verified = execFileSync('openssl', ['verify', '-CAfile', caPem, leafPem], { encoding: 'utf8' });
       expect(verified.trim()).toBe(`${leafPem}: OK`);
     },
   );
+
+  test('an OCSP responder certificate: OCSP Signing, id-pkix-ocsp-nocheck, verifies', () => {
+    const ca = cas.get('ec-p256')!;
+    const { template } = leaf('ocsp', ca, subjectKeys.get('ec-p256')!);
+    writeFileSync(join(dir, 'ca-ocsp.pem'), toPem(ca.der, 'CERTIFICATE'));
+    writeFileSync(join(dir, 'responder.pem'), toPem(buildCertificateDer(template, ca.signer), 'CERTIFICATE'));
+    const text = execFileSync('openssl', ['x509', '-noout', '-text', '-in', join(dir, 'responder.pem')], { encoding: 'utf8' });
+    expect(text).toContain('OCSP Signing');
+    expect(text).toContain('OCSP No Check');
+    const out = execFileSync('openssl', ['verify', '-purpose', 'ocsphelper', '-CAfile', join(dir, 'ca-ocsp.pem'), join(dir, 'responder.pem')], {
+      encoding: 'utf8',
+    });
+    expect(out).toContain(': OK');
+  });
 
   test('root → intermediate → server chain verifies', () => {
     const root = cas.get('ec-p256')!;
