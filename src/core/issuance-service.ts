@@ -99,7 +99,7 @@ export class IssuanceService {
    * @throws InvalidInputError / PolicyError before any backend call when the request breaks policy.
    */
   async issue(req: IssueRequest, delivery?: Delivery): Promise<IssueResult> {
-    return withOwnWarnings(() => this.issueInScope(req, delivery));
+    return this.warningScope(() => this.issueInScope(req, delivery));
   }
 
   private async issueInScope(req: IssueRequest, delivery?: Delivery): Promise<IssueResult> {
@@ -175,7 +175,7 @@ export class IssuanceService {
     source: string,
     options: SignOptions = {},
   ): Promise<IssueResult> {
-    return withOwnWarnings(() => this.signInScope(request, profileName, ttlSeconds, source, options));
+    return this.warningScope(() => this.signInScope(request, profileName, ttlSeconds, source, options));
   }
 
   private async signInScope(
@@ -375,6 +375,14 @@ export class IssuanceService {
 
   private async audit(action: 'issue' | 'revoke', serials: string[], detail: Record<string, unknown>): Promise<void> {
     if (keepsAudit(this.store)) await this.store.recordEvent({ at: new Date().toISOString(), action, ca: this.config.ca, serials, detail });
+  }
+
+  /**
+   * Runs an operation in a warning scope of its own (warning-scope.ts) when the signer collects
+   * warnings; a signer that does not (the local one) needs none, and spares the command async_hooks.
+   */
+  private warningScope<T>(fn: () => Promise<T>): Promise<T> {
+    return reportsWarnings(this.signer) ? withOwnWarnings(fn) : fn();
   }
 
   /** Warnings the signer collected (a remote CA capping a TTL), emptied by the call. */
