@@ -26,8 +26,10 @@ try {
   cachedData = undefined;
 }
 // The bundle must not use import(): a vm.Script has no dynamic-import loader on Node 20
-// (scripts/build.mjs fails the build if one appears).
-const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+// (scripts/build.mjs fails the build if one appears). The build writes the bundle already
+// wrapped as a module function; one from an older build is wrapped here.
+const wrapped = source.startsWith('(function (exports, require, module, __filename, __dirname) {') ? source : Module.wrap(source);
+const script = new vm.Script(wrapped, { filename: file, cachedData });
 const mod = new Module(file, module);
 mod.filename = file;
 mod.paths = Module._nodeModulePaths(path.dirname(file));

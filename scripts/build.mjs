@@ -21,6 +21,11 @@ await build({
   keepNames: true,
   legalComments: 'linked',
   logLevel: 'warning',
+  // The bundle is the body of a CommonJS module function, written out here rather than added by
+  // Module.wrap() on every start: bin/certctl.js compiles the file's text as it is, without
+  // first copying half a megabyte into a new string (one young-generation GC less per command).
+  banner: { js: '(function (exports, require, module, __filename, __dirname) {' },
+  footer: { js: '})' },
 });
 
 // bin/certctl.js runs the bundle as a vm.Script, which has no loader for import() on Node 20.

@@ -99,7 +99,7 @@ export class IssuanceService {
    * @throws InvalidInputError / PolicyError before any backend call when the request breaks policy.
    */
   async issue(req: IssueRequest, delivery?: Delivery): Promise<IssueResult> {
-    return withOwnWarnings(() => this.issueInScope(req, delivery));
+    return this.warningScope(() => this.issueInScope(req, delivery));
   }
 
   private async issueInScope(req: IssueRequest, delivery?: Delivery): Promise<IssueResult> {
@@ -144,11 +144,12 @@ export class IssuanceService {
     const items = await signLeaves(this.signer, ca, req.profile, count, leaf, req.onProgress);
     warnings.push(...this.takeSignerWarnings());
     const result = { items, ca, warnings };
-    await this.storeAndDeliver(result, delivery);
-    await this.audit(
-      'issue',
-      items.map((i) => i.record.serial),
-      { profile: req.profile },
+    await this.storeAndDeliver(result, delivery, () =>
+      this.audit(
+        'issue',
+        items.map((i) => i.record.serial),
+        { profile: req.profile },
+      ),
     );
     return result;
   }
@@ -174,7 +175,7 @@ export class IssuanceService {
     source: string,
     options: SignOptions = {},
   ): Promise<IssueResult> {
-    return withOwnWarnings(() => this.signInScope(request, profileName, ttlSeconds, source, options));
+    return this.warningScope(() => this.signInScope(request, profileName, ttlSeconds, source, options));
   }
 
   private async signInScope(
@@ -324,14 +325,20 @@ export class IssuanceService {
     return key;
   }
 
-  private async storeAndDeliver(result: IssueResult, delivery?: Delivery): Promise<void> {
+  /**
+   * Stores issued certificates between staging their outputs and making them visible; once
+   * stored, the outputs are committed and the issuance audited at the same time (their fsyncs
+   * overlap), and the first of their errors is thrown after both have finished.
+   */
+  private async storeAndDeliver(result: IssueResult, delivery: Delivery | undefined, audit: () => Promise<void>): Promise<void> {
     const staged = delivery ? await delivery(result) : undefined;
     try {
       await this.store.putIssued(result.ca.name, result.items);
     } catch (err) {
       throw withLeftovers(err, staged?.abort() ?? []);
     }
-    staged?.commit();
+    const failed = (await Promise.allSettled([staged?.commit(), audit()])).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private leafSpec(
@@ -368,6 +375,14 @@ export class IssuanceService {
 
   private async audit(action: 'issue' | 'revoke', serials: string[], detail: Record<string, unknown>): Promise<void> {
     if (keepsAudit(this.store)) await this.store.recordEvent({ at: new Date().toISOString(), action, ca: this.config.ca, serials, detail });
+  }
+
+  /**
+   * Runs an operation in a warning scope of its own (warning-scope.ts) when the signer collects
+   * warnings; a signer that does not (the local one) needs none, and spares the command async_hooks.
+   */
+  private warningScope<T>(fn: () => Promise<T>): Promise<T> {
+    return reportsWarnings(this.signer) ? withOwnWarnings(fn) : fn();
   }
 
   /** Warnings the signer collected (a remote CA capping a TTL), emptied by the call. */

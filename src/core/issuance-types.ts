@@ -71,7 +71,7 @@ export interface InitRequest {
  * them visible once the store has the certificates; `abort` drops them if storing failed.
  * So a failed command leaves neither an unreceived certificate in the store nor a file out.
  */
-export type Delivery = (result: IssueResult) => Promise<{ commit(): void; abort(): string[] }>;
+export type Delivery = (result: IssueResult) => Promise<{ commit(): Promise<void>; abort(): string[] }>;
 
 /** Issued certificates with the CA material an output layout needs. */
 export interface IssueResult {

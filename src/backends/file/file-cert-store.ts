@@ -1,15 +1,16 @@
-import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { applyListFilter, revokedRecords } from '../../core/inventory';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AuditEvent, RevocationVersionStore, StateStore } from '../../core/cert-store';
 import { ConflictError, NotFoundError, withContext, type CertctlError } from '../../core/errors';
-import { ensureDir, fsyncDir, writeFileAtomic, writeFilesAtomic } from '../../core/fs-atomic';
+import { ensureDir, fsyncAll, fsyncDir, fsyncInBackground, writeFileAtomic, writeFilesAtomic, writeNewFile, type FileToWrite } from '../../core/fs-atomic';
 import { inject, injectable } from 'inversify';
 import { underCaLock } from './ca-lock';
-import { exists, fileStoreError } from './fs-errors';
+import { exists, fileStoreError, isMissing } from './fs-errors';
 import {
   appendLines,
+  cutTornLine,
   eventsOfSerial,
   foldEvents,
   parseInventory,
@@ -66,6 +67,17 @@ export class FileCertStore implements RevocationVersionStore, StateStore {
 
   private index(ca: string): SerialIndex {
     return new SerialIndex(this.caDir(ca), join(this.caDir(ca), INVENTORY));
+  }
+
+  /**
+   * The serial index for a writer (caller holds the CA lock): a torn last inventory line is cut
+   * off first, so that the index, rebuilt if it does not describe the inventory, covers all of it.
+   */
+  private openIndexForWrite(ca: string): SerialIndex {
+    cutTornLine(join(this.caDir(ca), INVENTORY));
+    const index = this.index(ca);
+    index.ensureCurrent();
+    return index;
   }
 
   /**
@@ -173,10 +185,9 @@ export class FileCertStore implements RevocationVersionStore, StateStore {
 
   async putIssued(ca: string, items: IssuedCertificate[]): Promise<void> {
     if (items.length === 0) return;
-    await this.withLock(ca, `store ${plural(items.length, 'certificate')} in CA "${ca}"`, () => {
+    await this.withLock(ca, `store ${plural(items.length, 'certificate')} in CA "${ca}"`, async () => {
       const dir = this.caDir(ca);
-      const index = this.index(ca);
-      index.ensureCurrent();
+      const index = this.openIndexForWrite(ca);
       // A few serials: ask the index; a fleet batch: one scan of the inventory is cheaper.
       const used = new Set<string>();
       if (items.length > 64) {
@@ -185,7 +196,7 @@ export class FileCertStore implements RevocationVersionStore, StateStore {
           .matchAll(/"serial":"([0-9A-F]+)"/g))
           used.add(m[1]);
       } else {
-        for (const item of items) if (index.lookup(item.record.serial)?.length) used.add(item.record.serial);
+        for (const item of items) if (index.has(item.record.serial)) used.add(item.record.serial);
       }
       for (const item of items) {
         if (used.has(item.record.serial)) {
@@ -213,15 +224,35 @@ export class FileCertStore implements RevocationVersionStore, StateStore {
         }
         lines.push(JSON.stringify(event));
       }
-      const files = [{ path: join(dir, 'certs', certFile), data: Buffer.concat(certParts), mode: 0o600 }];
-      if (keyParts.length) files.push({ path: join(dir, 'keys', certFile), data: Buffer.concat(keyParts), mode: 0o600 });
-      writeFilesAtomic(files);
+      const packs = [{ path: join(dir, 'certs', certFile), data: Buffer.concat(certParts), mode: 0o600 }];
+      if (keyParts.length) packs.push({ path: join(dir, 'keys', certFile), data: Buffer.concat(keyParts), mode: 0o600 });
+      await this.writePacks(packs);
       const start = this.appendInventory(ca, `${lines.join('\n')}\n`);
       index.append(
         start,
         items.map((item, i) => ({ serial: item.record.serial, length: Buffer.byteLength(lines[i]) })),
       );
     });
+  }
+
+  /**
+   * Writes pack files under their final names and waits until they and their directory entries
+   * are on disk, all fsynced together (fsyncAll): no temp name and rename is needed, because a
+   * pack is only ever reached through the inventory line appended after this. A file already
+   * under a pack's name can only be one a failed or crashed attempt left unreferenced (the pack
+   * is named after a serial the inventory does not hold; a migration run again reuses it): it is
+   * replaced.
+   */
+  private async writePacks(packs: FileToWrite[]): Promise<void> {
+    for (const pack of packs) {
+      try {
+        unlinkSync(pack.path);
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+      writeNewFile(pack);
+    }
+    await fsyncAll([...packs.map((p) => p.path), ...new Set(packs.map((p) => dirname(p.path)))]);
   }
 
   async get(ca: string, serial: string): Promise<{ record: CertificateRecord; certPem: string } | undefined> {
@@ -248,8 +279,7 @@ export class FileCertStore implements RevocationVersionStore, StateStore {
     return this.withLock(ca, `revoke in CA "${ca}"`, () => {
       const records = serials.length === 1 ? this.oneRecord(ca, serials[0]) : this.recordsBySerial(ca);
       const out = revokedRecords(ca, (serial) => records.get(serial), serials, reason, at);
-      const index = this.index(ca);
-      index.ensureCurrent();
+      const index = this.openIndexForWrite(ca);
       const lines = serials.map((serial) => JSON.stringify({ e: 'revoke', serial, revokedAt: at.toISOString(), reason } satisfies InventoryEvent));
       const start = this.appendInventory(ca, `${lines.join('\n')}\n`);
       index.append(
@@ -339,11 +369,12 @@ export class FileCertStore implements RevocationVersionStore, StateStore {
 
   async recordEvent(event: AuditEvent): Promise<void> {
     const path = join(this.caDir(event.ca), 'audit.jsonl');
-    await this.guarded(`append to the audit log of CA "${event.ca}"`, () => {
+    await this.guarded(`append to the audit log of CA "${event.ca}"`, async () => {
       const fd = openSync(path, 'a', 0o600);
       try {
         writeSync(fd, `${JSON.stringify({ ...event, user: process.env.USER ?? String(process.getuid?.() ?? '') })}\n`);
-        fsyncSync(fd);
+        // On the thread pool: the caller may be making other files durable at the same time.
+        await fsyncInBackground(fd);
       } finally {
         closeSync(fd);
       }
@@ -407,7 +438,7 @@ export class FileCertStore implements RevocationVersionStore, StateStore {
    * Runs `fn` under the CA's lock (ca-lock.ts), translating file-system errors (see {@link guarded}).
    * @throws NotFoundError when there is no such CA; BackendUnavailableError when another process holds the lock.
    */
-  private async withLock<T>(ca: string, what: string, fn: () => T): Promise<T> {
+  private async withLock<T>(ca: string, what: string, fn: () => T | Promise<T>): Promise<T> {
     return this.guarded(what, () => {
       const dir = this.caDir(ca);
       if (!exists(join(dir, CA_META))) {

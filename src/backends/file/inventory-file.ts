@@ -95,15 +95,7 @@ export function readPack(path: string, [, offset, length]: PackRef): string {
 export function appendLines(path: string, lines: string): number {
   const fd = openSync(path, 'r+');
   try {
-    let size = fstatSync(fd).size;
-    if (size > 0) {
-      const tail = Buffer.alloc(Math.min(size, 65536));
-      readSync(fd, tail, 0, tail.length, size - tail.length);
-      if (tail[tail.length - 1] !== 0x0a) {
-        size = size - tail.length + tail.lastIndexOf(0x0a) + 1;
-        ftruncateSync(fd, size);
-      }
-    }
+    const size = cutTornLineOf(fd);
     const buf = Buffer.from(lines);
     for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off, size + off);
     fsyncSync(fd);
@@ -111,4 +103,31 @@ export function appendLines(path: string, lines: string): number {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Cuts off a torn last line a crash left, so that every byte of the file is a whole line
+ * (caller holds the CA lock). Not fsynced: a torn line that comes back after a crash is
+ * ignored by readers and cut again; the next append's fsync makes the cut durable.
+ */
+export function cutTornLine(path: string): void {
+  const fd = openSync(path, 'r+');
+  try {
+    cutTornLineOf(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Cuts a torn last line off an open file; returns the size of its whole lines. */
+function cutTornLineOf(fd: number): number {
+  let size = fstatSync(fd).size;
+  // The last byte tells; the tail is only read to find where a torn line starts.
+  const last = Buffer.alloc(1);
+  if (size === 0 || (readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a)) return size;
+  const tail = Buffer.alloc(Math.min(size, 65536));
+  readSync(fd, tail, 0, tail.length, size - tail.length);
+  size = size - tail.length + tail.lastIndexOf(0x0a) + 1;
+  ftruncateSync(fd, size);
+  return size;
 }

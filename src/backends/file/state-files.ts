@@ -114,7 +114,6 @@ export class FileStateRecords {
     ensureDir(dir);
     const label = `state record ${ns}/${id.slice(0, 16)}`;
     return underLock(
-      path,
       join(dir, `${id}.lock`),
       label,
       () => fn(path),

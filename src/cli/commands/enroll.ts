@@ -77,7 +77,7 @@ async function runEnroll(globals: GlobalOptions, opts: EnrollOptions): Promise<v
   const { result } = await enroll({ server: opts.server, token, caFingerprint: opts.caFingerprint, keyType: opts.keyType as KeyType, timeoutMs });
   let files: string[] = [];
   const staged = await outputDelivery(spec, opts.out, (paths) => (files = paths))(result);
-  staged.commit();
+  await staged.commit();
   result.warnings.forEach((w) => note(globals, `warning: ${w}`));
   const item = result.items[0].record;
   note(globals, `enrolled: ${item.profile} certificate ${item.serial} from CA "${result.ca.name}" (until ${item.notAfter})\nwrote ${files.join(', ')}`);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { stageFiles, type FileToWrite } from '../../core/fs-atomic';
+import { stageFilesFlushing, type FileToWrite } from '../../core/fs-atomic';
 import type { Delivery } from '../../core/issuance-service';
 import { kubeconfigTarget } from './kubeconfig';
 import { checkFormat, layoutFiles, safeName, type LayoutOptions, type OutputFormat } from './layouts';
@@ -35,7 +35,7 @@ export function outputSpec(flags: OutputFlags, caName: string, serverFlag?: stri
 /**
  * The delivery of issued certificates into --out in a layout: staged before the store
  * write, made visible after it. Several certificates of one CN go to sub-directories.
- * The returned delivery throws what layoutFiles, p12Files and stageFiles throw.
+ * The returned delivery throws what layoutFiles, p12Files and stageFilesFlushing throw.
  */
 export function outputDelivery(spec: OutputSpec, out: string, onFiles?: (paths: string[]) => void): Delivery {
   const { format } = spec;
@@ -49,7 +49,7 @@ export function outputDelivery(spec: OutputSpec, out: string, onFiles?: (paths: 
     }
     // One cluster.crt / ca.pem for a whole batch.
     const unique = [...new Map(files.map((f) => [f.path, f])).values()];
-    const staged = stageFiles(unique);
+    const staged = stageFilesFlushing(unique);
     onFiles?.(staged.paths);
     return staged;
   };

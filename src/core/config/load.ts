@@ -6,7 +6,13 @@ import { ConfigError } from '../errors';
 import { parseDuration } from '../duration';
 import { CA_NAME_PATTERN, CA_NAME_RULE } from '../names';
 import { buildProfiles, type Profiles } from '../policy/profiles';
-import { CORE_KEYS, configSchema, describeIssues, type ConfigFile } from './schema';
+import type { ConfigFile } from './schema';
+
+/**
+ * The core's config schemas, built on first use: only a command that finds a config file (or a
+ * section that fails to parse) needs them, and building them costs every command ~0.6 ms.
+ */
+const coreSchema = () => require('./schema') as typeof import('./schema');
 
 /** Values given on the command line; they win over environment and file. */
 export interface ConfigOverrides {
@@ -157,17 +163,17 @@ function readConfigFile(path: string, sections: readonly string[] | undefined): 
   const backendSections: Record<string, unknown> = {};
   const unknown: string[] = [];
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    if (CORE_KEYS.includes(key)) continue;
+    if (coreSchema().CORE_KEYS.includes(key)) continue;
     const isSection = sections ? sections.includes(key) : value !== null && typeof value === 'object' && !Array.isArray(value);
     if (isSection) backendSections[key] = value;
     else unknown.push(key);
   }
-  const parsed = configSchema.safeParse(raw);
+  const parsed = coreSchema().configSchema.safeParse(raw);
   const problems = [
     ...(unknown.length
       ? [`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}${sections ? ` (sections: ${sections.join(', ')})` : ''}`]
       : []),
-    ...(parsed.success ? [] : [describeIssues(parsed.error.issues)]),
+    ...(parsed.success ? [] : [coreSchema().describeIssues(parsed.error.issues)]),
   ];
   if (problems.length || !parsed.success) throw new ConfigError(`config file ${path}: ${problems.join('; ')}`);
   return { file: parsed.data, backendSections };
@@ -180,6 +186,6 @@ function readConfigFile(path: string, sections: readonly string[] | undefined): 
  */
 export function parseSection<S extends z.ZodMiniType>(config: ResolvedConfig, section: string, schema: S): z.infer<S> {
   const parsed = schema.safeParse(config.sections[section] ?? {});
-  if (!parsed.success) throw new ConfigError(`${config.path ?? 'config'}: ${describeIssues(parsed.error.issues, section)}`);
+  if (!parsed.success) throw new ConfigError(`${config.path ?? 'config'}: ${coreSchema().describeIssues(parsed.error.issues, section)}`);
   return parsed.data;
 }

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipFamily } from '../ip';
 import { InvalidInputError, PolicyError } from '../errors';
 import { formatDuration } from '../duration';
 import type { KeyType } from '../types';
@@ -32,7 +32,7 @@ export function checkNames(profile: Profile, commonName: string, dns: string[], 
     return name;
   };
   const addIp = (raw: string) => {
-    const family = isIP(raw.trim());
+    const family = ipFamily(raw.trim());
     if (!family) throw new InvalidInputError(`${source}: "${raw}" is not an IPv4 or IPv6 address`);
     const ip = normaliseIp(raw.trim());
     if (!ipAddresses.includes(ip)) ipAddresses.push(ip);
@@ -48,8 +48,7 @@ export function checkNames(profile: Profile, commonName: string, dns: string[], 
   // address), so relying parties that compare the two see one name (zlint e_subject_common_name_not_exactly_from_san).
   let cn = commonName;
   if (commonName) {
-    // Only IP-looking CNs reach isIP: its first call compiles node's IPv6 pattern (~4 ms of start-up).
-    const ipLike = /^[\d.]+$|:/.test(commonName) && isIP(commonName);
+    const ipLike = ipFamily(commonName) !== 0;
     const asDns = normaliseDnsName(commonName);
     const hostLike = !ipLike && isValidDnsName(asDns, true) && (commonName.includes('.') || asDns === 'localhost');
     if (profile.commonNameInSan) {
@@ -73,7 +72,7 @@ export function checkNames(profile: Profile, commonName: string, dns: string[], 
     }
   }
   for (const ip of ipAddresses) {
-    if (profile.allowedIps && !profile.allowedIps.list.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4')) {
+    if (profile.allowedIps && !profile.allowedIps.list.check(ip, ipFamily(ip) === 6 ? 'ipv6' : 'ipv4')) {
       throw new PolicyError(
         `IP address ${ip} is not allowed by profiles.${profile.name}.allowed_ips (${profile.allowedIps.text.join(', ')}); ask for an address in range or extend the policy in certctl.yaml`,
       );
@@ -170,7 +169,7 @@ export function normaliseDnsName(raw: string): string {
  * net.IP.Equal treats the two forms as one).
  */
 export function normaliseIp(ip: string): string {
-  if (isIP(ip) !== 6) return ip;
+  if (ipFamily(ip) !== 6) return ip;
   // Round-trip through URL parsing gives the RFC 5952 canonical text form (and `::ffff:a00:1` for a mapped address).
   const canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
   const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);

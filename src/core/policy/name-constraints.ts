@@ -13,7 +13,7 @@
  * checks a leading-dot subtree the stricter way (permitted: names under it; excluded: it and them).
  */
 import { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
+import { ipFamily } from '../ip';
 import { InternalError, InvalidInputError, PolicyError } from '../errors';
 import type { CaRecord } from '../types';
 import { ipAddressOctets } from '../x509/fields';
@@ -137,7 +137,7 @@ export function checkNameConstraints(chain: ConstrainingCa[], names: NamesToChec
   const dns = names.dnsNames.map((d) => d.toLowerCase().replace(/\.$/, ''));
   const ips = [...names.ipAddresses];
   const cn = names.commonName.trim();
-  if (cn && isIP(cn)) ips.push(cn);
+  if (cn && ipFamily(cn)) ips.push(cn);
   else if (cn.includes('.') && isValidDnsName(cn.toLowerCase().replace(/\.$/, ''), true)) dns.push(cn.toLowerCase().replace(/\.$/, ''));
 
   for (const ca of chain) {

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipFamily } from '../ip';
 import { InvalidInputError, PolicyError } from '../errors';
 import { normaliseDnsName, normaliseIp } from './check';
 import { isValidDnsName, type Profile } from './profiles';
@@ -23,7 +23,7 @@ const EMAIL_SHAPE = /^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?
 export function normaliseUri(raw: string, source: string): string {
   const m = URI_SHAPE.exec(raw.trim());
   const host = m?.[3] ?? '';
-  const hostOk = host.startsWith('[') ? isIP(host.slice(1, -1)) === 6 : isIP(host) === 4 || isValidDnsName(normaliseDnsName(host), false);
+  const hostOk = host.startsWith('[') ? ipFamily(host.slice(1, -1)) === 6 : ipFamily(host) === 4 || isValidDnsName(normaliseDnsName(host), false);
   if (!m || !hostOk) {
     throw new InvalidInputError(
       `${source}: URI "${raw}" is not an absolute URI naming a host (scheme://host/path in ASCII, e.g. spiffe://prod.example/ns/web/sa/api)`,

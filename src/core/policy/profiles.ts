@@ -1,4 +1,5 @@
-import { BlockList, isIP } from 'node:net';
+import type { BlockList } from 'node:net';
+import { ipFamily } from '../ip';
 import { ConfigError, InvalidInputError } from '../errors';
 import { parseDuration } from '../duration';
 import type { ProfileConfig } from '../config/schema';
@@ -201,10 +202,10 @@ function parseConfigDuration(text: string, path: string): number {
 }
 
 function parseCidrs(cidrs: string[], path: string): BlockList {
-  const list = new BlockList();
+  const list = new (require('node:net') as typeof import('node:net')).BlockList();
   cidrs.forEach((cidr, i) => {
     const [addr, bits, extra] = cidr.split('/');
-    const family = isIP(addr);
+    const family = ipFamily(addr);
     const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
     const max = family === 6 ? 128 : 32;
     if (!family || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max) {

@@ -2,7 +2,7 @@
  * The fields certificates, CRLs and CSRs share, encoded with der.ts: a Name, an Extension, a
  * serial number, the AuthorityKeyIdentifier and SubjectAltName extensions, and GeneralNames.
  */
-import { isIP } from 'node:net';
+import { ipFamily } from '../ip';
 import { InvalidInputError } from '../errors';
 import {
   boolean,
@@ -135,7 +135,7 @@ function ipv6Octets(text: string): number[] {
  */
 export function ipAddressOctets(text: string): Buffer {
   // A zone ("fe80::1%eth0") is local to one host and has no place in a certificate.
-  const family = text.includes('%') ? 0 : isIP(text);
+  const family = text.includes('%') ? 0 : ipFamily(text);
   if (family === 4) return Buffer.from(ipv4Octets(text));
   if (family === 6) return Buffer.from(ipv6Octets(text));
   throw new InvalidInputError(`"${text}" is not an IPv4 or IPv6 address`);

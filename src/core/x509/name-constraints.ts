@@ -3,7 +3,7 @@
  * encoding for the certificate builder, reading back from any CA certificate, and the
  * address+mask form of an iPAddress subtree.
  */
-import { isIP } from 'node:net';
+import { ipFamily } from '../ip';
 import { InvalidInputError } from '../errors';
 import { ia5String, implicit, octetString, sequence } from './der';
 import { children, readTlv, type Tlv } from './der-reader';
@@ -47,14 +47,14 @@ export function parseIpSubtree(cidr: string): IpSubtree {
   const slash = cidr.indexOf('/');
   const addressText = slash < 0 ? cidr : cidr.slice(0, slash);
   const prefixText = slash < 0 ? '' : cidr.slice(slash + 1);
-  const family = isIP(addressText);
+  const family = ipFamily(addressText);
   if (!family || addressText.includes('%')) throw new InvalidInputError(`"${cidr}" is not ADDRESS/PREFIX: "${addressText}" is not an IPv4 or IPv6 address`);
   const address = ipAddressOctets(addressText);
   let mask: Buffer;
   if (/^\d{1,3}$/.test(prefixText) && Number(prefixText) <= address.length * 8) {
     mask = Buffer.alloc(address.length);
     for (let bit = 0; bit < Number(prefixText); bit++) mask[bit >> 3] |= 0x80 >> (bit & 7);
-  } else if (isIP(prefixText) === family) {
+  } else if (ipFamily(prefixText) === family) {
     mask = ipAddressOctets(prefixText);
   } else {
     throw new InvalidInputError(`"${cidr}" is not ADDRESS/PREFIX: the prefix length must be 0 to ${address.length * 8}, e.g. 10.0.0.0/8`);

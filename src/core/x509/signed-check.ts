@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
+import { ipFamily } from '../ip';
 import { InternalError } from '../errors';
 import { parseSerial } from '../serial';
 import type { LeafSpec } from '../signer';
@@ -163,6 +163,6 @@ function describeKeyUsage(bits: number): string {
 
 /** One spelling per address: IPv6 compressed and lowercase, IPv4 as is. */
 function normalizeIp(ip: string): string {
-  if (isIP(ip) !== 6) return ip;
+  if (ipFamily(ip) !== 6) return ip;
   return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
 }

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileCertStore } from '../../../../src/backends/file/file-cert-store';
@@ -66,6 +66,18 @@ describe('file store robustness', () => {
     expect(await store.list('default')).toEqual([]);
   });
 
+  it('replaces a pack a failed attempt left under the same name, unreferenced (a migration run again)', async () => {
+    await store.createCa(ca, 'K');
+    const a = item();
+    const caDir = join(dir, 'pki', 'default');
+    writeFileSync(join(caDir, 'certs', `${a.record.serial}.pem`), 'half a certif');
+    writeFileSync(join(caDir, 'keys', `${a.record.serial}.pem`), 'half a key');
+    await store.putIssued('default', [a]);
+    expect((await store.get('default', a.record.serial))?.certPem).toBe(a.certPem);
+    expect(await store.getKey('default', a.record.serial)).toBe(a.keyPem);
+    expect((statSync(join(caDir, 'keys', `${a.record.serial}.pem`)).mode & 0o777).toString(8)).toBe('600');
+  });
+
   it('makes directories 0700 and files 0600 whatever the umask', async () => {
     const old = process.umask(0o000);
     try {
@@ -125,6 +137,16 @@ describe('stageFiles', () => {
     expect((statSync(join(dir, 'out', 'f1.pem')).mode & 0o777).toString(8)).toBe('600');
   });
 
+  it('stageFilesFlushing: nothing visible until commit, which waits for the flush and then shows every file', async () => {
+    const { stageFilesFlushing } = require('../../../../src/core/fs-atomic') as typeof import('../../../../src/core/fs-atomic');
+    const files = Array.from({ length: 4 }, (_, i) => ({ path: join(dir, 'out', `f${i}.pem`), data: `file ${i}\n`, mode: 0o600 }));
+    const staged = stageFilesFlushing(files);
+    expect(readdirSync(join(dir, 'out')).filter((f) => !f.endsWith('.tmp'))).toEqual([]);
+    await staged.commit();
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['f0.pem', 'f1.pem', 'f2.pem', 'f3.pem']);
+    expect(readFileSync(join(dir, 'out', 'f3.pem'), 'utf8')).toBe('file 3\n');
+  });
+
   it('abort leaves nothing behind', () => {
     const staged = stageFiles(Array.from({ length: 100 }, (_, i) => ({ path: join(dir, `g${i}`), data: 'x', mode: 0o600 })));
     staged.abort();
@@ -160,7 +182,7 @@ describe('serial index', () => {
     await store.putIssued('default', items.slice(70, 71));
     await store.markRevoked('default', [items[3].record.serial], 'superseded', new Date('2026-02-02Z'));
     const indexDir = join(dir, 'pki', 'default', 'index');
-    expect(readFileSync(join(indexDir, 'covered'), 'utf8')).toBe(String(statSync(join(dir, 'pki', 'default', 'inventory.jsonl')).size));
+    expect(JSON.parse(readFileSync(join(indexDir, 'covered'), 'utf8')).inventory).toBe(statSync(join(dir, 'pki', 'default', 'inventory.jsonl')).size);
     expect((await store.get('default', items[3].record.serial))?.record.status).toBe('revoked');
     expect((await store.get('default', items[70].record.serial))?.record.serial).toBe(items[70].record.serial);
     // A crash after the inventory append but before the index append: the index is behind.
@@ -174,5 +196,73 @@ describe('serial index', () => {
     expect((await store.get('default', items[5].record.serial))?.record.status).toBe('revoked');
     // A serial already in the index is refused.
     await expect(store.putIssued('default', [{ ...item(), record: { ...item().record, serial: items[0].record.serial } }])).rejects.toThrow(/already used/);
+  });
+
+  // The index is written without fsync (the inventory's fsync makes an issuance durable), so a
+  // crash or power loss may leave any index file short, zero-filled or older than `covered`.
+  describe('a crash that left the index inconsistent', () => {
+    const caDir = () => join(dir, 'pki', 'default');
+    const shardOf = (serial: string) => join(caDir(), 'index', serial.slice(0, 2));
+    let items: IssuedCertificate[];
+    beforeEach(async () => {
+      items = Array.from({ length: 3 }, item);
+      for (const i of items) await store.putIssued('default', [i]);
+    });
+
+    it.each([
+      ['lost its last append (short)', (path: string) => truncateSync(path, statSync(path).size - 1)],
+      ['kept its length but lost its data (zero-filled)', (path: string) => writeFileSync(path, Buffer.alloc(statSync(path).size))],
+      ['vanished', (path: string) => unlinkSync(path)],
+    ])('a shard that %s is not believed: the certificate is found, and a writer refuses its serial and rebuilds the shard', async (_what, damage) => {
+      const target = items[1].record.serial;
+      const shard = shardOf(target);
+      const good = readFileSync(shard, 'utf8');
+      damage(shard);
+      expect((await store.get('default', target))?.record.serial).toBe(target);
+      // The duplicate check of a writer must not take a damaged shard for "serial unused".
+      await expect(store.putIssued('default', [{ ...item(), record: { ...item().record, serial: target } }])).rejects.toThrow(/already used/);
+      expect(readFileSync(shard, 'utf8')).toBe(good);
+      const next = item();
+      await store.putIssued('default', [next]);
+      expect(readFileSync(shardOf(next.record.serial), 'utf8')).toContain(next.record.serial);
+      expect((await store.get('default', target))?.record.serial).toBe(target);
+    });
+
+    it.each([
+      ['torn (not JSON)', '{"inventory":12,"sha'],
+      ['zero-filled', '\0\0\0\0'],
+      ["an older certctl's bare byte count", '0'],
+    ])('a `covered` record that is %s makes readers scan and the next writer rebuild the index', async (_what, text) => {
+      writeFileSync(join(caDir(), 'index', 'covered'), text);
+      for (const i of items) expect((await store.get('default', i.record.serial))?.record.serial).toBe(i.record.serial);
+      await store.markRevoked('default', [items[0].record.serial], 'superseded', new Date('2026-02-02Z'));
+      const covered = JSON.parse(readFileSync(join(caDir(), 'index', 'covered'), 'utf8'));
+      expect(covered.inventory).toBe(statSync(join(caDir(), 'inventory.jsonl')).size);
+      expect(readFileSync(shardOf(items[0].record.serial), 'utf8').match(new RegExp(`^${items[0].record.serial} `, 'gm'))).toHaveLength(2);
+      expect((await store.get('default', items[0].record.serial))?.record.status).toBe('revoked');
+    });
+
+    it('a shard newer than `covered` (the crash fell between the two writes) is not believed, then rebuilt', async () => {
+      const target = items[2].record.serial;
+      appendFileSync(shardOf(target), `${target} 0 10\n`);
+      expect((await store.get('default', target))?.record.serial).toBe(target);
+      // A writer extending that shard checks it first.
+      const next = item();
+      const serial = target.slice(0, 2) + next.record.serial.slice(2);
+      await store.putIssued('default', [{ ...next, record: { ...next.record, serial } }]);
+      expect(readFileSync(shardOf(target), 'utf8')).not.toContain(`${target} 0 10\n`);
+      expect((await store.get('default', serial))?.record.serial).toBe(serial);
+      expect((await store.get('default', target))?.record.serial).toBe(target);
+    });
+
+    it('a torn last inventory line is cut off before the index is checked, so the index covers the whole file again', async () => {
+      appendFileSync(join(caDir(), 'inventory.jsonl'), '{"e":"issue","serial":"DEAD');
+      const next = item();
+      await store.putIssued('default', [next]);
+      const covered = JSON.parse(readFileSync(join(caDir(), 'index', 'covered'), 'utf8'));
+      expect(covered.inventory).toBe(statSync(join(caDir(), 'inventory.jsonl')).size);
+      expect(readFileSync(join(caDir(), 'inventory.jsonl'), 'utf8')).not.toContain('DEAD');
+      expect((await store.get('default', next.record.serial))?.record.serial).toBe(next.record.serial);
+    });
   });
 });
