@@ -14,7 +14,7 @@ const STATE_DIR = '_state';
  * `<dir>/_state/<ns>/<id>.json` (0600; the directories 0700), holding the record with its version.
  * A create is link(2) of a fully written temp file (fs-atomic.ts createFileExclusive): exclusive
  * across processes without a lock. An update, claim or delete reads, decides and writes under
- * the record's own lock (`<id>.lock`, proper-lockfile as the CA lock), replacing the file by
+ * the record's own lock (`<id>.lock`, the same mkdir lock as the CA lock, ca-lock.ts), replacing the file by
  * rename, so a reader without the lock sees the old record or the new one, never half of one;
  * and two processes (two `certctl serve` over one directory) never both win a claim.
  * Methods throw file-system errors as they come (the store translates them, fs-errors.ts) and
