@@ -39,7 +39,9 @@ export async function newAccount(acme: AcmeContext, req: AcmeRequest): Promise<{
   if (body.externalAccountBinding !== undefined) {
     eabKid = await verifyEab(body.externalAccountBinding, req.jwk, `${req.urls.base}/new-account`, async (kid) => {
       const key = await state.eabKey(kid);
-      return key && key.value.ca === req.ca && !key.value.accountId ? Buffer.from(key.value.hmacKey, 'base64url') : undefined;
+      if (!key || key.value.ca !== req.ca) return undefined;
+      if (key.value.accountId) throw new AcmeError('unauthorized', `the External Account Binding key ${kid} is already bound to an account`);
+      return Buffer.from(key.value.hmacKey, 'base64url');
     });
   } else if (acme.options.externalAccountRequired) {
     throw new AcmeError('externalAccountRequired', 'this CA requires an External Account Binding; ask its operator for a key (`certctl acme eab create`)');

@@ -6,9 +6,9 @@
  * test/integration/acme-clients-pebble.test.ts. Validation is pointed at the clients' ports and
  * at challtestsrv as the resolver (every name is 127.0.0.1) by certctl.yaml's `acme:` section.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Certbot, checkObtained, legoEveryChallenge, type AcmeDirectory } from '../support/acme-clients';
+import { Certbot, checkObtained, Lego, legoEveryChallenge, type AcmeDirectory } from '../support/acme-clients';
 import { edgeMismatches, runAcmeEdge } from '../support/acme-edge';
 import { describeWithAcmeTools } from '../support/acme-tools';
 import { startChalltestsrv, type Challtestsrv } from '../support/challtestsrv';
@@ -108,6 +108,44 @@ describeWithAcmeTools('ACME clients against certctl serve', (tools) => {
     const wildcard = runs.find((r) => r.type === 'dns-01')!;
     await wildcard.lego.revoke(wildcard.names[0], 4);
     expect(certctl(['show', wildcard.check.serial, '--json']).json?.result).toMatchObject({ status: 'revoked' });
+  });
+
+  it('lego: an External Account Binding the CA demands (one account per key) and an ACME profile chosen by the order', async () => {
+    const before = readFileSync(join(dir, 'certctl.yaml'), 'utf8');
+    const reload = async (count: number) => {
+      server.child.kill('SIGHUP');
+      for (let i = 0; i < 100 && server.log().split('configuration reloaded').length - 1 < count; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    };
+    writeFileSync(
+      join(dir, 'certctl.yaml'),
+      `acme:\n  cas: [default]\n  http01_port: ${http01Port}\n  tlsalpn01_port: ${tlsPort}\n  dns_resolver: ${dns.dnsResolver}\n` +
+        '  external_account_required: true\n  profiles:\n    default: { profile: server, ttl: 90d }\n    shortlived: { profile: server, ttl: 24h }\n',
+    );
+    await reload(1);
+    const challenge = { type: 'http-01' as const, port: http01Port };
+
+    const without = new Lego(tools, directory, join(tmp.dir, 'lego-no-eab'));
+    await expect(without.obtain({ names: ['eab1.acme.test'], challenge })).rejects.toThrow(/externalAccountRequired|External Account Binding/);
+
+    const eab = certctl(['acme', 'eab', 'create', '--json']).json?.result as { kid: string; hmacKey: string };
+    const bound = new Lego(tools, directory, join(tmp.dir, 'lego-eab'));
+    const got = await bound.obtain({
+      names: ['eab1.acme.test'],
+      challenge,
+      extra: ['--eab', '--eab.kid', eab.kid, '--eab.hmac', eab.hmacKey, '--profile', 'shortlived'],
+    });
+    const check = checkObtained(got, server.caFile);
+    expect(check).toMatchObject({ verified: true, sans: ['DNS:eab1.acme.test'], keyMatches: true });
+    const shown = certctl(['show', check.serial, '--json']).json?.result as { notBefore: string; notAfter: string };
+    // The shortlived profile: 24 h (certctl backdates notBefore by a minute).
+    expect(Date.parse(shown.notAfter) - Date.parse(shown.notBefore)).toBeLessThanOrEqual(24 * 3600_000 + 120_000);
+
+    const second = new Lego(tools, directory, join(tmp.dir, 'lego-eab-again'));
+    await expect(second.obtain({ names: ['eab2.acme.test'], challenge, extra: ['--eab', '--eab.kid', eab.kid, '--eab.hmac', eab.hmacKey] })).rejects.toThrow(
+      /already bound/,
+    );
+    writeFileSync(join(dir, 'certctl.yaml'), before);
+    await reload(2);
   });
 
   it('the acme library: protocol edge cases answered as RFC 8555 and the issue say', async () => {
