@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/core/config/load';
 import { describeCertStoreContract } from '../contract/cert-store.contract';
 import { describeSignerContract } from '../contract/signer.contract';
 import { openSignerAndStore } from '../support/containers';
-import { describeWithVault, vaultCurl, vaultEnv, writeVaultConfig } from '../support/servers';
+import { describeWithVault, vaultEnv, writeVaultConfig, purgeKvPrefix } from '../support/servers';
 import { describeWithSoftHsm } from '../support/softhsm';
 
 jest.setTimeout(120000);
@@ -28,14 +28,7 @@ describeWithVault('PKCS#11 signer over Vault KV', (vault) => {
       return {
         config,
         cleanup: async () => {
-          for (const ca of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}`).json?.data?.keys ?? []) as string[]) {
-            for (const key of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}/${ca}`).json?.data?.keys ?? []) as string[]) {
-              if (key.endsWith('/'))
-                for (const s of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}/${ca}${key}`).json?.data?.keys ?? []) as string[])
-                  vaultCurl(vault, 'DELETE', `secret/metadata/${kvPrefix}/${ca}${key}${s}`);
-              else vaultCurl(vault, 'DELETE', `secret/metadata/${kvPrefix}/${ca}${key}`);
-            }
-          }
+          purgeKvPrefix(vault, kvPrefix);
           rmSync(dir, { recursive: true, force: true });
         },
       };

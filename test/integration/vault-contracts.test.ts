@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/core/config/load';
 import { describeCertStoreContract } from '../contract/cert-store.contract';
 import { describeSignerContract } from '../contract/signer.contract';
 import { openSignerAndStore, openStore } from '../support/containers';
-import { describeWithVault, vaultCurl, vaultEnv, writeVaultConfig } from '../support/servers';
+import { describeWithVault, vaultCurl, vaultEnv, writeVaultConfig, purgeKvPrefix } from '../support/servers';
 
 jest.setTimeout(120000);
 
@@ -20,14 +20,7 @@ describeWithVault('Vault backend', (vault) => {
       config,
       cleanup: async () => {
         vaultCurl(vault, 'DELETE', `sys/mounts/${pkiMount}`);
-        for (const ca of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}`).json?.data?.keys ?? []) as string[]) {
-          for (const key of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}/${ca}`).json?.data?.keys ?? []) as string[]) {
-            if (key.endsWith('/'))
-              for (const s of (vaultCurl(vault, 'LIST', `secret/metadata/${kvPrefix}/${ca}${key}`).json?.data?.keys ?? []) as string[])
-                vaultCurl(vault, 'DELETE', `secret/metadata/${kvPrefix}/${ca}${key}${s}`);
-            else vaultCurl(vault, 'DELETE', `secret/metadata/${kvPrefix}/${ca}${key}`);
-          }
-        }
+        purgeKvPrefix(vault, kvPrefix);
         rmSync(dir, { recursive: true, force: true });
       },
     };

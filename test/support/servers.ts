@@ -159,6 +159,17 @@ export function writeVaultConfig(dir: string, extra = ''): { pkiMount: string; k
   return { pkiMount, kvPrefix, path };
 }
 
+/** Deletes every KV v2 secret (metadata and all versions) under `secret/<kvPrefix>/`, two levels deep, as the stores write them. */
+export function purgeKvPrefix(v: VaultServer, kvPrefix: string): void {
+  const keys = (path: string) => (vaultCurl(v, 'LIST', `secret/metadata/${path}`).json?.data?.keys ?? []) as string[];
+  for (const ca of keys(kvPrefix)) {
+    for (const key of keys(`${kvPrefix}/${ca}`)) {
+      if (key.endsWith('/')) for (const s of keys(`${kvPrefix}/${ca}${key}`)) vaultCurl(v, 'DELETE', `secret/metadata/${kvPrefix}/${ca}${key}${s}`);
+      else vaultCurl(v, 'DELETE', `secret/metadata/${kvPrefix}/${ca}${key}`);
+    }
+  }
+}
+
 /** Vault's API through curl (an independent client), as root. */
 export function vaultCurl(v: VaultServer, method: string, path: string, body?: unknown, token = v.token): { status: number; json: any } {
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
